@@ -1,0 +1,3 @@
+"""Postroom: outgoing email for a website's backoffice."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,66 @@
+"""The ``postroom`` console script: runs Postroom's management commands.
+
+``postroom help`` lists Postroom's own commands; ``postroom help --all`` adds Django's.
+``--site DIR`` may stand anywhere on the line: it names the site directory that holds
+web.config and appsettings*.json, and must be known before the settings load.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+POSTROOM_APPS = ("accounts", "mailsettings", "delivery", "inbox", "backoffice")
+
+
+def _take_site_option(argv: list[str]) -> list[str]:
+    rest: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--site":
+            value = next(args, None)
+            if value is None:
+                sys.exit("postroom: --site needs a directory, e.g. --site /var/www/mysite")
+            os.environ["POSTROOM_SITE"] = value
+        elif arg.startswith("--site="):
+            os.environ["POSTROOM_SITE"] = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return rest
+
+
+def _print_postroom_commands() -> None:
+    from django.core.management import get_commands, load_command_class
+
+    commands = get_commands()
+    ours = sorted(
+        name for name, app in commands.items() if app.rsplit(".", 1)[-1] in POSTROOM_APPS
+    )
+    print("Usage: postroom <command> [options]   (postroom help <command> for its options)\n")
+    print("Commands:")
+    for name in ours:
+        command = load_command_class(commands[name], name)
+        summary = (command.help or "").strip().splitlines()[0] if command.help else ""
+        print(f"  {name:<14}{summary}")
+    print("\nEvery command takes --site DIR (default: the current directory).")
+    print("postroom help --all also lists Django's own commands (migrate, shell, ...).")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = _take_site_option(list(sys.argv[1:] if argv is None else argv))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
+
+    import django
+    from django.core.management import execute_from_command_line
+
+    if not argv or argv in (["help"], ["-h"], ["--help"]):
+        django.setup()
+        _print_postroom_commands()
+        return
+    if argv == ["help", "--all"]:
+        argv = ["help"]
+    execute_from_command_line(["postroom", *argv])
+
+
+if __name__ == "__main__":
+    main()

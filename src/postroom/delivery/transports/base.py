@@ -1,0 +1,78 @@
+"""The small interface every transport shares: open, send one message, close.
+
+A transport never sleeps, loops or retries: it reports what happened and the worker decides.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from types import TracebackType
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message as it goes on the wire: envelope plus RFC 5322 bytes."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The server's final reply (e.g. ``250 2.0.0 Ok: queued as 4F2``) and refused recipients."""
+
+    reply: str
+    accepted: tuple[str, ...] = ()
+    refused: dict[str, str] = field(default_factory=dict)  # recipient -> "550 5.1.1 No such user"
+
+
+class DeliveryError(Exception):
+    """A classified failure.
+
+    ``step`` names what failed: dns, connect, banner, ehlo, tls, auth, mail, rcpt, data, write.
+    ``transient`` is True when trying again later may succeed (connection errors, timeouts,
+    4xx replies) and False when it will not (5xx replies, bad configuration).
+    The text never contains a password.
+    """
+
+    def __init__(
+        self, message: str, *, step: str, transient: bool, reply: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.step = step
+        self.transient = transient
+        self.reply = reply
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class Transport(ABC):
+    """Hands messages to the outside world. Use as a context manager around a batch."""
+
+    #: Short description for logs and screens, e.g. "smtp.example.com:587 via STARTTLS".
+    description: str = ""
+
+    @abstractmethod
+    def open(self) -> None: ...
+
+    @abstractmethod
+    def send(self, message: OutgoingMessage) -> SendResult: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Transport:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

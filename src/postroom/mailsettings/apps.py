@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MailsettingsConfig(AppConfig):
+    name = "postroom.mailsettings"
+    label = "mailsettings"
