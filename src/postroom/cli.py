@@ -33,9 +33,7 @@ def _print_postroom_commands() -> None:
     from django.core.management import get_commands, load_command_class
 
     commands = get_commands()
-    ours = sorted(
-        name for name, app in commands.items() if app.rsplit(".", 1)[-1] in POSTROOM_APPS
-    )
+    ours = sorted(name for name, app in commands.items() if app.rsplit(".", 1)[-1] in POSTROOM_APPS)
     print("Usage: postroom <command> [options]   (postroom help <command> for its options)\n")
     print("Commands:")
     for name in ours:

@@ -143,7 +143,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = os.environ.get("POSTROOM_STATIC_ROOT") or None  # only for collectstatic
 WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -162,7 +162,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "postroom": {"handlers": ["console"], "level": os.environ.get("POSTROOM_LOG_LEVEL", "INFO")},
+        "postroom": {
+            "handlers": ["console"],
+            "level": os.environ.get("POSTROOM_LOG_LEVEL", "INFO"),
+        },
         "mail.log": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }

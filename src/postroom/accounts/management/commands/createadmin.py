@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import getpass
+import os
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
+
+from postroom.accounts.models import User
+from postroom.startup import prepare_database
+
+
+class Command(BaseCommand):
+    help = "Create an administrator (the first one, or another)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--email", help="The administrator's email address (the user name).")
+        parser.add_argument("--name", default="", help="Display name.")
+        parser.add_argument(
+            "--password-from-env",
+            metavar="VAR",
+            help="Read the password from this environment variable instead of asking.",
+        )
+
+    def handle(self, *args, email: str | None, name: str, password_from_env: str | None, **opts):
+        prepare_database()
+        email = (email or input("Email address: ")).strip().lower()
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise CommandError(f"'{email}' is not a valid email address.") from None
+        if User.objects.filter(email=email).exists():
+            raise CommandError(f"A user {email} exists already.")
+        if password_from_env:
+            password = os.environ.get(password_from_env)
+            if not password:
+                raise CommandError(f"The environment variable {password_from_env} is not set.")
+        else:
+            password = getpass.getpass("Password (at least 10 characters): ")
+            if password != getpass.getpass("Password, again: "):
+                raise CommandError("The two passwords differ.")
+        try:
+            password_validation.validate_password(password, User(email=email, name=name))
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
+        User.objects.create_superuser(email, password, name=name)
+        self.stdout.write(f"Administrator {email} created. Log in at /login/.")

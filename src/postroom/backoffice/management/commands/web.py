@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from postroom.backoffice.webserver import create_web_server
+from postroom.startup import banner, prepare_database, stop_on_sigterm
+
+
+class Command(BaseCommand):
+    help = "Run only the backoffice web server (http://127.0.0.1:8000)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default=settings.POSTROOM_HOST)
+        parser.add_argument("--port", type=int, default=settings.POSTROOM_PORT)
+
+    def handle(self, *args, host: str, port: int, **options) -> None:
+        prepare_database()
+        server = create_web_server(host, port)
+        self.stdout.write(banner([f"  Backoffice: http://{host}:{port}/"]))
+        stop_on_sigterm()
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.close()
+        self.stdout.write("Stopped.")

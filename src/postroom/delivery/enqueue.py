@@ -1,0 +1,68 @@
+"""The one way in for every email: write it to the outbox inside the caller's transaction."""
+
+from __future__ import annotations
+
+import threading
+from email.header import decode_header, make_header
+from email.utils import getaddresses, make_msgid, parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+
+from postroom.delivery.models import Kind, OutboxMessage
+from postroom.mailsettings import current_smtp_settings
+
+FALLBACK_FROM = "postroom@localhost"
+
+# Set after a commit that queued mail; workers in this process wait on it between polls.
+wakeup = threading.Event()
+
+
+def notify_workers() -> None:
+    wakeup.set()
+
+
+def default_from() -> str:
+    """The SMTP From of the effective settings, or a local placeholder when there is none."""
+    configured = current_smtp_settings().from_address.value
+    return configured or FALLBACK_FROM
+
+
+def _domain_of(address: str) -> str:
+    domain = parseaddr(address)[1].rpartition("@")[2]
+    return domain or "localhost"
+
+
+def enqueue(message: EmailMessage, kind: str = Kind.SYSTEM) -> OutboxMessage:
+    """Queue ``message``; it exists only if the caller's transaction commits.
+
+    The message is rendered to bytes here, once: what the worker sends later is exactly
+    what is stored, and its Message-ID stays the same across retries.
+    """
+    if not message.from_email or message.from_email == settings.DEFAULT_FROM_EMAIL:
+        message.from_email = default_from()
+    headers = {name.lower() for name in message.extra_headers}
+    if "message-id" not in headers:
+        message.extra_headers["Message-ID"] = make_msgid(domain=_domain_of(message.from_email))
+    mime = message.message()
+    recipients = message.recipients()
+    if not recipients:
+        raise ValueError("An email needs at least one recipient (To, Cc or Bcc).")
+    with transaction.atomic():
+        row = OutboxMessage.objects.create(
+            kind=kind,
+            sender=parseaddr(message.from_email)[1] or message.from_email,
+            to=_join(message.to),
+            cc=_join(message.cc),
+            bcc=_join(message.bcc),
+            subject=str(make_header(decode_header(mime.get("Subject", "")))),
+            message_id=str(mime["Message-ID"]),
+            raw=mime.as_bytes(linesep="\r\n"),
+        )
+        transaction.on_commit(notify_workers)
+    return row
+
+
+def _join(addresses: list[str]) -> str:
+    return ", ".join(address for _name, address in getaddresses(addresses) if address)

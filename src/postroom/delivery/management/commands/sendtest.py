@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import time
+
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
+
+from postroom.delivery.enqueue import enqueue
+from postroom.delivery.models import Kind, OutboxMessage
+from postroom.delivery.routing import current_route
+from postroom.delivery.worker import claim, deliver
+from postroom.mailsettings import current_smtp_settings
+from postroom.startup import prepare_database
+
+WAIT_FOR_OTHER_WORKER = 90.0  # seconds; a running worker may claim the message first
+
+
+class Command(BaseCommand):
+    help = "Send a test email through the configured transport and print the server's reply."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("address", help="Where to send the test email.")
+
+    def handle(self, *args, address: str, **options) -> None:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise CommandError(f"'{address}' is not a valid email address.") from None
+        prepare_database()
+        smtp = current_smtp_settings()
+        for problem in smtp.errors:
+            self.stderr.write(f"error: {problem}")
+        route = current_route(smtp)
+        if route is None:
+            raise CommandError(
+                "There is no transport to send with: SMTP is not configured "
+                "(see `postroom config show`). In Production, mail is held until it is."
+            )
+        self.stdout.write(f"Sending a test email to {address} via {route.description}…")
+        message = EmailMessage(
+            subject="Postroom test email",
+            body=f"This is a test email sent with `postroom sendtest` via {route.description}.\n",
+            to=[address],
+        )
+        queued = enqueue(message, kind=Kind.TEST)
+        batch = claim(only=queued.pk)
+        if batch:
+            deliver(batch, route)
+        result = self._wait_until_finished(queued.pk)
+        attempt = result.attempts.last()
+        if result.status == "sent":
+            self.stdout.write(self.style.SUCCESS(f"Sent. The server replied: {result.last_reply}"))
+            return
+        step = f" at step '{attempt.step}'" if attempt and attempt.step else ""
+        raise CommandError(f"Not sent{step}: {result.last_reply}")
+
+    def _wait_until_finished(self, pk: int) -> OutboxMessage:
+        deadline = time.monotonic() + WAIT_FOR_OTHER_WORKER
+        while True:
+            message = OutboxMessage.objects.get(pk=pk)
+            if message.is_finished or time.monotonic() > deadline:
+                return message
+            time.sleep(0.2)

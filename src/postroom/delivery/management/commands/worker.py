@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import threading
+
+from django.core.management.base import BaseCommand
+
+from postroom.delivery import worker
+from postroom.startup import banner, prepare_database, stop_on_sigterm
+
+
+class Command(BaseCommand):
+    help = "Run only the delivery worker, which sends the messages waiting in the outbox."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--concurrency", type=int, default=1, help="Delivery threads (default 1)."
+        )
+        parser.add_argument(
+            "--burst", action="store_true", help="Deliver until nothing is due, then exit."
+        )
+
+    def handle(self, *args, concurrency: int, burst: bool, **options) -> None:
+        prepare_database()
+        if not burst:
+            self.stdout.write(banner([f"  Worker:    {concurrency} thread(s)"]))
+        stop = threading.Event()
+        threads = [
+            threading.Thread(target=worker.run, args=(stop, burst), name=f"worker-{n}")
+            for n in range(max(concurrency, 1))
+        ]
+        for thread in threads:
+            thread.start()
+        stop_on_sigterm()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.5)
+        except KeyboardInterrupt:
+            stop.set()
+            worker.wakeup.set()
+            for thread in threads:
+                thread.join(60)
+        if not burst:
+            self.stdout.write("Stopped.")

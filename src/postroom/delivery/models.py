@@ -1,0 +1,78 @@
+"""The outbox: one row per message, which is both the delivery queue and the email log."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class Kind(models.TextChoices):
+    FORM = "form", "Form"
+    INVITE = "invite", "Invitation"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    TEST = "test", "Test"
+    REPORT = "report", "Report"
+    SYSTEM = "system", "System"
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    HELD = "held", "Held"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class OutboxMessage(models.Model):
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SYSTEM)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    sender = models.CharField(max_length=998)
+    to = models.TextField(blank=True, help_text="Comma-separated addresses.")
+    cc = models.TextField(blank=True)
+    bcc = models.TextField(blank=True)
+    subject = models.CharField(max_length=998, blank=True)
+    message_id = models.CharField(max_length=255, db_index=True)
+    raw = models.BinaryField(help_text="The RFC 5322 message, exactly as it is sent.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempt_count = models.PositiveIntegerField(default=0)
+    last_reply = models.TextField(blank=True, help_text="The server's last reply or error.")
+    recipient_status = models.JSONField(
+        default=dict, blank=True, help_text="Per recipient: accepted, or the refusal reply."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.subject or '(no subject)'} to {self.to}"
+
+    @property
+    def envelope_recipients(self) -> tuple[str, ...]:
+        addresses = ",".join(part for part in (self.to, self.cc, self.bcc) if part)
+        return tuple(a.strip() for a in addresses.split(",") if a.strip())
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (Status.SENT, Status.FAILED, Status.CANCELLED)
+
+
+class DeliveryAttempt(models.Model):
+    """One try at handing a message to a transport, with what came back."""
+
+    message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="attempts")
+    started_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.PositiveIntegerField(default=0)
+    transport = models.CharField(max_length=300)
+    succeeded = models.BooleanField(default=False)
+    step = models.CharField(max_length=20, blank=True, help_text="What failed, e.g. connect.")
+    reply = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.transport}: {self.reply}"

@@ -1,0 +1,146 @@
+"""The worker takes queued mail to the configured server and records what the server said."""
+
+import json
+
+import pytest
+from django.core.mail import EmailMessage
+from django.utils import timezone
+
+from postroom.delivery import worker
+from postroom.delivery.enqueue import enqueue
+from postroom.delivery.models import OutboxMessage
+
+pytestmark = pytest.mark.django_db
+
+
+def configure_smtp(site, port, **extra):
+    smtp = {
+        "From": "site@example.org",
+        "Host": "127.0.0.1",
+        "Port": port,
+        "SecureSocketOptions": "None",
+        **extra,
+    }
+    (site / "appsettings.json").write_text(
+        json.dumps({"Umbraco": {"CMS": {"Global": {"Smtp": smtp}}}})
+    )
+
+
+def queue(n=1, to=("someone@example.net",), kind="form"):
+    return [enqueue(EmailMessage(f"Message {i}", "Body", to=list(to)), kind=kind) for i in range(n)]
+
+
+def test_queued_mail_is_delivered_over_one_connection(isolated_site, smtp_server):
+    server = smtp_server()
+    configure_smtp(isolated_site, server.port)
+    rows = queue(5)
+    assert worker.run_once() == 5
+    assert len(server.messages) == 5
+    assert server.connections == 1
+    for row in rows:
+        row.refresh_from_db()
+        assert row.status == "sent"
+        assert row.last_reply.startswith("250")
+        assert row.recipient_status == {"someone@example.net": "accepted"}
+        attempt = row.attempts.get()
+        assert attempt.succeeded
+        assert attempt.transport == f"127.0.0.1:{server.port} without TLS"
+    received = server.messages[0]
+    assert received.mail_from == "site@example.org"
+    assert received.raw.rstrip(b"\r\n") == bytes(rows[0].raw).rstrip(b"\r\n")
+
+
+def test_a_temporary_refusal_is_retried_later_and_then_delivered(isolated_site, smtp_server):
+    server = smtp_server(mail_reply="451 4.3.0 Try again later")
+    configure_smtp(isolated_site, server.port)
+    (row,) = queue()
+    worker.run_once()
+    row.refresh_from_db()
+    assert row.status == "queued"
+    assert row.next_attempt_at > timezone.now()
+    assert "451 4.3.0 Try again later" in row.last_reply
+    assert row.attempts.get().step == "mail"
+    assert worker.run_once() == 0  # not due yet
+
+    server.handler.mail_reply = None
+    OutboxMessage.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    worker.run_once()
+    row.refresh_from_db()
+    assert row.status == "sent"
+    assert row.attempt_count == 2
+    assert len(server.messages) == 1
+
+
+def test_a_permanent_refusal_fails_the_message_with_the_servers_text(isolated_site, smtp_server):
+    server = smtp_server(data_reply="554 5.7.1 Message rejected as spam")
+    configure_smtp(isolated_site, server.port)
+    (row,) = queue()
+    worker.run_once()
+    row.refresh_from_db()
+    assert row.status == "failed"
+    assert "554 5.7.1 Message rejected as spam" in row.last_reply
+
+
+def test_refused_recipients_are_recorded_one_by_one(isolated_site, smtp_server):
+    server = smtp_server(refuse={"nobody@example.net": "550 5.1.1 No such user"})
+    configure_smtp(isolated_site, server.port)
+    (row,) = queue(to=("someone@example.net", "nobody@example.net"))
+    worker.run_once()
+    row.refresh_from_db()
+    assert row.status == "sent"
+    assert row.recipient_status["someone@example.net"] == "accepted"
+    assert "550 5.1.1 No such user" in row.recipient_status["nobody@example.net"]
+    assert server.messages[0].rcpt_tos == ("someone@example.net",)
+
+
+def test_a_server_that_is_down_loses_nothing(isolated_site, refused_port, smtp_server):
+    configure_smtp(isolated_site, refused_port)
+    rows = queue(3)
+    worker.run_once()
+    for row in rows:
+        row.refresh_from_db()
+        assert row.status == "queued"
+        assert row.attempts.get().step == "connect"
+        assert "refused" in row.last_reply.lower()
+
+    server = smtp_server()
+    configure_smtp(isolated_site, server.port)
+    OutboxMessage.objects.update(next_attempt_at=timezone.now())
+    worker.run_once()
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
+    assert len(server.messages) == 3
+
+
+def test_in_production_without_settings_mail_is_held_then_released(
+    isolated_site, monkeypatch, smtp_server
+):
+    monkeypatch.setenv("POSTROOM_ENVIRONMENT", "Production")
+    (row,) = queue()
+    assert worker.run_once() == 0
+    row.refresh_from_db()
+    assert row.status == "held"
+
+    server = smtp_server()
+    configure_smtp(isolated_site, server.port)
+    worker.run_once()
+    row.refresh_from_db()
+    assert row.status == "sent"
+    assert len(server.messages) == 1
+
+
+def test_a_pickup_directory_gets_one_eml_file_per_message(isolated_site):
+    pickup = isolated_site / "mail"
+    pickup.mkdir()
+    smtp = {
+        "From": "site@example.org",
+        "DeliveryMethod": "SpecifiedPickupDirectory",
+        "PickupDirectoryLocation": str(pickup),
+    }
+    (isolated_site / "appsettings.json").write_text(
+        json.dumps({"Umbraco": {"CMS": {"Global": {"Smtp": smtp}}}})
+    )
+    queue(2)
+    worker.run_once()
+    files = sorted(pickup.glob("*.eml"))
+    assert len(files) == 2
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
