@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from django.conf import settings as django_settings
 
 from postroom import runtime
-from postroom.delivery.transports.base import Transport
+from postroom.delivery.transports import SmtpTransport, Transport, transport_for
 from postroom.mailsettings import SmtpSettings, current_smtp_settings
+from postroom.mailsettings.model import NONE
 
 
 @dataclass(frozen=True)
@@ -25,23 +26,14 @@ class Route:
 
 
 def current_route(smtp: SmtpSettings | None = None) -> Route | None:
-    from postroom.delivery.transports.pickup import PickupDirectoryTransport
-    from postroom.delivery.transports.smtp import SmtpTransport
-
     smtp = smtp or current_smtp_settings()
     if smtp.configured:
-        if smtp.uses_pickup_directory:
-            directory = smtp.pickup_directory.value
-            return Route(
-                f"the pickup directory {directory}", lambda: PickupDirectoryTransport(directory)
-            )
-        transport = SmtpTransport.from_settings(smtp)
-        return Route(transport.description, lambda: SmtpTransport.from_settings(smtp))
+        return Route(transport_for(smtp).description, lambda: transport_for(smtp))
     if runtime.is_development():
         host, port = django_settings.POSTROOM_INBOX_HOST, django_settings.POSTROOM_INBOX_PORT
         return Route(
             f"the development inbox at {host}:{port}",
-            lambda: SmtpTransport(host=host, port=port, security="None", timeout=10.0),
+            lambda: SmtpTransport(host=host, port=port, security=NONE, timeout=10.0),
             development_inbox=True,
         )
     return None

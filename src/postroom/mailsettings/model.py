@@ -164,3 +164,11 @@ class SmtpSettings:
             "errors": [problem.as_json() for problem in self.errors],
             "warnings": [problem.as_json() for problem in self.warnings],
         }
+
+
+@dataclass
+class Report:
+    """Problems collected while reading and validating; frozen into SmtpSettings at the end."""
+
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
