@@ -6,8 +6,9 @@ import pytest
 from django.core.mail import EmailMessage, send_mail
 from django.db import transaction
 
-from postroom.delivery.enqueue import enqueue, wakeup
+from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import OutboxMessage
+from postroom.delivery.wakeup import Waiter
 
 
 @pytest.mark.django_db(transaction=True)
@@ -20,11 +21,13 @@ def test_a_rolled_back_transaction_leaves_no_email():
 
 @pytest.mark.django_db(transaction=True)
 def test_workers_are_woken_only_after_commit():
-    wakeup.clear()
+    waiter = Waiter()
+    waiter.wait(0.01)  # forget earlier wake-ups
     with transaction.atomic():
         enqueue(EmailMessage("Hello", "Body", to=["a@example.net"]))
-        assert not wakeup.is_set()
-    assert wakeup.is_set()
+        assert not waiter.wait(0.3)
+    assert waiter.wait(2.0)
+    waiter.close()
     assert OutboxMessage.objects.get().status == "queued"
 
 

@@ -17,8 +17,14 @@ def test_delays_grow_exponentially_with_jitter_and_are_capped():
     assert delays[-1] >= 3600 * 0.8
 
 
-def test_mail_is_given_up_after_three_days_and_test_mail_after_one_try():
-    created = NOW - timedelta(days=3)
-    assert retry.should_give_up(created, NOW, "form")
-    assert not retry.should_give_up(NOW - timedelta(days=2), NOW, "form")
-    assert retry.should_give_up(NOW, NOW, "test")
+def test_mail_is_given_up_after_the_limit_and_test_mail_after_one_try():
+    limit = timedelta(days=3)
+    assert retry.should_give_up(NOW - timedelta(days=3), NOW, "form", limit)
+    assert not retry.should_give_up(NOW - timedelta(days=2), NOW, "form", limit)
+    assert retry.should_give_up(NOW, NOW, "test", limit)
+
+
+def test_4xx_replies_and_dropped_connections_are_transient_5xx_are_not():
+    assert retry.is_transient("451 4.3.0 Try later")
+    assert retry.is_transient("connection lost")
+    assert not retry.is_transient("550 5.1.1 No such user")

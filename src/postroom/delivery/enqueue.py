@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from email.header import decode_header, make_header
 from email.utils import getaddresses, make_msgid, parseaddr
 
@@ -10,17 +9,16 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 
-from postroom.delivery.models import Kind, OutboxMessage
+from postroom.delivery.models import Channel, Kind, OutboxMessage
+from postroom.delivery.wakeup import notify_on_commit
 from postroom.mailsettings import current_smtp_settings
 
 FALLBACK_FROM = "postroom@localhost"
 
-# Set after a commit that queued mail; workers in this process wait on it between polls.
-wakeup = threading.Event()
-
 
 def notify_workers() -> None:
-    wakeup.set()
+    """Wake the workers once the current transaction commits (at once outside of one)."""
+    notify_on_commit()
 
 
 def default_from() -> str:
@@ -34,11 +32,14 @@ def _domain_of(address: str) -> str:
     return domain or "localhost"
 
 
-def enqueue(message: EmailMessage, kind: str = Kind.SYSTEM) -> OutboxMessage:
+def enqueue(
+    message: EmailMessage, kind: str = Kind.SYSTEM, channel: str = Channel.SITE
+) -> OutboxMessage:
     """Queue ``message``; it exists only if the caller's transaction commits.
 
     The message is rendered to bytes here, once: what the worker sends later is exactly
-    what is stored, and its Message-ID stays the same across retries.
+    what is stored, and its Message-ID stays the same across retries. ``channel`` is
+    ``fallback`` only for the few kinds that may use the hosting relay (invitations, alerts).
     """
     if not message.from_email or message.from_email == settings.DEFAULT_FROM_EMAIL:
         message.from_email = default_from()
@@ -52,6 +53,7 @@ def enqueue(message: EmailMessage, kind: str = Kind.SYSTEM) -> OutboxMessage:
     with transaction.atomic():
         row = OutboxMessage.objects.create(
             kind=kind,
+            channel=channel,
             sender=parseaddr(message.from_email)[1] or message.from_email,
             to=_join(message.to),
             cc=_join(message.cc),
@@ -60,7 +62,7 @@ def enqueue(message: EmailMessage, kind: str = Kind.SYSTEM) -> OutboxMessage:
             message_id=str(mime["Message-ID"]),
             raw=mime.as_bytes(linesep="\r\n"),
         )
-        transaction.on_commit(notify_workers)
+        notify_on_commit()
     return row
 
 

@@ -24,6 +24,11 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class Channel(models.TextChoices):
+    SITE = "site", "The site's SMTP settings"
+    FALLBACK = "fallback", "The hosting fallback relay"
+
+
 class OutboxMessage(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SYSTEM)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
@@ -37,15 +42,27 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
     last_reply = models.TextField(blank=True, help_text="The server's last reply or error.")
     recipient_status = models.JSONField(
         default=dict, blank=True, help_text="Per recipient: accepted, or the refusal reply."
     )
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.SITE)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="A sending message whose lease ran out is claimed again."
+    )
+    lost_leases = models.PositiveSmallIntegerField(
+        default=0, help_text="How often a worker stopped while holding this message."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["status", "lease_expires_at"], name="outbox_leases"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject or '(no subject)'} to {self.to}"
@@ -76,3 +93,32 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.transport}: {self.reply}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A running worker says it is alive; health checks read this."""
+
+    worker_id = models.CharField(max_length=200, unique=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+    delivered = models.PositiveBigIntegerField(default=0)
+    failed = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return self.worker_id
+
+
+class Throttle(models.Model):
+    """When something done now and then (an alert, a purge) was last done, shared by workers."""
+
+    key = models.CharField(max_length=100, unique=True)
+    last_at = models.DateTimeField()
+    summary = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return self.key

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 FIRST_DELAY = timedelta(seconds=30)
 LONGEST_DELAY = timedelta(hours=1)
-GIVE_UP_AFTER = timedelta(days=3)  # as mail servers do
 
 
 def next_attempt_at(
@@ -20,6 +19,13 @@ def next_attempt_at(
     return now + delay * jitter
 
 
-def should_give_up(created_at: datetime, now: datetime, kind: str) -> bool:
+def should_give_up(
+    created_at: datetime, now: datetime, kind: str, give_up_after: timedelta
+) -> bool:
     """Test messages are tried once: their point is to show what the server says now."""
-    return kind == "test" or now - created_at >= GIVE_UP_AFTER
+    return kind == "test" or now - created_at >= give_up_after
+
+
+def is_transient(reply: str) -> bool:
+    """A 4xx reply (or no reply code at all, e.g. a dropped connection) may work later."""
+    return reply[:1] != "5"

@@ -1,169 +1,316 @@
-"""The delivery worker: claims due messages from the outbox and hands them to the transport."""
+"""The delivery worker: claims due messages from the outbox and hands them to a transport.
+
+Each message's outcome is committed as soon as the server has answered for it, so a worker
+killed in the middle of a batch leaves at most the one message whose DATA the server had
+just accepted to be sent again (its lease runs out and another worker takes it).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+from collections import defaultdict
+from datetime import timedelta
 
 from django.db import close_old_connections, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from postroom.delivery import retry
-from postroom.delivery.enqueue import wakeup
-from postroom.delivery.models import DeliveryAttempt, OutboxMessage, Status
-from postroom.delivery.routing import Route, current_route
+from postroom.delivery import housekeeping, queue, retry
+from postroom.delivery.models import (
+    Channel,
+    DeliveryAttempt,
+    OutboxMessage,
+    Status,
+    WorkerHeartbeat,
+)
+from postroom.delivery.policy import DeliveryPolicy, current_policy
+from postroom.delivery.routing import Route, current_route, fallback_route
 from postroom.delivery.transports.base import DeliveryError, OutgoingMessage, SendResult
+from postroom.delivery.wakeup import Waiter, notify_now
 
 log = logging.getLogger("postroom.delivery")
 
-BATCH_SIZE = 50
-POLL_SECONDS = 1.0
+BATCH_SIZE = 100
+HEARTBEAT_SECONDS = 5.0
+HOUSEKEEPING_SECONDS = 60.0
 
 
-def claim(limit: int = BATCH_SIZE, only: int | None = None) -> list[OutboxMessage]:
-    """Move due messages from queued to sending; a row another worker took is skipped."""
-    due = OutboxMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lte=timezone.now())
-    if only is not None:
-        due = due.filter(pk=only)
-    claimed = []
-    for pk in due.order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit]:
-        taken = OutboxMessage.objects.filter(pk=pk, status=Status.QUEUED).update(
-            status=Status.SENDING, attempt_count=F("attempt_count") + 1
-        )
-        if taken:
-            claimed.append(OutboxMessage.objects.get(pk=pk))
-    return claimed
+def default_lease() -> timedelta:
+    return timedelta(seconds=float(os.environ.get("POSTROOM_LEASE_SECONDS", "300")))
 
 
-def hold_or_release(route: Route | None) -> None:
-    """Without a transport, queued mail is held; once there is one, held mail is queued again."""
-    if route is None:
-        OutboxMessage.objects.filter(status=Status.QUEUED).update(status=Status.HELD)
-    else:
-        OutboxMessage.objects.filter(status=Status.HELD).update(
-            status=Status.QUEUED, next_attempt_at=timezone.now()
-        )
+class Pacer:
+    """Spaces sends out to at most ``rate`` messages per second (0: no limit)."""
+
+    def __init__(self) -> None:
+        self._next = 0.0
+
+    def wait(self, rate: int, stop: threading.Event | None) -> None:
+        if rate <= 0:
+            return
+        now = time.monotonic()
+        if self._next > now:
+            (stop or threading.Event()).wait(self._next - now)
+        self._next = max(now, self._next) + 1.0 / rate
 
 
-def deliver(messages: list[OutboxMessage], route: Route) -> None:
-    """Send a claimed batch over one transport connection and record every outcome."""
-    transport = route.make_transport()
-    try:
-        started = time.monotonic()
-        transport.open()
-    except DeliveryError as error:
-        for message in messages:
-            _record_failure(message, route, error, started)
-        return
-    try:
-        for message in messages:
-            started = time.monotonic()
-            outgoing = OutgoingMessage(
-                sender=message.sender,
-                recipients=_pending_recipients(message),
-                raw=bytes(message.raw),
-            )
-            try:
-                result = transport.send(outgoing)
-            except DeliveryError as error:
-                _record_failure(message, route, error, started)
-            else:
-                _record_success(message, route, result, started)
-    finally:
+class Worker:
+    def __init__(
+        self,
+        name: str | None = None,
+        batch_size: int = BATCH_SIZE,
+        lease: timedelta | None = None,
+    ) -> None:
+        self.id = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.batch_size = batch_size
+        self.lease = lease or default_lease()
+        self.delivered = 0
+        self.failed = 0
+        self._pacer = Pacer()
+        self._last_beat = 0.0
+        self._last_housekeeping = 0.0
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, burst: bool = False) -> None:
+        """Deliver until ``stop`` is set (or, with ``burst``, until nothing is due)."""
+        waiter = Waiter()
         try:
-            transport.close()
-        except DeliveryError:
-            log.warning("Closing the connection to %s failed", route.description)
+            while not stop.is_set():
+                try:
+                    attempted = self.run_once(stop)
+                    self._heartbeat()
+                    if attempted == 0:
+                        self._housekeeping()
+                except Exception:
+                    log.exception("The delivery worker hit an unexpected error; it carries on")
+                    close_old_connections()
+                    attempted = 0
+                    stop.wait(1.0)
+                if burst and attempted == 0:
+                    return
+                if attempted == 0:
+                    waiter.wait(waiter.idle_seconds)
+        finally:
+            waiter.close()
+            WorkerHeartbeat.objects.filter(worker_id=self.id).delete()
+
+    def run_once(self, stop: threading.Event | None = None) -> int:
+        """Deliver one batch of due messages; returns how many were attempted."""
+        routes = {Channel.SITE: current_route(), Channel.FALLBACK: fallback_route()}
+        for channel, route in routes.items():
+            queue.hold_or_release(channel, route is not None)
+        routed = [channel for channel, route in routes.items() if route is not None]
+        if not routed:
+            return 0
+        batch = queue.claim(self.id, self.batch_size, self.lease, channels=routed)
+        if not batch:
+            return 0
+        policy = current_policy()
+        by_channel: dict[str, list[OutboxMessage]] = defaultdict(list)
+        for message in batch:
+            by_channel[message.channel].append(message)
+        for channel, messages in by_channel.items():
+            self.deliver(messages, routes[channel], policy, stop)
+        return len(batch)
+
+    # -- one batch over one connection -------------------------------------------------------
+
+    def deliver(
+        self,
+        messages: list[OutboxMessage],
+        route: Route,
+        policy: DeliveryPolicy,
+        stop: threading.Event | None = None,
+    ) -> None:
+        transport = route.make_transport()
+        started = time.monotonic()
+        try:
+            transport.open()
+        except DeliveryError as error:
+            for message in messages:
+                self._record_failure(message, route, error, started, policy)
+            return
+        renew_at = time.monotonic() + self.lease.total_seconds() / 2
+        try:
+            for index, message in enumerate(messages):
+                if stop is not None and stop.is_set():
+                    queue.release(self.id, [m.pk for m in messages[index:]])
+                    return
+                if time.monotonic() > renew_at:
+                    queue.renew_lease(self.id, [m.pk for m in messages[index:]], self.lease)
+                    renew_at = time.monotonic() + self.lease.total_seconds() / 2
+                self._pacer.wait(policy.messages_per_second, stop)
+                self._send_one(transport, message, route, policy)
+        finally:
+            try:
+                transport.close()
+            except Exception:
+                log.warning("Closing the connection to %s failed", route.description)
+
+    def _send_one(self, transport, message: OutboxMessage, route: Route, policy) -> None:  # noqa: ANN001
+        started = time.monotonic()
+        outgoing = OutgoingMessage(
+            sender=message.sender, recipients=pending_recipients(message), raw=bytes(message.raw)
+        )
+        try:
+            result = transport.send(outgoing)
+        except DeliveryError as error:
+            self._record_failure(message, route, error, started, policy)
+        except Exception as error:  # a poisoned message must not stall the queue
+            log.exception("Unexpected error sending %s", message.message_id)
+            problem = DeliveryError(
+                f"Postroom could not send this message: {type(error).__name__}: {error}",
+                step="internal",
+                transient=False,
+            )
+            self._record_failure(message, route, problem, started, policy)
+        else:
+            self._record_result(message, route, result, started, policy)
+
+    # -- outcomes ----------------------------------------------------------------------
+
+    def _record_result(
+        self,
+        message: OutboxMessage,
+        route: Route,
+        result: SendResult,
+        started: float,
+        policy: DeliveryPolicy,
+    ) -> None:
+        now = timezone.now()
+        states = dict(message.recipient_status)
+        states.update({rcpt: "accepted" for rcpt in result.accepted})
+        states.update(result.refused)
+        waiting = [r for r, reply in result.refused.items() if retry.is_transient(reply)]
+        giving_up = retry.should_give_up(
+            message.created_at, now, message.kind, policy.give_up_after
+        )
+        if waiting and not giving_up:
+            status = Status.QUEUED
+        elif any(state == "accepted" for state in states.values()):
+            status = Status.SENT
+        else:
+            status = Status.FAILED
+        with transaction.atomic():
+            DeliveryAttempt.objects.create(
+                message=message,
+                started_at=now,
+                duration_ms=_elapsed_ms(started),
+                transport=route.description,
+                succeeded=True,
+                reply=result.reply,
+            )
+            self._update(
+                message,
+                status=status,
+                sent_at=now if status == Status.SENT else None,
+                failed_at=now if status == Status.FAILED else None,
+                last_reply=result.reply,
+                recipient_status=states,
+                next_attempt_at=retry.next_attempt_at(now, message.attempt_count),
+            )
+        self.delivered += 1
+        log.info("Sent %s via %s: %s", message.message_id, route.description, result.reply)
+
+    def _record_failure(
+        self,
+        message: OutboxMessage,
+        route: Route,
+        error: DeliveryError,
+        started: float,
+        policy: DeliveryPolicy,
+    ) -> None:
+        now = timezone.now()
+        giving_up = retry.should_give_up(
+            message.created_at, now, message.kind, policy.give_up_after
+        )
+        retrying = error.transient and not giving_up
+        reply = error.message
+        if error.transient and giving_up and message.kind != "test":
+            reply = f"Gave up after {policy.give_up_after}: {reply}"
+        with transaction.atomic():
+            DeliveryAttempt.objects.create(
+                message=message,
+                started_at=now,
+                duration_ms=_elapsed_ms(started),
+                transport=route.description,
+                succeeded=False,
+                step=error.step,
+                reply=error.message,
+            )
+            self._update(
+                message,
+                status=Status.QUEUED if retrying else Status.FAILED,
+                failed_at=None if retrying else now,
+                next_attempt_at=retry.next_attempt_at(now, message.attempt_count),
+                last_reply=reply,
+            )
+        self.failed += 0 if retrying else 1
+        log.warning(
+            "Delivery of %s via %s failed at %s (%s): %s",
+            message.message_id,
+            route.description,
+            error.step,
+            "will retry" if retrying else "gave up",
+            error.message,
+        )
+
+    def _update(self, message: OutboxMessage, **fields: object) -> None:
+        # Only while this worker still holds the claim: after a lost lease, another has it.
+        OutboxMessage.objects.filter(pk=message.pk, claimed_by=self.id).update(
+            claimed_by="", lease_expires_at=None, **fields
+        )
+
+    # -- liveness and chores ---------------------------------------------------------------
+
+    def _heartbeat(self) -> None:
+        if time.monotonic() - self._last_beat < HEARTBEAT_SECONDS:
+            return
+        self._last_beat = time.monotonic()
+        WorkerHeartbeat.objects.update_or_create(
+            worker_id=self.id,
+            defaults={
+                "hostname": socket.gethostname(),
+                "pid": os.getpid(),
+                "last_seen_at": timezone.now(),
+                "delivered": self.delivered,
+                "failed": self.failed,
+            },
+        )
+
+    def _housekeeping(self) -> None:
+        if time.monotonic() - self._last_housekeeping < HOUSEKEEPING_SECONDS:
+            return
+        self._last_housekeeping = time.monotonic()
+        housekeeping.run(current_policy())
 
 
-def _pending_recipients(message: OutboxMessage) -> tuple[str, ...]:
-    """Recipients a previous attempt already handed over are not sent to again."""
-    done = {rcpt for rcpt, state in message.recipient_status.items() if state == "accepted"}
-    return tuple(rcpt for rcpt in message.envelope_recipients if rcpt not in done)
+def pending_recipients(message: OutboxMessage) -> tuple[str, ...]:
+    """Recipients not yet accepted and not refused for good: accepted ones are never resent."""
+    states = message.recipient_status
+    return tuple(
+        rcpt
+        for rcpt in message.envelope_recipients
+        if rcpt not in states or (states[rcpt] != "accepted" and retry.is_transient(states[rcpt]))
+    )
 
 
 def _elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _record_success(
-    message: OutboxMessage, route: Route, result: SendResult, started: float
-) -> None:
-    status = dict(message.recipient_status)
-    status.update({rcpt: "accepted" for rcpt in result.accepted})
-    status.update(result.refused)
-    with transaction.atomic():
-        DeliveryAttempt.objects.create(
-            message=message,
-            duration_ms=_elapsed_ms(started),
-            transport=route.description,
-            succeeded=True,
-            reply=result.reply,
-        )
-        OutboxMessage.objects.filter(pk=message.pk).update(
-            status=Status.SENT,
-            sent_at=timezone.now(),
-            last_reply=result.reply,
-            recipient_status=status,
-        )
-    log.info("Sent %s to %s: %s", message.message_id, route.description, result.reply)
-
-
-def _record_failure(
-    message: OutboxMessage, route: Route, error: DeliveryError, started: float
-) -> None:
-    now = timezone.now()
-    retrying = error.transient and not retry.should_give_up(message.created_at, now, message.kind)
-    with transaction.atomic():
-        DeliveryAttempt.objects.create(
-            message=message,
-            duration_ms=_elapsed_ms(started),
-            transport=route.description,
-            succeeded=False,
-            step=error.step,
-            reply=error.message,
-        )
-        OutboxMessage.objects.filter(pk=message.pk).update(
-            status=Status.QUEUED if retrying else Status.FAILED,
-            next_attempt_at=retry.next_attempt_at(now, message.attempt_count),
-            last_reply=error.message,
-        )
-    log.warning(
-        "Delivery of %s via %s failed at %s (%s): %s",
-        message.message_id,
-        route.description,
-        error.step,
-        "will retry" if retrying else "gave up",
-        error.message,
-    )
+def run(stop: threading.Event, burst: bool = False) -> None:
+    Worker().run(stop, burst)
 
 
 def run_once(limit: int = BATCH_SIZE) -> int:
-    """Deliver one batch of due messages; returns how many were attempted."""
-    route = current_route()
-    hold_or_release(route)
-    if route is None:
-        return 0
-    batch = claim(limit)
-    if batch:
-        deliver(batch, route)
-    return len(batch)
+    return Worker(batch_size=limit).run_once()
 
 
-def run(stop: threading.Event, burst: bool = False) -> None:
-    """Deliver until ``stop`` is set (or, with ``burst``, until nothing is due)."""
-    while not stop.is_set():
-        try:
-            attempted = run_once()
-        except Exception:
-            log.exception("The delivery worker hit an unexpected error; it carries on")
-            attempted = 0
-        finally:
-            close_old_connections()
-        if burst and attempted == 0:
-            return
-        if attempted == 0:
-            wakeup.wait(POLL_SECONDS)
-            wakeup.clear()
+def stop_all(stop: threading.Event) -> None:
+    stop.set()
+    notify_now()

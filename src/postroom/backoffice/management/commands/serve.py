@@ -33,38 +33,38 @@ class Command(BaseCommand):
         prepare_database()
         # The worker sends to the catcher at this port when nothing else is configured.
         settings.POSTROOM_INBOX_PORT = inbox_port
-        web = create_web_server(host, port)
-        lines = [f"  Backoffice: http://{host}:{port}/"]
-
-        inbox = None
-        if runtime.is_development() and not no_inbox:
-            inbox_host = settings.POSTROOM_INBOX_HOST
-            try:
-                inbox = start_inbox(inbox_host, inbox_port)
-            except InboxError as error:
-                web.close()
-                raise CommandError(str(error)) from None
-            lines.append(
-                f"  Inbox:     smtp://{inbox_host}:{inbox_port} "
-                f"(read it at http://{host}:{port}/inbox/)"
-            )
-
         stop = threading.Event()
-        delivery = threading.Thread(target=worker.run, args=(stop,), name="worker")
-        delivery.start()
-        self.stdout.write(banner(lines))
-        self.stdout.flush()
-        stop_on_sigterm()
+        web = inbox = delivery = None
         try:
+            web = create_web_server(host, port)
+            lines = [f"  Backoffice: http://{host}:{port}/"]
+            if runtime.is_development() and not no_inbox:
+                inbox_host = settings.POSTROOM_INBOX_HOST
+                try:
+                    inbox = start_inbox(inbox_host, inbox_port)
+                except InboxError as error:
+                    raise CommandError(str(error)) from None
+                lines.append(
+                    f"  Inbox:     smtp://{inbox_host}:{inbox_port} "
+                    f"(read it at http://{host}:{port}/inbox/)"
+                )
+            delivery = threading.Thread(target=worker.run, args=(stop,), name="worker")
+            delivery.start()
+            self.stdout.write(banner(lines))
+            self.stdout.flush()
+            stop_on_sigterm()
             web.run()
         except KeyboardInterrupt:
             pass
         finally:
+            # Ctrl-C may come at any moment of start-up: stop whatever was started.
             self.stdout.write("Stopping…")
-            web.close()
+            if web is not None:
+                web.close()
             stop.set()
-            worker.wakeup.set()
-            delivery.join(60)
+            worker.notify_now()
+            if delivery is not None:
+                delivery.join(60)
             if inbox is not None:
                 inbox.stop()
         self.stdout.write("Stopped.")

@@ -10,7 +10,9 @@ from django.core.validators import validate_email
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage
 from postroom.delivery.routing import current_route
-from postroom.delivery.worker import claim, deliver
+from postroom.delivery import queue
+from postroom.delivery.policy import current_policy
+from postroom.delivery.worker import Worker
 from postroom.mailsettings import current_smtp_settings
 from postroom.startup import prepare_database
 
@@ -45,9 +47,10 @@ class Command(BaseCommand):
             to=[address],
         )
         queued = enqueue(message, kind=Kind.TEST)
-        batch = claim(only=queued.pk)
-        if batch:
-            deliver(batch, route)
+        worker = Worker(name="sendtest")
+        batch = queue.claim(worker.id, 1, worker.lease, only=queued.pk)
+        if batch:  # else a running worker took it first: wait for its outcome
+            worker.deliver(batch, route, current_policy())
         result = self._wait_until_finished(queued.pk)
         attempt = result.attempts.last()
         if result.status == "sent":

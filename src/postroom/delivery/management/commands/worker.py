@@ -28,17 +28,19 @@ class Command(BaseCommand):
             threading.Thread(target=worker.run, args=(stop, burst), name=f"worker-{n}")
             for n in range(max(concurrency, 1))
         ]
-        for thread in threads:
-            thread.start()
-        stop_on_sigterm()
         try:
+            stop_on_sigterm()
+            for thread in threads:
+                thread.start()
             for thread in threads:
                 while thread.is_alive():
                     thread.join(0.5)
         except KeyboardInterrupt:
-            stop.set()
-            worker.wakeup.set()
+            pass
+        finally:
+            worker.stop_all(stop)
             for thread in threads:
-                thread.join(60)
+                if thread.is_alive():
+                    thread.join(60)
         if not burst:
             self.stdout.write("Stopped.")

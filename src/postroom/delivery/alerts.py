@@ -1,0 +1,127 @@
+"""Telling administrators when mail fails for good or the queue is stuck.
+
+Three channels: the backoffice banner (the dashboard reads :func:`current_problems`), an email
+through the fallback relay where there is one, and a JSON POST to an optional webhook.
+Alerts are throttled, and an alert that fails is never alerted about.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.mail import EmailMessage
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from postroom import runtime
+from postroom.delivery import throttle
+from postroom.delivery.models import Channel, Kind, OutboxMessage, Status
+from postroom.delivery.policy import DeliveryPolicy
+
+log = logging.getLogger("postroom.delivery")
+
+WEBHOOK_TIMEOUT = 10.0
+ALERT_KEY = "alert"
+IS_ALERT = Q(kind=Kind.SYSTEM, channel=Channel.FALLBACK)
+
+
+@dataclass
+class Problems:
+    failed: int = 0  # failed for good since the last alert (or in the last 24 hours)
+    oldest_queued_minutes: int | None = None  # when the queue is stuck
+    examples: list[dict] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.failed or self.oldest_queued_minutes)
+
+    def summary(self) -> str:
+        parts = []
+        if self.failed:
+            parts.append(f"{self.failed} message{'s' if self.failed != 1 else ''} failed for good")
+        if self.oldest_queued_minutes:
+            parts.append(
+                f"the queue is stuck: the oldest message has waited "
+                f"{self.oldest_queued_minutes} minutes"
+            )
+        return "; ".join(parts).capitalize() + "." if parts else "All is well."
+
+
+def current_problems(policy: DeliveryPolicy, since: datetime | None = None) -> Problems:
+    now = timezone.now()
+    since = since or now - timedelta(hours=24)
+    failed = OutboxMessage.objects.filter(status=Status.FAILED, failed_at__gte=since).exclude(
+        IS_ALERT
+    )
+    oldest = OutboxMessage.objects.filter(status=Status.QUEUED).aggregate(Min("created_at"))
+    oldest_at = oldest["created_at__min"]
+    stuck = oldest_at is not None and now - oldest_at > policy.stuck_after
+    return Problems(
+        failed=failed.count(),
+        oldest_queued_minutes=int((now - oldest_at).total_seconds() // 60) if stuck else None,
+        examples=[
+            {"id": m.pk, "to": m.to, "subject": m.subject, "reply": m.last_reply}
+            for m in failed.order_by("-failed_at")[:5]
+        ],
+    )
+
+
+def check(policy: DeliveryPolicy) -> Problems | None:
+    """Raise an alert if there is something to say and it is this worker's turn to say it."""
+    problems = current_problems(policy, since=throttle.last_time(ALERT_KEY))
+    if not problems.any or not throttle.take_turn(ALERT_KEY, policy.alert_every, asdict(problems)):
+        return None
+    email_administrators(problems)
+    if policy.alert_webhook_url:
+        post_webhook(policy.alert_webhook_url, problems)
+    return problems
+
+
+def email_administrators(problems: Problems) -> None:
+    from postroom.accounts.models import User
+    from postroom.delivery.enqueue import enqueue
+    from postroom.delivery.routing import fallback_route
+
+    if fallback_route() is None:
+        return
+    administrators = list(
+        User.objects.filter(is_active=True, role=User.Role.ADMINISTRATOR).values_list(
+            "email", flat=True
+        )
+    )
+    if not administrators:
+        return
+    lines = [problems.summary(), ""]
+    for example in problems.examples:
+        lines.append(f"- to {example['to']}: {example['subject']}\n  {example['reply']}")
+    lines += ["", "Open the email log in the Postroom backoffice for the details."]
+    message = EmailMessage(
+        subject=f"[Postroom] {problems.summary()}", body="\n".join(lines), to=administrators
+    )
+    enqueue(message, kind=Kind.SYSTEM, channel=Channel.FALLBACK)
+
+
+def post_webhook(url: str, problems: Problems) -> bool:
+    body = json.dumps(
+        {
+            "event": "postroom.delivery_problems",
+            "environment": runtime.environment_name(),
+            "summary": problems.summary(),
+            **asdict(problems),
+        }
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 (an administrator's configured URL)
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT):  # noqa: S310
+            return True
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        # The URL may carry a token: name the error, never the URL.
+        log.warning("The alert webhook could not be reached: %s", getattr(error, "reason", error))
+        return False
