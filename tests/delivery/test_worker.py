@@ -1,6 +1,8 @@
 """The worker takes queued mail to the configured server and records what the server said."""
 
 import json
+import time
+from datetime import timedelta
 
 import pytest
 from django.core.mail import EmailMessage
@@ -26,8 +28,11 @@ def configure_smtp(site, port, **extra):
     )
 
 
-def queue(n=1, to=("someone@example.net",), kind="form"):
-    return [enqueue(EmailMessage(f"Message {i}", "Body", to=list(to)), kind=kind) for i in range(n)]
+def queue(n=1, to=("someone@example.net",), kind="form", channel="site"):
+    return [
+        enqueue(EmailMessage(f"Message {i}", "Body", to=list(to)), kind=kind, channel=channel)
+        for i in range(n)
+    ]
 
 
 def test_queued_mail_is_delivered_over_one_connection(isolated_site, smtp_server):
@@ -144,3 +149,105 @@ def test_a_pickup_directory_gets_one_eml_file_per_message(isolated_site):
     files = sorted(pickup.glob("*.eml"))
     assert len(files) == 2
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_recipient_refused_for_now_is_retried_alone(isolated_site, smtp_server):
+    server = smtp_server(refuse={"busy@example.net": "450 4.2.1 Mailbox busy"})
+    configure_smtp(isolated_site, server.port)
+    (row,) = queue(to=("someone@example.net", "busy@example.net"))
+    worker.run_once()
+    row.refresh_from_db()
+    assert row.status == "queued"
+    assert row.recipient_status["someone@example.net"] == "accepted"
+
+    server.handler.refuse = {}
+    OutboxMessage.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    worker.run_once()
+    row.refresh_from_db()
+    assert row.status == "sent"
+    assert [m.rcpt_tos for m in server.messages] == [
+        ("someone@example.net",),
+        ("busy@example.net",),
+    ]
+
+
+def test_mail_is_given_up_after_the_configured_age(isolated_site, refused_port):
+    configure_smtp(isolated_site, refused_port)
+    (row,) = queue()
+    OutboxMessage.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(days=4))
+    worker.run_once()
+    row.refresh_from_db()
+    assert row.status == "failed"
+    assert row.last_reply.startswith("Gave up after 3 days")
+
+
+def test_a_rate_limit_spaces_messages_out(isolated_site, smtp_server, monkeypatch):
+    server = smtp_server()
+    configure_smtp(isolated_site, server.port)
+    monkeypatch.setenv("Postroom__Delivery__MessagesPerSecond", "20")
+    queue(6)
+    started = time.monotonic()
+    worker.run_once()
+    assert time.monotonic() - started >= 5 / 20
+    assert len(server.messages) == 6
+
+
+def test_a_poisoned_message_does_not_stall_the_queue(isolated_site, smtp_server, monkeypatch):
+    from postroom.delivery.transports.smtp import SmtpTransport
+
+    server = smtp_server()
+    configure_smtp(isolated_site, server.port)
+    bad, good = queue(2)
+    OutboxMessage.objects.filter(pk=bad.pk).update(raw=b"Subject: POISON\r\n\r\nBody\r\n")
+    send = SmtpTransport.send
+
+    def send_or_crash(self, message):
+        if b"POISON" in message.raw:  # stands for a bug this message triggers
+            raise RuntimeError("unexpected")
+        return send(self, message)
+
+    monkeypatch.setattr(SmtpTransport, "send", send_or_crash)
+    worker.run_once()
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert bad.status == "failed"
+    assert "RuntimeError: unexpected" in bad.last_reply
+    assert good.status == "sent"
+    assert len(server.messages) == 1
+
+
+def test_invitations_use_the_fallback_relay_when_the_site_has_no_smtp(monkeypatch, smtp_server):
+    relay = smtp_server(username="relay-user", password="relay-pass", auth_require_tls=False)
+    monkeypatch.setenv("POSTROOM_ENVIRONMENT", "Production")
+    monkeypatch.setenv(
+        "POSTROOM_FALLBACK_SMTP_URL", f"smtp://relay-user:relay-pass@127.0.0.1:{relay.port}"
+    )
+    (invite,) = queue(kind="invite", channel="fallback")
+    (form,) = queue(kind="form")
+    worker.run_once()
+    invite.refresh_from_db()
+    form.refresh_from_db()
+    assert invite.status == "sent"
+    assert "relay-pass" not in invite.attempts.get().transport
+    assert form.status == "held"
+    assert relay.messages[0].login == "relay-user"
+    assert len(relay.messages) == 1
+
+
+def test_a_worker_writes_a_heartbeat_and_removes_it_when_it_stops(isolated_site, smtp_server):
+    import threading
+
+    from postroom.delivery.models import WorkerHeartbeat
+
+    server = smtp_server()
+    configure_smtp(isolated_site, server.port)
+    queue(2)
+    w = worker.Worker(name="beating")
+    w.run(threading.Event(), burst=True)
+    assert not WorkerHeartbeat.objects.exists()  # gone after a clean stop
+    queue(2)
+    w.run_once()
+    w._last_beat = 0
+    w._heartbeat()
+    beat = WorkerHeartbeat.objects.get(worker_id="beating")
+    assert beat.delivered == 4  # counted since the worker started

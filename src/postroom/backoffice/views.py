@@ -15,8 +15,10 @@ from django.utils import timezone
 from postroom import runtime
 from postroom.accounts.models import User
 from postroom.backoffice.forms import FirstAdministratorForm, TestEmailForm
+from postroom.delivery.alerts import current_problems
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage
+from postroom.delivery.policy import current_policy
 from postroom.delivery.routing import current_route, describe_destination
 from postroom.mailsettings import current_smtp_settings
 
@@ -51,6 +53,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .values_list("status", "n")
     )
     held = OutboxMessage.objects.filter(status="held").count()
+    problems = current_problems(current_policy())
     return render(
         request,
         "backoffice/dashboard.html",
@@ -60,6 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "destination": describe_destination(smtp),
             "counts": counts,
             "held": held,
+            "stuck_minutes": problems.oldest_queued_minutes,
             "queued": counts.get("queued", 0) + counts.get("sending", 0),
             "recent": OutboxMessage.objects.all()[:10],
         },

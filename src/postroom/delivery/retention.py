@@ -22,12 +22,12 @@ class Purged:
 def purge(policy: DeliveryPolicy, now: datetime | None = None) -> Purged:
     """Empty the bodies of sent messages older than the policy says; delete older rows."""
     now = now or timezone.now()
+    _, per_model = OutboxMessage.objects.filter(
+        status__in=FINISHED, created_at__lt=now - policy.keep_log
+    ).delete()
     bodies = (
         OutboxMessage.objects.filter(status=Status.SENT, sent_at__lt=now - policy.keep_sent_bodies)
         .exclude(raw=b"")
         .update(raw=b"")
     )
-    deleted, per_model = OutboxMessage.objects.filter(
-        status__in=FINISHED, created_at__lt=now - policy.keep_log
-    ).delete()
     return Purged(bodies=bodies, messages=per_model.get(OutboxMessage._meta.label, 0))

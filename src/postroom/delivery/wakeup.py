@@ -38,9 +38,10 @@ class Waiter:
 
     SLICE = 0.2  # how often the in-process event is looked at while listening
 
-    def __init__(self, using: str = "default") -> None:
-        self._settings = connections[using].settings_dict
-        self._postgres = connections[using].vendor == "postgresql"
+    def __init__(self, database: dict | None = None) -> None:
+        """``database``: a Django DATABASES entry; the default database when omitted."""
+        self._settings = database or connections["default"].settings_dict
+        self._postgres = "postgresql" in self._settings["ENGINE"]
         self._listener = None
 
     @property

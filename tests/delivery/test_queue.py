@@ -1,0 +1,87 @@
+"""Claiming from the outbox: leases, lost workers, held mail and the fallback channel."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.mail import EmailMessage
+from django.utils import timezone
+
+from postroom.delivery import queue
+from postroom.delivery.enqueue import enqueue
+from postroom.delivery.models import OutboxMessage
+
+pytestmark = pytest.mark.django_db
+LEASE = timedelta(minutes=5)
+
+
+def queue_some(n, **kwargs):
+    return [
+        enqueue(EmailMessage(f"M{i}", "Body", to=["a@example.net"]), **kwargs) for i in range(n)
+    ]
+
+
+def test_two_workers_never_hold_the_same_message():
+    queue_some(10)
+    first = queue.claim("worker-a", 6, LEASE)
+    second = queue.claim("worker-b", 6, LEASE)
+    assert len(first) == 6 and len(second) == 4
+    assert not {m.pk for m in first} & {m.pk for m in second}
+    assert queue.claim("worker-c", 6, LEASE) == []
+    assert all(m.status == "sending" and m.attempt_count == 1 for m in first + second)
+
+
+def test_a_message_whose_worker_died_is_claimed_again_after_the_lease():
+    queue_some(1)
+    (taken,) = queue.claim("dead-worker", 10, timedelta(seconds=0.2))
+    assert queue.claim("live-worker", 10, LEASE) == []
+    time.sleep(0.3)
+    (again,) = queue.claim("live-worker", 10, LEASE)
+    assert again.pk == taken.pk
+    assert again.claimed_by == "live-worker"
+    assert again.lost_leases == 1
+
+
+def test_a_message_that_keeps_killing_workers_is_set_aside():
+    (message,) = queue_some(1)
+    for n in range(queue.MAX_LOST_LEASES + 1):
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            status="sending", lease_expires_at=timezone.now() - timedelta(seconds=1)
+        )
+        queue.claim(f"worker-{n}", 10, LEASE)
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert "a worker stopped 3 times" in message.last_reply
+    assert message.failed_at is not None
+
+
+def test_mail_not_yet_due_is_left_alone():
+    (message,) = queue_some(1)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=1)
+    )
+    assert queue.claim("w", 10, LEASE) == []
+
+
+def test_released_messages_go_back_to_the_queue_untried():
+    queue_some(3)
+    claimed = queue.claim("stopping", 10, LEASE)
+    queue.release("stopping", [m.pk for m in claimed])
+    assert set(OutboxMessage.objects.values_list("status", "attempt_count")) == {("queued", 0)}
+
+
+def test_claims_can_be_limited_to_channels():
+    queue_some(1)
+    (invite,) = queue_some(1, kind="invite", channel="fallback")
+    (taken,) = queue.claim("w", 10, LEASE, channels=["fallback"])
+    assert taken.pk == invite.pk
+
+
+def test_held_mail_is_released_per_channel():
+    site = queue_some(2)
+    (invite,) = queue_some(1, kind="invite", channel="fallback")
+    queue.hold_or_release("site", has_route=False)
+    assert {m.status for m in OutboxMessage.objects.filter(channel="site")} == {"held"}
+    assert OutboxMessage.objects.get(pk=invite.pk).status == "queued"
+    queue.hold_or_release("site", has_route=True)
+    assert {OutboxMessage.objects.get(pk=m.pk).status for m in site} == {"queued"}
