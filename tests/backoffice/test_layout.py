@@ -11,7 +11,9 @@ def test_navigation_reaches_dashboard_inbox_and_settings(admin_client):
     html = admin_client.get("/").content.decode()
     nav = html.split('aria-label="Main"', 1)[1].split("</nav>", 1)[0]
     labels = re.findall(r">([^<>]+)</a></li>", nav)
-    assert labels[:3] == ["Dashboard", "Inbox", "Settings"]
+    assert labels[0] == "Dashboard"
+    assert labels[-1] == "Settings"
+    assert "Inbox" in labels
 
 
 def test_the_current_page_is_marked_in_the_navigation(admin_client):

@@ -44,7 +44,9 @@ def test_forms_are_protected_against_cross_site_requests(administrator):
     assert client.post("/logout/").status_code == 403
 
 
-def test_every_form_on_the_pages_carries_a_csrf_token(admin_client):
-    for url in ["/", "/settings/", "/inbox/"]:
-        html = admin_client.get(url).content.decode()
-        assert html.count("<form") == html.count("csrfmiddlewaretoken"), url
+def test_every_post_form_on_the_pages_carries_a_csrf_token(admin_client):
+    for url in ["/", "/settings/", "/inbox/", "/outbox/"]:
+        html = admin_client.get(url).content.decode().lower()
+        post_forms = html.count('<form method="post"')
+        assert post_forms == html.count("csrfmiddlewaretoken"), url
+        assert html.count("<form") == post_forms + html.count('<form method="get"'), url

@@ -1,18 +1,29 @@
-"""Template context shared by every backoffice page: environment and navigation."""
+"""Template context shared by every backoffice page: environment and navigation.
+
+Each app lists its screens in its AppConfig as ``navigation = ((label, url name, section,
+position), ...)``; ``section`` is the URL namespace (or URL name) that marks the item as
+current. The backoffice collects them, so no app has to edit this file to appear.
+"""
 
 from __future__ import annotations
 
+from functools import cache
+
+from django.apps import apps
 from django.http import HttpRequest
 from django.urls import reverse
 
 from postroom import runtime
 
-# (label, URL name, URL namespace that marks the item as current). Later screens add theirs.
-NAVIGATION = (
-    ("Dashboard", "backoffice:dashboard", "dashboard"),
-    ("Inbox", "inbox:list", "inbox"),
-    ("Settings", "backoffice:settings", "settings"),
-)
+
+@cache
+def navigation() -> list[tuple[str, str, str]]:
+    entries = []
+    for config in apps.get_app_configs():
+        entries.extend(getattr(config, "navigation", ()))
+    return [
+        (label, name, section) for label, name, section, _ in sorted(entries, key=lambda e: e[3])
+    ]
 
 
 def _section(request: HttpRequest) -> str:
@@ -28,6 +39,6 @@ def backoffice(request: HttpRequest) -> dict[str, object]:
     section = _section(request)
     items = [
         {"label": label, "url": reverse(name), "active": section == key}
-        for label, name, key in NAVIGATION
+        for label, name, key in navigation()
     ]
     return {"postroom_environment": runtime.environment_name(), "nav_items": items}
