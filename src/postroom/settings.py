@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "postroom.mailsettings",
     "postroom.delivery",
     "postroom.inbox",
+    "postroom.health",
+    "postroom.forms",
     "postroom.backoffice",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -3,5 +3,8 @@ from django.urls import include, path
 urlpatterns = [
     path("inbox/", include("postroom.inbox.urls")),
     path("outbox/", include("postroom.delivery.urls")),
+    path("health/", include("postroom.health.urls")),
+    path("", include("postroom.forms.urls")),
+    path("", include("postroom.accounts.urls")),
     path("", include("postroom.backoffice.urls")),
 ]
