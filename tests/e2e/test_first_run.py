@@ -16,7 +16,7 @@ def test_first_administrator_test_email_and_inbox(page, postroom, screenshot):
     page.get_by_label("Password", exact=True).fill("analytical-engine")
     page.get_by_label("Password, again").fill("analytical-engine")
     page.get_by_role("button", name="Create administrator").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
     screenshot("2-dashboard")
 
     page.get_by_role("button", name="Log out").click()
@@ -25,13 +25,14 @@ def test_first_administrator_test_email_and_inbox(page, postroom, screenshot):
     page.get_by_label("Password").fill("analytical-engine")
     screenshot("3-login")
     page.get_by_label("Password").press("Enter")
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
     expect(page.locator("#destination")).to_contain_text(
         f"development inbox at 127.0.0.1:{postroom.inbox_port}"
     )
 
-    page.get_by_role("link", name="Settings").click()
-    expect(page.get_by_role("heading", name="Settings")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", name="Settings", exact=True)).to_be_visible()
     expect(page.get_by_text("Not configured")).to_be_visible()
     screenshot("4-settings")
 
@@ -41,7 +42,7 @@ def test_first_administrator_test_email_and_inbox(page, postroom, screenshot):
     expect(page.locator("#server-reply")).to_contain_text("250")
     screenshot("5-test-email-sent")
 
-    page.get_by_role("link", name="Inbox").click()
+    nav.get_by_role("link", name="Inbox").click()
     expect(page.get_by_text("Postroom test email").first).to_be_visible()
     screenshot("6-inbox")
     page.get_by_text("Postroom test email").first.click()
