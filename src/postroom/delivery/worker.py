@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import close_old_connections, transaction
 from django.utils import timezone
@@ -186,33 +186,26 @@ class Worker:
         states.update({rcpt: "accepted" for rcpt in result.accepted})
         states.update(result.refused)
         waiting = [r for r, reply in result.refused.items() if retry.is_transient(reply)]
-        giving_up = retry.should_give_up(
-            message.created_at, now, message.kind, policy.give_up_after
-        )
-        if waiting and not giving_up:
+        if waiting and not _giving_up(message, now, policy):
             status = Status.QUEUED
         elif any(state == "accepted" for state in states.values()):
             status = Status.SENT
         else:
             status = Status.FAILED
-        with transaction.atomic():
-            DeliveryAttempt.objects.create(
-                message=message,
-                started_at=now,
-                duration_ms=_elapsed_ms(started),
-                transport=route.description,
-                succeeded=True,
-                reply=result.reply,
-            )
-            self._update(
-                message,
-                status=status,
-                sent_at=now if status == Status.SENT else None,
-                failed_at=now if status == Status.FAILED else None,
-                last_reply=result.reply,
-                recipient_status=states,
-                next_attempt_at=retry.next_attempt_at(now, message.attempt_count),
-            )
+        self._save(
+            message,
+            route,
+            started,
+            succeeded=True,
+            step="",
+            reply=result.reply,
+            status=status,
+            sent_at=now if status == Status.SENT else None,
+            failed_at=now if status == Status.FAILED else None,
+            last_reply=result.reply,
+            recipient_status=states,
+            next_attempt_at=retry.next_attempt_at(now, message.attempt_count),
+        )
         self.delivered += 1
         log.info("Sent %s via %s: %s", message.message_id, route.description, result.reply)
 
@@ -225,30 +218,23 @@ class Worker:
         policy: DeliveryPolicy,
     ) -> None:
         now = timezone.now()
-        giving_up = retry.should_give_up(
-            message.created_at, now, message.kind, policy.give_up_after
-        )
+        giving_up = _giving_up(message, now, policy)
         retrying = error.transient and not giving_up
         reply = error.message
         if error.transient and giving_up and message.kind != "test":
-            reply = f"Gave up after {policy.give_up_after}: {reply}"
-        with transaction.atomic():
-            DeliveryAttempt.objects.create(
-                message=message,
-                started_at=now,
-                duration_ms=_elapsed_ms(started),
-                transport=route.description,
-                succeeded=False,
-                step=error.step,
-                reply=error.message,
-            )
-            self._update(
-                message,
-                status=Status.QUEUED if retrying else Status.FAILED,
-                failed_at=None if retrying else now,
-                next_attempt_at=retry.next_attempt_at(now, message.attempt_count),
-                last_reply=reply,
-            )
+            reply = f"Gave up after {_as_words(policy.give_up_after)}: {reply}"
+        self._save(
+            message,
+            route,
+            started,
+            succeeded=False,
+            step=error.step,
+            reply=error.message,
+            status=Status.QUEUED if retrying else Status.FAILED,
+            failed_at=None if retrying else now,
+            next_attempt_at=retry.next_attempt_at(now, message.attempt_count),
+            last_reply=reply,
+        )
         self.failed += 0 if retrying else 1
         log.warning(
             "Delivery of %s via %s failed at %s (%s): %s",
@@ -258,6 +244,31 @@ class Worker:
             "will retry" if retrying else "gave up",
             error.message,
         )
+
+    def _save(
+        self,
+        message: OutboxMessage,
+        route: Route,
+        started: float,
+        *,
+        succeeded: bool,
+        step: str,
+        reply: str,
+        **fields: object,
+    ) -> None:
+        """One attempt and the message's new state, committed together."""
+        elapsed = time.monotonic() - started
+        with transaction.atomic():
+            DeliveryAttempt.objects.create(
+                message=message,
+                started_at=timezone.now() - timedelta(seconds=elapsed),
+                duration_ms=int(elapsed * 1000),
+                transport=route.description,
+                succeeded=succeeded,
+                step=step,
+                reply=reply,
+            )
+            self._update(message, **fields)
 
     def _update(self, message: OutboxMessage, **fields: object) -> None:
         # Only while this worker still holds the claim: after a lost lease, another has it.
@@ -299,8 +310,13 @@ def pending_recipients(message: OutboxMessage) -> tuple[str, ...]:
     )
 
 
-def _elapsed_ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
+def _giving_up(message: OutboxMessage, now: datetime, policy: DeliveryPolicy) -> bool:
+    return retry.should_give_up(message.created_at, now, message.kind, policy.give_up_after)
+
+
+def _as_words(period: timedelta) -> str:
+    hours = int(period.total_seconds() // 3600)
+    return f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
 
 
 def run(stop: threading.Event, burst: bool = False) -> None:
