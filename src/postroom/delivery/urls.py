@@ -5,6 +5,13 @@ from postroom.delivery import views
 app_name = "delivery"
 
 urlpatterns = [
+    path("", views.message_log, name="log"),
+    path("bulk/", views.bulk, name="bulk"),
     path("<int:pk>/", views.message_detail, name="message"),
     path("<int:pk>/status.json", views.message_status, name="message-status"),
+    path("<int:pk>/html/", views.html_body, name="html"),
+    path("<int:pk>/source.eml", views.source, name="source"),
+    path("<int:pk>/resend/", views.resend, name="resend"),
+    path("<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("<int:pk>/retry/", views.retry, name="retry"),
 ]

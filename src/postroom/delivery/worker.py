@@ -28,7 +28,12 @@ from postroom.delivery.models import (
 )
 from postroom.delivery.policy import DeliveryPolicy, current_policy
 from postroom.delivery.routing import Route, current_route, fallback_route
-from postroom.delivery.transports.base import DeliveryError, OutgoingMessage, SendResult
+from postroom.delivery.transports.base import (
+    DeliveryError,
+    OutgoingMessage,
+    SendResult,
+    Transport,
+)
 from postroom.delivery.wakeup import Waiter, notify_now
 
 log = logging.getLogger("postroom.delivery")
@@ -151,7 +156,9 @@ class Worker:
             except Exception:
                 log.warning("Closing the connection to %s failed", route.description)
 
-    def _send_one(self, transport, message: OutboxMessage, route: Route, policy) -> None:  # noqa: ANN001
+    def _send_one(
+        self, transport: Transport, message: OutboxMessage, route: Route, policy: DeliveryPolicy
+    ) -> None:
         started = time.monotonic()
         outgoing = OutgoingMessage(
             sender=message.sender, recipients=pending_recipients(message), raw=bytes(message.raw)
