@@ -1,0 +1,98 @@
+"""The catcher's self-signed certificate, generated on first use and kept in the data dir."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import logging
+import os
+import ssl
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from postroom import runtime
+
+logger = logging.getLogger(__name__)
+
+CERT_FILE = "cert.pem"
+KEY_FILE = "key.pem"
+VALIDITY = datetime.timedelta(days=3650)
+
+
+def default_tls_dir() -> Path:
+    return runtime.data_dir() / "inbox-tls"
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    # Write to a temporary name and rename, so a reader never sees half a file.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(temporary, mode)
+    os.replace(temporary, path)
+
+
+def generate(directory: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Postroom development inbox"),
+        ]
+    )
+    now = datetime.datetime.now(datetime.UTC)
+    alt_names = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.IPAddress(ipaddress.ip_address("::1")),
+    ]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + VALIDITY)
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    key_bytes = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    _write(directory / KEY_FILE, key_bytes, 0o600)
+    _write(directory / CERT_FILE, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    logger.info("Generated a self-signed certificate for the development inbox in %s", directory)
+
+
+def _is_current(cert_path: Path) -> bool:
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return cert.not_valid_after_utc > datetime.datetime.now(datetime.UTC)
+
+
+def server_context(directory: Path | None = None) -> ssl.SSLContext:
+    """A server-side TLS context with the catcher's certificate, made if missing or expired."""
+    directory = directory or default_tls_dir()
+    cert_path, key_path = directory / CERT_FILE, directory / KEY_FILE
+    if not (key_path.exists() and _is_current(cert_path)):
+        generate(directory)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert_path, key_path)
+    except (OSError, ssl.SSLError):
+        # The files were damaged (or do not match): start over once.
+        generate(directory)
+        context.load_cert_chain(cert_path, key_path)
+    return context

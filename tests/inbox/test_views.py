@@ -1,0 +1,226 @@
+"""The inbox screens: list, search, paging, detail tabs, parts, actions, live updates."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from postroom.inbox.models import CaughtMessage
+from postroom.inbox.views import HTML_FRAME_CSP
+
+from .conftest import make_email, store
+
+pytestmark = pytest.mark.django_db
+
+
+def _with_attachment() -> bytes:
+    message = make_email("With file", text="Text body", html="<p>HTML <b>body</b></p>")
+    message.add_attachment(
+        b"\x89PNG data", maintype="image", subtype="png", filename='../evil"name.png'
+    )
+    return message.as_bytes()
+
+
+def test_anonymous_users_are_sent_to_login(client: Client, user) -> None:
+    message = store(make_email().as_bytes())
+    for name, args in [
+        ("list", []),
+        ("poll", []),
+        ("table", []),
+        ("detail", [message.pk]),
+        ("html", [message.pk]),
+        ("source", [message.pk]),
+    ]:
+        response = client.get(reverse(f"inbox:{name}", args=args))
+        assert response.status_code == 302, name
+        assert response["Location"].startswith(reverse("backoffice:login")), name
+    response = client.post(reverse("inbox:clear"))
+    assert response.status_code == 302 and CaughtMessage.objects.count() == 1
+
+
+def test_empty_state_explains_how_mail_arrives(staff_client: Client, settings) -> None:
+    settings.POSTROOM_INBOX_PORT = 2626
+    body = staff_client.get(reverse("inbox:list")).content.decode()
+    assert "Mail sent by Postroom in Development lands here." in body
+    assert "SMTP 127.0.0.1:2626, any user name and password" in body
+
+
+def test_list_is_newest_first(staff_client: Client) -> None:
+    store(make_email("Older").as_bytes(), minutes_ago=10)
+    store(make_email("Newest").as_bytes(), minutes_ago=0)
+    store(make_email("Middle", to="x@example.com").as_bytes(), minutes_ago=5)
+    response = staff_client.get(reverse("inbox:list"))
+    body = response.content.decode()
+    assert body.index("Newest") < body.index("Middle") < body.index("Older")
+    assert "x@example.com" in body
+    assert '<time datetime="' in body
+    assert "1–3 of 3" in body
+
+
+def test_search_covers_recipients_sender_and_subject(staff_client: Client) -> None:
+    store(make_email("Invoice 42").as_bytes())
+    store(make_email("Welcome", sender="shop@example.net").as_bytes())
+    store(make_email("Reset").as_bytes(), recipients=["bcc-only@example.org"])
+    url = reverse("inbox:list")
+
+    def subjects(query: str) -> list[str]:
+        return [m.subject for m in staff_client.get(url, {"q": query}).context["page"]]
+
+    assert subjects("invoice") == ["Invoice 42"]
+    assert subjects("shop@") == ["Welcome"]
+    assert subjects("bcc-only") == ["Reset"]
+    assert subjects("  ") == ["Reset", "Welcome", "Invoice 42"]
+    response = staff_client.get(url, {"q": "nothing-like-this"})
+    assert "No message matches" in response.content.decode()
+    assert 'value="nothing-like-this"' in response.content.decode()
+
+
+def test_paging(staff_client: Client) -> None:
+    raw = make_email("Bulk").as_bytes()
+    CaughtMessage.objects.bulk_create(
+        CaughtMessage.from_envelope("a@example.com", ["b@example.com"], raw) for _ in range(120)
+    )
+    url = reverse("inbox:list")
+    first = staff_client.get(url).content.decode()
+    assert "1–50 of 120" in first and "?page=2" in first
+    last = staff_client.get(url, {"page": 3, "q": "bulk"}).content.decode()
+    assert "101–120 of 120" in last and "?page=2&amp;q=bulk" in last
+    assert "101–120 of 120" in staff_client.get(url, {"page": "999"}).content.decode()
+    assert "1–50 of 120" in staff_client.get(url, {"page": "junk"}).content.decode()
+
+
+def test_detail_tabs(staff_client: Client) -> None:
+    message = store(_with_attachment())
+    url = reverse("inbox:detail", args=[message.pk])
+
+    html_tab = staff_client.get(url).content.decode()  # HTML is the default tab
+    assert '<iframe class="mail-html" sandbox src="' in html_tab
+    assert "allow-scripts" not in html_tab and "allow-same-origin" not in html_tab
+    assert 'aria-selected="true">HTML<' in html_tab
+    assert "Attachments (1)" in html_tab
+
+    text_tab = staff_client.get(url, {"tab": "text"}).content.decode()
+    assert "<pre>Text body" in text_tab
+
+    headers_tab = staff_client.get(url, {"tab": "headers"}).content.decode()
+    assert "Message-ID" in headers_tab and "&lt;test@example.com&gt;" in headers_tab
+
+    raw_tab = staff_client.get(url, {"tab": "raw"}).content.decode()
+    assert "Content-Type: multipart/mixed" in raw_tab
+
+    files_tab = staff_client.get(url, {"tab": "attachments"}).content.decode()
+    assert reverse("inbox:attachment", args=[message.pk, 0]) in files_tab
+    assert "evil&#x27;name.png" in files_tab and "image/png" in files_tab
+
+    fallback = staff_client.get(url, {"tab": "<script>"})
+    assert fallback.status_code == 200 and 'aria-selected="true">Text<' in fallback.content.decode()
+
+
+def test_blind_copies_are_marked(staff_client: Client) -> None:
+    message = store(make_email().as_bytes(), recipients=["user@example.com", "boss@example.com"])
+    body = staff_client.get(reverse("inbox:detail", args=[message.pk])).content.decode()
+    assert '<span class="mono">user@example.com</span>, ' in body
+    assert '<span class="mono">boss@example.com</span><span class="badge"' in body
+    assert body.count(">Bcc</span>") == 1
+
+
+def test_html_part_is_served_sandboxed(staff_client: Client) -> None:
+    message = store(make_email(html="<p>Hi<script>alert(1)</script></p>").as_bytes())
+    response = staff_client.get(reverse("inbox:html", args=[message.pk]))
+    assert response.status_code == 200
+    assert response["Content-Security-Policy"] == HTML_FRAME_CSP
+    assert HTML_FRAME_CSP.startswith("sandbox; default-src 'none'")
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert b"<p>Hi" in response.content
+
+
+def test_text_only_message_has_no_html_tab(staff_client: Client) -> None:
+    message = store(make_email(text="only text").as_bytes())
+    body = staff_client.get(reverse("inbox:detail", args=[message.pk])).content.decode()
+    assert "?tab=html" not in body and "<pre>only text" in body
+    assert staff_client.get(reverse("inbox:html", args=[message.pk])).status_code == 404
+
+
+def test_attachment_download(staff_client: Client) -> None:
+    message = store(_with_attachment())
+    response = staff_client.get(reverse("inbox:attachment", args=[message.pk, 0]))
+    assert response.status_code == 200
+    assert response.content == b"\x89PNG data"
+    assert response["Content-Type"] == "image/png"
+    assert response["Content-Disposition"] == 'attachment; filename="evil\'name.png"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert staff_client.get(reverse("inbox:attachment", args=[message.pk, 5])).status_code == 404
+
+
+def test_source_download(staff_client: Client) -> None:
+    raw = make_email("Säve me").as_bytes()
+    message = store(raw)
+    response = staff_client.get(reverse("inbox:source", args=[message.pk]))
+    assert response.content == raw
+    assert response["Content-Type"] == "message/rfc822"
+    assert response["Content-Disposition"].startswith("attachment; filename*=utf-8''S%C3%A4ve")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"\x00\xff garbage",
+        b"Subject: =?bogus?q?x?=\r\nContent-Type: text/html; charset=nope\r\n\r\n<b>\xff</b>",
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain',
+    ],
+)
+def test_malformed_messages_do_not_break_pages(staff_client: Client, raw: bytes) -> None:
+    message = store(raw)
+    assert staff_client.get(reverse("inbox:list")).status_code == 200
+    url = reverse("inbox:detail", args=[message.pk])
+    for tab in ("html", "text", "headers", "raw", "attachments"):
+        assert staff_client.get(url, {"tab": tab}).status_code == 200, tab
+    assert staff_client.get(reverse("inbox:html", args=[message.pk])).status_code in (200, 404)
+
+
+def test_missing_message_is_404(staff_client: Client) -> None:
+    assert staff_client.get(reverse("inbox:detail", args=[999])).status_code == 404
+
+
+def test_delete_one(staff_client: Client) -> None:
+    keep, gone = store(make_email("Keep").as_bytes()), store(make_email("Gone").as_bytes())
+    url = reverse("inbox:delete", args=[gone.pk])
+    assert staff_client.get(url).status_code == 405
+    response = staff_client.post(url, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("inbox:list")
+    assert "Message deleted." in response.content.decode()
+    assert list(CaughtMessage.objects.all()) == [keep]
+
+
+def test_clear_all(staff_client: Client) -> None:
+    for subject in ("One", "Two"):
+        store(make_email(subject).as_bytes())
+    body = staff_client.get(reverse("inbox:list")).content.decode()
+    assert 'onsubmit="return confirm(' in body
+    response = staff_client.post(reverse("inbox:clear"), follow=True)
+    assert "Deleted 2 messages." in response.content.decode()
+    assert not CaughtMessage.objects.exists()
+
+
+def test_actions_need_csrf(user) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    store(make_email().as_bytes())
+    assert client.post(reverse("inbox:clear")).status_code == 403
+    assert CaughtMessage.objects.count() == 1
+
+
+def test_poll_and_table_fragment(staff_client: Client) -> None:
+    assert staff_client.get(reverse("inbox:poll")).json() == {"latest_id": 0, "count": 0}
+    message = store(make_email("Fresh").as_bytes())
+    assert staff_client.get(reverse("inbox:poll")).json() == {
+        "latest_id": message.pk,
+        "count": 1,
+    }
+    fragment = staff_client.get(reverse("inbox:table"), {"q": "fresh"}).content.decode()
+    assert fragment.startswith('<div id="inbox-table"')
+    assert f'data-latest-id="{message.pk}"' in fragment and "Fresh" in fragment
+    assert "<html" not in fragment
