@@ -34,6 +34,15 @@ def wait_for_port(port: int, timeout: float = 30.0, process: subprocess.Popen | 
     raise TimeoutError(f"nothing listened on port {port} within {timeout} s")
 
 
+def wait_for_output(log: Path, text: str, timeout: float = 30.0) -> None:
+    """Until ``text`` shows in the process's log (e.g. its start-up banner is complete)."""
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{text!r} did not appear in {log} within {timeout} s")
+        time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def fresh_database_url() -> Iterator[str | None]:
     """A new empty PostgreSQL database when the suite runs on PostgreSQL, else None (SQLite)."""

@@ -5,7 +5,15 @@ import urllib.request
 
 import pytest
 
-from processes import free_port, fresh_database_url, interrupt, postroom_env, start, wait_for_port
+from processes import (
+    free_port,
+    fresh_database_url,
+    interrupt,
+    postroom_env,
+    start,
+    wait_for_output,
+    wait_for_port,
+)
 
 
 def _get(url: str) -> tuple[int, bytes, dict]:
@@ -27,6 +35,7 @@ def test_serve_runs_everything_and_stops_cleanly(tmp_path, database_url):
     try:
         wait_for_port(web, process=process)
         wait_for_port(inbox, process=process)
+        wait_for_output(log, "Press Ctrl-C to stop.")
         status, body, headers = _get(f"http://127.0.0.1:{web}/healthz")
         assert (status, body) == (200, b"ok\n")
         assert headers["Server"] == "Postroom"  # waitress, with our name
@@ -58,6 +67,7 @@ def test_in_production_there_is_no_catcher_and_mail_is_held(tmp_path):
     process = start(["serve", "--port", str(web), "--inbox-port", str(inbox)], env, log)
     try:
         wait_for_port(web, process=process)
+        wait_for_output(log, "Press Ctrl-C to stop.")
     finally:
         code = interrupt(process)
     output = log.read_text()
@@ -80,6 +90,7 @@ def test_serve_reports_configured_smtp_and_site_option(tmp_path):
     process = start(["serve", "--site", str(site), "--port", str(web), "--no-inbox"], env, log)
     try:
         wait_for_port(web, process=process)
+        wait_for_output(log, "Press Ctrl-C to stop.")
     finally:
         code = interrupt(process)
     output = log.read_text()
