@@ -57,7 +57,11 @@ def banner(parts: list[str]) -> str:
 
 
 def stop_on_sigterm(handler: Callable[[], None] | None = None) -> None:
-    """Treat SIGTERM (service managers, containers) like Ctrl-C."""
+    """Treat SIGTERM (service managers, containers) like Ctrl-C.
+
+    SIGINT is set back to raising KeyboardInterrupt too: a process started in the background
+    by a non-interactive shell inherits an ignored SIGINT and would not stop on Ctrl-C.
+    """
 
     def on_term(signum: int, frame: object) -> None:
         if handler is not None:
@@ -65,3 +69,4 @@ def stop_on_sigterm(handler: Callable[[], None] | None = None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
