@@ -7,11 +7,11 @@ from django.core.mail import EmailMessage
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
+from postroom.delivery import queue
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage
-from postroom.delivery.routing import current_route
-from postroom.delivery import queue
 from postroom.delivery.policy import current_policy
+from postroom.delivery.routing import current_route
 from postroom.delivery.worker import Worker
 from postroom.mailsettings import current_smtp_settings
 from postroom.startup import prepare_database
