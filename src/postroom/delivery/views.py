@@ -84,13 +84,18 @@ def message_log(request: HttpRequest) -> HttpResponse:
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(OutboxMessage, pk=pk)
     raw = bytes(message.raw)
+    can = {
+        "can_cancel": message.status in actions.CANCELLABLE,
+        "can_retry": actions.retryable(OutboxMessage.objects.filter(pk=pk)).exists(),
+        "can_resend": bool(raw),
+    }
     context: dict[str, object] = {
         "message": message,
         "attempts": message.attempts.all(),
         "recipients": _recipient_outcomes(message),
         "purged": not raw,
-        "can_cancel": message.status in actions.CANCELLABLE,
-        "can_retry": actions.retryable(OutboxMessage.objects.filter(pk=pk)).exists(),
+        "can_act": any(can.values()),
+        **can,
     }
     if raw:
         parsed = parsing.read(raw)

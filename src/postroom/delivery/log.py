@@ -1,0 +1,174 @@
+"""The email log's filters: which outbox rows a list URL (or a bulk action) is about.
+
+Bad input never fails the page: a filter value that does not make sense is left out, and
+the form carries an error saying what was wrong, shown next to that filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+
+from postroom.delivery.models import Kind, OutboxMessage, Status
+
+PAGE_SIZE = 50
+SEARCH_MAX_CHARS = 200
+SEARCH_MAX_TERMS = 10
+# What the list needs of a row: the raw bytes and per-recipient outcomes stay in the database.
+LIST_FIELDS = (
+    "id",
+    "created_at",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "kind",
+    "status",
+    "attempt_count",
+    "last_reply",
+)
+PERIODS: dict[str, tuple[str, timedelta | None]] = {
+    "": ("All time", None),
+    "24h": ("Last 24 hours", timedelta(hours=24)),
+    "7d": ("Last 7 days", timedelta(days=7)),
+    "30d": ("Last 30 days", timedelta(days=30)),
+}
+FILTER_NAMES = ("q", "status", "kind", "period", "from", "to")
+
+
+def _unknown(what: str) -> dict[str, str]:
+    return {"invalid_choice": f"Unknown {what} “%(value)s”: showing every {what}."}
+
+
+# A plain text box: it looks like the other fields and any browser submits what was typed.
+_DATE_WIDGET = forms.DateInput(
+    attrs={"placeholder": "YYYY-MM-DD", "inputmode": "numeric", "autocomplete": "off"},
+    format="%Y-%m-%d",
+)
+_BAD_DATE = {"invalid": "Enter a date as YYYY-MM-DD; this one was left out."}
+
+
+class LogFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Recipient or subject"}),
+    )
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any status"), *Status.choices],
+        error_messages=_unknown("status"),
+    )
+    kind = forms.ChoiceField(
+        required=False, choices=[("", "Any kind"), *Kind.choices], error_messages=_unknown("kind")
+    )
+    period = forms.ChoiceField(
+        required=False,
+        label="Created",
+        choices=[(key, label) for key, (label, _) in PERIODS.items()],
+        error_messages=_unknown("period"),
+    )
+    date_from = forms.DateField(
+        required=False,
+        label="From (UTC)",
+        input_formats=["%Y-%m-%d"],
+        widget=_DATE_WIDGET,
+        error_messages=_BAD_DATE,
+    )
+    date_to = forms.DateField(
+        required=False,
+        label="To (UTC)",
+        input_formats=["%Y-%m-%d"],
+        widget=_DATE_WIDGET,
+        error_messages=_BAD_DATE,
+    )
+
+    def add_prefix(self, field_name: str) -> str:
+        # Short, readable URL parameters: ?from=2024-05-01&to=2024-05-31
+        return {"date_from": "from", "date_to": "to"}.get(field_name, field_name)
+
+    def clean_q(self) -> str:
+        return self.cleaned_data["q"][:SEARCH_MAX_CHARS]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", "This date is before the From date; it was left out.")
+        return data
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """The filter form, bound to the request's parameters, and the rows it selects."""
+
+    form: LogFilterForm
+    messages: QuerySet[OutboxMessage]
+    params: QueryDict  # the filter parameters as given (no page), to carry across requests
+
+    @property
+    def is_filtered(self) -> bool:
+        return any(self.params.get(name) for name in FILTER_NAMES)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.form.errors)
+
+    @property
+    def querystring(self) -> str:
+        return self.params.urlencode()
+
+
+def filter_params(data: Mapping[str, str] | QueryDict) -> QueryDict:
+    """Only the non-empty filter parameters of ``data``, in a fixed order."""
+    params = QueryDict(mutable=True)
+    for name in FILTER_NAMES:
+        value = data.get(name, "")
+        if isinstance(value, str) and value.strip():
+            params[name] = value.strip()
+    return params
+
+
+def log_query(data: Mapping[str, str] | QueryDict, now: datetime | None = None) -> LogQuery:
+    """Parse filter parameters (e.g. ``request.GET``) into the selected outbox rows."""
+    params = filter_params(data)
+    form = LogFilterForm(params)
+    form.is_valid()  # fills cleaned_data with the fields that are valid, errors for the rest
+    selected = apply(OutboxMessage.objects.all(), form.cleaned_data, now or timezone.now())
+    return LogQuery(form=form, messages=selected, params=params)
+
+
+def apply(
+    queryset: QuerySet[OutboxMessage], filters: Mapping[str, object], now: datetime
+) -> QuerySet[OutboxMessage]:
+    """Narrow ``queryset`` by the valid filters in ``filters`` (a form's cleaned data)."""
+    if filters.get("status"):
+        queryset = queryset.filter(status=filters["status"])
+    if filters.get("kind"):
+        queryset = queryset.filter(kind=filters["kind"])
+    window = PERIODS.get(str(filters.get("period") or ""), ("", None))[1]
+    if window is not None:
+        queryset = queryset.filter(created_at__gte=now - window)
+    start, end = filters.get("date_from"), filters.get("date_to")
+    if isinstance(start, date):
+        queryset = queryset.filter(created_at__gte=_utc_midnight(start))
+    if isinstance(end, date) and end < date.max:
+        queryset = queryset.filter(created_at__lt=_utc_midnight(end + timedelta(days=1)))
+    for term in str(filters.get("q") or "").split()[:SEARCH_MAX_TERMS]:
+        queryset = queryset.filter(
+            Q(to__icontains=term)
+            | Q(cc__icontains=term)
+            | Q(bcc__icontains=term)
+            | Q(subject__icontains=term)
+        )
+    return queryset
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
