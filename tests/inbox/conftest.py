@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -11,24 +10,6 @@ from django.utils import timezone
 
 from postroom.inbox.models import CaughtMessage
 from postroom.inbox.server import InboxServer
-
-
-def make_email(
-    subject: str = "Hello",
-    sender: str = "app@example.com",
-    to: str = "user@example.com",
-    text: str = "Plain body",
-    html: str | None = None,
-) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    message["Message-ID"] = "<test@example.com>"
-    message.set_content(text)
-    if html is not None:
-        message.add_alternative(html, subtype="html")
-    return message
 
 
 def store(

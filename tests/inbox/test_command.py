@@ -9,9 +9,8 @@ import sqlite3
 
 import pytest
 
+from emails import make_email
 from processes import free_port, interrupt, postroom_env, start, wait_for_port
-
-from .conftest import make_email
 
 pytestmark = pytest.mark.timeout(90)
 

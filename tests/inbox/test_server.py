@@ -9,10 +9,9 @@ import stat
 
 import pytest
 
+from emails import make_email
 from postroom.inbox.models import CaughtMessage
 from postroom.inbox.server import SIZE_LIMIT, InboxError, InboxPortInUse, InboxServer, start_inbox
-
-from .conftest import make_email
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
 

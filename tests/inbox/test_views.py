@@ -6,10 +6,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from emails import make_email
 from postroom.inbox.models import CaughtMessage
-from postroom.inbox.views import HTML_FRAME_CSP
 
-from .conftest import make_email, store
+from .conftest import store
+
+HTML_FRAME_CSP = "sandbox; default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'"
 
 pytestmark = pytest.mark.django_db
 

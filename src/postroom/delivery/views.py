@@ -14,18 +14,17 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryD
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from postroom.delivery import actions, log
 from postroom.delivery.models import OutboxMessage, Status
-from postroom.inbox import parsing
+from postroom.emailview import parsing
+from postroom.emailview.responses import download, sandboxed_html
 
 RAW_DISPLAY_LIMIT = 1024 * 1024  # the Raw tab shows this much; the .eml download has it all
 BULK_IDS_LIMIT = 500  # ticked rows come from one page of 50; more is not a real request
 BULK_RESEND_LIMIT = 5000
-HTML_FRAME_CSP = "sandbox; default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'"
 TABS = (("html", "HTML"), ("text", "Text"), ("headers", "Headers"), ("raw", "Raw source"))
 CANNOT_CANCEL = {
     Status.SENDING: "A worker is sending it right now, so it can no longer be cancelled.",
@@ -145,11 +144,7 @@ def html_body(request: HttpRequest, pk: int) -> HttpResponse:
     html = parsing.read(bytes(message.raw)).html if message.raw else None
     if html is None:
         raise Http404("This message has no HTML part.")
-    response = HttpResponse(html, content_type="text/html; charset=utf-8")
-    response["Content-Security-Policy"] = HTML_FRAME_CSP
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return sandboxed_html(html)
 
 
 @login_required
@@ -159,12 +154,8 @@ def source(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(OutboxMessage, pk=pk)
     if not message.raw:
         raise Http404("The body of this message was purged.")
-    response = HttpResponse(bytes(message.raw), content_type="message/rfc822")
     name = parsing.safe_filename(message.subject, "message")[:80]
-    response["Content-Disposition"] = content_disposition_header(True, f"{name}.eml")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
+    return download(bytes(message.raw), "message/rfc822", f"{name}.eml")
 
 
 # Actions on one message ----------------------------------------------------------------------

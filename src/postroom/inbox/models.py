@@ -7,7 +7,7 @@ from email.utils import getaddresses
 from django.db import models
 from django.utils import timezone
 
-from postroom.inbox import parsing
+from postroom.emailview import parsing
 
 
 class CaughtMessageQuerySet(models.QuerySet["CaughtMessage"]):

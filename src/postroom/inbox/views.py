@@ -9,17 +9,16 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from postroom.inbox import parsing
+from postroom.emailview import parsing
+from postroom.emailview.responses import download, sandboxed_html
 from postroom.inbox.models import CaughtMessage
 
 PAGE_SIZE = 50
 RAW_DISPLAY_LIMIT = 1024 * 1024  # the Raw tab shows this much; the .eml download has it all
-HTML_FRAME_CSP = "sandbox; default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'"
 TABS = (("html", "HTML"), ("text", "Text"), ("headers", "Headers"), ("raw", "Raw source"))
 
 
@@ -100,19 +99,7 @@ def html_body(request: HttpRequest, pk: int) -> HttpResponse:
     html = parsing.read(bytes(message.raw)).html
     if html is None:
         raise Http404("This message has no HTML part.")
-    response = HttpResponse(html, content_type="text/html; charset=utf-8")
-    response["Content-Security-Policy"] = HTML_FRAME_CSP
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
+    return sandboxed_html(html)
 
 
 @login_required
@@ -123,7 +110,7 @@ def attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     if found is None:
         raise Http404("No such attachment.")
     info, content = found
-    return _download(content, info.content_type, info.filename)
+    return download(content, info.content_type, info.filename)
 
 
 @login_required
@@ -132,7 +119,7 @@ def source(request: HttpRequest, pk: int) -> HttpResponse:
     """The whole message as an .eml file."""
     message = get_object_or_404(CaughtMessage, pk=pk)
     name = parsing.safe_filename(message.subject, "message")[:80]
-    return _download(bytes(message.raw), "message/rfc822", f"{name}.eml")
+    return download(bytes(message.raw), "message/rfc822", f"{name}.eml")
 
 
 @login_required

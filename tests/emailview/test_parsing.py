@@ -7,9 +7,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from postroom.inbox import parsing
-
-from .conftest import make_email
+from emails import make_email
+from postroom.emailview import parsing
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="

@@ -1,0 +1,27 @@
+"""HTTP responses that serve parts of an email without letting them act in the backoffice."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
+
+# The HTML part runs in a sandboxed frame: no scripts, no remote content, inline images only.
+HTML_FRAME_CSP = "sandbox; default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'"
+
+
+def sandboxed_html(html: str) -> HttpResponse:
+    """For ``<iframe sandbox>``; pair the view with ``@xframe_options_sameorigin``."""
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = HTML_FRAME_CSP
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def download(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    """A file the browser saves rather than shows (attachments, .eml sources)."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
