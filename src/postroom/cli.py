@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import sys
 
-POSTROOM_APPS = ("accounts", "mailsettings", "delivery", "inbox", "backoffice")
-
 
 def _take_site_option(argv: list[str]) -> list[str]:
     rest: list[str] = []
@@ -33,7 +31,7 @@ def _print_postroom_commands() -> None:
     from django.core.management import get_commands, load_command_class
 
     commands = get_commands()
-    ours = sorted(name for name, app in commands.items() if app.rsplit(".", 1)[-1] in POSTROOM_APPS)
+    ours = sorted(name for name, app in commands.items() if app.startswith("postroom."))
     print("Usage: postroom <command> [options]   (postroom help <command> for its options)\n")
     print("Commands:")
     for name in ours:

@@ -20,7 +20,8 @@ def test_postroom_help_lists_postroom_commands(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")}
-    assert {"serve", "web", "worker", "inbox", "config", "sendtest", "createadmin"} <= listed
+    expected = {"serve", "web", "worker", "inbox", "config", "sendtest", "createadmin", "check"}
+    assert expected | {"outbox"} <= listed
     assert "migrate" not in listed
 
 

@@ -5,4 +5,11 @@ class HealthConfig(AppConfig):
     name = "postroom.health"
     label = "health"
     # (label, URL name, section, position) for the backoffice navigation; see backoffice.context.
-    navigation = ()
+    navigation = (("Health", "health:index", "health", 70),)
+
+    def ready(self) -> None:
+        from postroom.delivery import housekeeping
+        from postroom.health import checks  # noqa: F401  (registers the built-in checks)
+        from postroom.health.report import chore
+
+        housekeeping.register(chore)

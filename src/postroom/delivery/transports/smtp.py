@@ -163,10 +163,7 @@ class SmtpTransport(Transport):
             self._raise(exc, step)
 
     def _tls_context(self) -> ssl.SSLContext:
-        try:
-            return ssl.create_default_context(cafile=self.ca_file)
-        except OSError as exc:  # ssl.SSLError too: the file is not PEM
-            raise ca_file_error(exc, self.ca_file or "") from exc
+        return client_tls_context(self.ca_file)
 
     def _wants_starttls(self, client: smtplib.SMTP) -> bool:
         if self.implicit_tls or self.security == NONE:
@@ -333,3 +330,14 @@ class SmtpTransport(Transport):
         if self._scrub(repr(exc.args)) != repr(exc.args):
             raise error from None  # the server echoed the password: keep it out of tracebacks
         raise error from exc
+
+
+def client_tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """Verifying TLS context: the system's CAs, plus those in ``ca_file`` when it is set."""
+    context = ssl.create_default_context()
+    if ca_file:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except OSError as exc:  # ssl.SSLError too: the file is not PEM
+            raise ca_file_error(exc, ca_file) from None
+    return context

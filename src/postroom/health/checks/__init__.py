@@ -1,0 +1,12 @@
+"""The built-in health checks; importing this package registers them (HealthConfig.ready)."""
+
+from postroom.health.checks import (
+    configuration,
+    database,
+    delivery,
+    security,
+    senderdomain,
+    smtp,
+)
+
+__all__ = ["configuration", "database", "delivery", "security", "senderdomain", "smtp"]
