@@ -17,7 +17,7 @@ from postroom.health.registry import DELIVERY, Result, check
 
 ALIVE_WITHIN = timedelta(minutes=2)
 QUEUE_WARNING_AFTER = timedelta(minutes=15)
-DOCS = "README.md#a-short-tour"
+DOCS = "README.md#delivery-the-outbox-and-its-workers"
 
 
 def _ago(delta: timedelta) -> str:
