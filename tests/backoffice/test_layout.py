@@ -43,3 +43,12 @@ def test_static_files_are_served(admin_client):
 
     response = Client().get("/static/postroom/postroom.css")
     assert response.status_code == 200
+
+
+def test_editors_do_not_see_administrator_screens_in_the_navigation(client, editor):
+    client.force_login(editor)
+    html = client.get("/").content.decode()
+    nav = html.split('aria-label="Main"', 1)[1].split("</nav>", 1)[0]
+    assert ">Dashboard<" in nav
+    assert ">Users<" not in nav
+    assert ">Inbox<" not in nav

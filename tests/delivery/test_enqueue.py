@@ -80,3 +80,23 @@ def test_the_sender_defaults_to_the_smtp_from_setting(isolated_site):
 def test_a_message_without_recipients_is_refused():
     with pytest.raises(ValueError, match="at least one recipient"):
         enqueue(EmailMessage("Hello", "Body", to=[]))
+
+
+@pytest.mark.django_db
+def test_only_invitations_and_alerts_may_use_the_fallback_relay():
+    for kind in ("form", "password_reset", "test", "report"):
+        with pytest.raises(ValueError, match="Only invitations and alerts"):
+            enqueue(EmailMessage("Hi", "Body", to=["a@example.net"]), kind=kind, channel="fallback")
+    assert not OutboxMessage.objects.exists()
+    enqueue(
+        EmailMessage("Join us", "Body", to=["a@example.net"]), kind="invite", channel="fallback"
+    )
+
+
+@pytest.mark.django_db
+def test_relay_mail_has_the_hosts_sender_when_the_site_has_none(monkeypatch):
+    monkeypatch.setenv("POSTROOM_FALLBACK_FROM", "noreply@host.example")
+    invite = enqueue(EmailMessage("Join", "Body", to=["a@example.net"]), "invite", "fallback")
+    form = enqueue(EmailMessage("Entry", "Body", to=["a@example.net"]), kind="form")
+    assert invite.sender == "noreply@host.example"
+    assert form.sender == "postroom@localhost"

@@ -85,3 +85,12 @@ def test_held_mail_is_released_per_channel():
     assert OutboxMessage.objects.get(pk=invite.pk).status == "queued"
     queue.hold_or_release("site", has_route=True)
     assert {OutboxMessage.objects.get(pk=m.pk).status for m in site} == {"queued"}
+
+
+def test_only_the_message_in_flight_counts_against_a_dead_worker():
+    queue_some(5)
+    batch = queue.claim("dies-while-sending", 10, timedelta(seconds=0.1))
+    time.sleep(0.2)
+    again = queue.claim("next-worker", 10, LEASE)
+    assert [m.pk for m in again] == [m.pk for m in batch]
+    assert [m.lost_leases for m in again] == [1, 0, 0, 0, 0]

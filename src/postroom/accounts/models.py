@@ -55,3 +55,107 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_staff(self) -> bool:
         return self.is_administrator
+
+
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def open(self) -> InvitationQuerySet:
+        """Invitations whose link has not been used, revoked or replaced (maybe expired)."""
+        return self.filter(status=Invitation.Status.OPEN)
+
+
+class Invitation(models.Model):
+    """One invitation link. Resending replaces the row's link with a new row and a new link.
+
+    The person gets a ``User`` only when they accept, so the user table holds no half-made
+    accounts. Only the SHA-256 of the link's token is stored.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+        REPLACED = "replaced", "Replaced by a newer invitation"
+
+    email = models.EmailField("email address")
+    name = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=20, choices=User.Role.choices, default=User.Role.EDITOR)
+    message = models.TextField(blank=True, help_text="Plain text from the administrator.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations"
+    )
+    outbox = models.ForeignKey(
+        "delivery.OutboxMessage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The email that carries this link.",
+    )
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=models.Q(status="open"),
+                name="one_open_invitation_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
+
+
+class PasswordReset(models.Model):
+    """One password reset link; only the SHA-256 of its token is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_resets")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Password reset for {self.user}"
+
+
+class LoginLock(models.Model):
+    """Failed logins for one address (existing or not), and the lock they led to.
+
+    Keyed by the SHA-256 of the address typed, so that an address without an account locks
+    exactly like one with: the lockout message reveals nothing about who has an account.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.failures} failures"
+
+
+class RateAttempt(models.Model):
+    """One counted request (e.g. a password reset asked for), for per-hour limits."""
+
+    scope = models.CharField(max_length=30)
+    key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "key", "created_at"], name="rate_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} at {self.created_at}"

@@ -1,8 +1,9 @@
 """Template context shared by every backoffice page: environment and navigation.
 
 Each app lists its screens in its AppConfig as ``navigation = ((label, url name, section,
-position), ...)``; ``section`` is the URL namespace (or URL name) that marks the item as
-current. The backoffice collects them, so no app has to edit this file to appear.
+position[, "administrators"]), ...)``; ``section`` is the URL namespace (or URL name) that
+marks the item as current, and a fifth item "administrators" shows the entry to them only.
+The backoffice collects them, so no app has to edit this file to appear.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from postroom import runtime
 
 
 @cache
-def navigation() -> list[tuple[str, str, str]]:
+def navigation() -> list[tuple[str, str, str, bool]]:
+    """(label, URL name, section, administrators only), in position order."""
     entries = []
     for config in apps.get_app_configs():
         entries.extend(getattr(config, "navigation", ()))
-    return [
-        (label, name, section) for label, name, section, _ in sorted(entries, key=lambda e: e[3])
-    ]
+    entries.sort(key=lambda entry: entry[3])
+    return [(e[0], e[1], e[2], tuple(e[4:]) == ("administrators",)) for e in entries]
 
 
 def _section(request: HttpRequest) -> str:
@@ -37,8 +38,10 @@ def _section(request: HttpRequest) -> str:
 
 def backoffice(request: HttpRequest) -> dict[str, object]:
     section = _section(request)
+    administrator = getattr(request.user, "is_administrator", False)
     items = [
         {"label": label, "url": reverse(name), "active": section == key}
-        for label, name, key in navigation()
+        for label, name, key, administrators_only in navigation()
+        if administrator or not administrators_only
     ]
     return {"postroom_environment": runtime.environment_name(), "nav_items": items}

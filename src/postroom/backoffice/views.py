@@ -5,12 +5,14 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from postroom import runtime
 from postroom.accounts.models import User
@@ -43,6 +45,7 @@ def setup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     smtp = current_smtp_settings()
     since = timezone.now() - timedelta(hours=24)
@@ -76,8 +79,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     form = TestEmailForm(request.POST or None, initial={"to": request.user.email})
     if request.method == "POST":
         if not request.user.is_administrator:
-            messages.error(request, "Only administrators can send test emails.")
-            return redirect("backoffice:settings")
+            raise PermissionDenied("Only administrators can send test emails.")
         if form.is_valid():
             message = EmailMessage(
                 subject="Postroom test email",

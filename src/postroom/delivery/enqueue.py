@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from email.header import decode_header, make_header
 from email.utils import getaddresses, make_msgid, parseaddr
 
@@ -15,15 +16,24 @@ from postroom.mailsettings import current_smtp_settings
 
 FALLBACK_FROM = "postroom@localhost"
 
+# Only these may travel through the hosting relay: invitations, and the outbox's own alerts.
+FALLBACK_KINDS = (Kind.INVITE, Kind.SYSTEM)
+
 
 def notify_workers() -> None:
     """Wake the workers once the current transaction commits (at once outside of one)."""
     notify_on_commit()
 
 
-def default_from() -> str:
-    """The SMTP From of the effective settings, or a local placeholder when there is none."""
+def default_from(channel: str = Channel.SITE) -> str:
+    """The SMTP From of the effective settings, or a local placeholder when there is none.
+
+    Mail through the hosting relay uses ``POSTROOM_FALLBACK_FROM`` when the site has no From:
+    a relay accepts only senders of its own domains.
+    """
     configured = current_smtp_settings().from_address.value
+    if not configured and channel == Channel.FALLBACK:
+        configured = os.environ.get("POSTROOM_FALLBACK_FROM", "").strip()
     return configured or FALLBACK_FROM
 
 
@@ -41,8 +51,12 @@ def enqueue(
     what is stored, and its Message-ID stays the same across retries. ``channel`` is
     ``fallback`` only for the few kinds that may use the hosting relay (invitations, alerts).
     """
+    if channel == Channel.FALLBACK and kind not in FALLBACK_KINDS:
+        raise ValueError(
+            f"Only invitations and alerts may use the fallback relay, not {kind} mail."
+        )
     if not message.from_email or message.from_email == settings.DEFAULT_FROM_EMAIL:
-        message.from_email = default_from()
+        message.from_email = default_from(channel)
     headers = {name.lower() for name in message.extra_headers}
     if "message-id" not in headers:
         message.extra_headers["Message-ID"] = make_msgid(domain=_domain_of(message.from_email))

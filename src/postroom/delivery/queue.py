@@ -9,10 +9,10 @@ first, so claims simply happen one after another.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from postroom.delivery.models import OutboxMessage, Status
@@ -29,12 +29,10 @@ def claim(
     channels: Iterable[str] | None = None,
     only: int | None = None,
 ) -> list[OutboxMessage]:
-    """Take up to ``limit`` due messages: queued ones, and sending ones whose lease ran out."""
+    """Take up to ``limit`` due messages, in the order the worker must send them."""
     now = timezone.now()
-    due = Q(status=Status.QUEUED, next_attempt_at__lte=now) | Q(
-        status=Status.SENDING, lease_expires_at__lt=now
-    )
-    candidates = OutboxMessage.objects.filter(due)
+    recover_lost(now)
+    candidates = OutboxMessage.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now)
     if channels is not None:
         candidates = candidates.filter(channel__in=list(channels))
     if only is not None:
@@ -47,29 +45,53 @@ def claim(
         )
         if not ids:
             return []
-        chosen = OutboxMessage.objects.filter(pk__in=ids)
-        chosen.filter(status=Status.SENDING).update(lost_leases=F("lost_leases") + 1)
-        chosen.filter(lost_leases__gte=MAX_LOST_LEASES).update(
-            status=Status.FAILED,
-            failed_at=now,
-            claimed_by="",
-            lease_expires_at=None,
-            last_reply=(
-                f"Set aside: a worker stopped {MAX_LOST_LEASES} times while sending it. "
-                "Retry it from the email log once the cause is fixed."
-            ),
-        )
-        chosen.filter(lost_leases__lt=MAX_LOST_LEASES).update(
+        OutboxMessage.objects.filter(pk__in=ids).update(
             status=Status.SENDING,
             claimed_by=worker_id,
             lease_expires_at=now + lease,
             attempt_count=F("attempt_count") + 1,
         )
     return list(
-        OutboxMessage.objects.filter(
-            pk__in=ids, claimed_by=worker_id, status=Status.SENDING
-        ).order_by("next_attempt_at", "id")
+        OutboxMessage.objects.filter(pk__in=ids, claimed_by=worker_id).order_by(
+            "next_attempt_at", "id"
+        )
     )
+
+
+def recover_lost(now: datetime) -> int:
+    """Put the messages of workers whose lease ran out back in the queue.
+
+    A worker sends its batch in claim order and records each outcome as it goes, so of a
+    dead worker's messages still marked sending, the first was the one in flight: only that
+    one counts a lost lease (and is set aside after MAX_LOST_LEASES); the rest were never
+    tried and simply go back to the queue.
+    """
+    with transaction.atomic():
+        rows = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.SENDING, lease_expires_at__lt=now)
+            .order_by("claimed_by", "next_attempt_at", "id")
+            .values_list("pk", "claimed_by")
+        )
+        if not rows:
+            return 0
+        in_flight: dict[str, int] = {}
+        for pk, worker_id in rows:
+            in_flight.setdefault(worker_id, pk)
+        OutboxMessage.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+            status=Status.QUEUED, claimed_by="", lease_expires_at=None
+        )
+        suspects = OutboxMessage.objects.filter(pk__in=list(in_flight.values()))
+        suspects.update(lost_leases=F("lost_leases") + 1)
+        suspects.filter(lost_leases__gte=MAX_LOST_LEASES).update(
+            status=Status.FAILED,
+            failed_at=now,
+            last_reply=(
+                f"Set aside: a worker stopped {MAX_LOST_LEASES} times while sending it. "
+                "Retry it from the email log once the cause is fixed."
+            ),
+        )
+    return len(rows)
 
 
 def renew_lease(worker_id: str, ids: list[int], lease: timedelta) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,8 +16,9 @@ from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from postroom.accounts.permissions import administrator_required
 from postroom.delivery import actions, log
-from postroom.delivery.models import OutboxMessage, Status
+from postroom.delivery.models import Kind, OutboxMessage, Status
 from postroom.emailview import parsing
 from postroom.emailview.responses import download, sandboxed_html
 
@@ -34,17 +34,26 @@ CANNOT_CANCEL = {
 }
 
 
-def administrators_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Anonymous visitors go to the login page; editors get 403."""
+administrators_only = administrator_required(
+    reason="Only administrators can change messages in the email log."
+)
 
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if not request.user.is_administrator:
-            raise PermissionDenied("Only administrators can change messages in the email log.")
-        return view(request, *args, **kwargs)
+# These bodies hold a link that signs somebody in: only administrators may read them.
+SIGN_IN_KINDS = (Kind.INVITE, Kind.PASSWORD_RESET)
 
-    return wrapper
+
+def _readable_message(request: HttpRequest, pk: int) -> OutboxMessage:
+    """The message, for a view that shows its body; 403 for sign-in links to non-administrators."""
+    message = get_object_or_404(OutboxMessage, pk=pk)
+    if _body_hidden(request, message):
+        raise PermissionDenied(
+            "This message holds a sign-in link for somebody else: only administrators can read it."
+        )
+    return message
+
+
+def _body_hidden(request: HttpRequest, message: OutboxMessage) -> bool:
+    return message.kind in SIGN_IN_KINDS and not request.user.is_administrator
 
 
 def _plural(count: int, word: str) -> str:
@@ -82,7 +91,8 @@ def message_log(request: HttpRequest) -> HttpResponse:
 @require_GET
 def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(OutboxMessage, pk=pk)
-    raw = bytes(message.raw)
+    hidden = _body_hidden(request, message)
+    raw = b"" if hidden else bytes(message.raw)
     can = {
         "can_cancel": message.status in actions.CANCELLABLE,
         "can_retry": actions.retryable(OutboxMessage.objects.filter(pk=pk)).exists(),
@@ -92,7 +102,8 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "message": message,
         "attempts": message.attempts.all(),
         "recipients": _recipient_outcomes(message),
-        "purged": not raw,
+        "purged": not raw and not hidden,
+        "hidden": hidden,
         "can_act": any(can.values()),
         **can,
     }
@@ -140,7 +151,7 @@ def message_status(request: HttpRequest, pk: int) -> JsonResponse:
 @xframe_options_sameorigin
 def html_body(request: HttpRequest, pk: int) -> HttpResponse:
     """The HTML part, for the sandboxed frame: no scripts, no remote content."""
-    message = get_object_or_404(OutboxMessage, pk=pk)
+    message = _readable_message(request, pk)
     html = parsing.read(bytes(message.raw)).html if message.raw else None
     if html is None:
         raise Http404("This message has no HTML part.")
@@ -151,7 +162,7 @@ def html_body(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def source(request: HttpRequest, pk: int) -> HttpResponse:
     """The message exactly as sent, as an .eml file."""
-    message = get_object_or_404(OutboxMessage, pk=pk)
+    message = _readable_message(request, pk)
     if not message.raw:
         raise Http404("The body of this message was purged.")
     name = parsing.safe_filename(message.subject, "message")[:80]

@@ -12,7 +12,6 @@ import os
 import socket
 import threading
 import time
-from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import close_old_connections, transaction
@@ -109,18 +108,14 @@ class Worker:
         for channel, route in routes.items():
             queue.hold_or_release(channel, route is not None)
         routed = [channel for channel, route in routes.items() if route is not None]
-        if not routed:
-            return 0
-        batch = queue.claim(self.id, self.batch_size, self.lease, channels=routed)
-        if not batch:
-            return 0
         policy = current_policy()
-        by_channel: dict[str, list[OutboxMessage]] = defaultdict(list)
-        for message in batch:
-            by_channel[message.channel].append(message)
-        for channel, messages in by_channel.items():
-            self.deliver(messages, routes[channel], policy, stop)
-        return len(batch)
+        attempted = 0
+        for channel in routed:  # one channel per batch: a batch is sent in claim order
+            batch = queue.claim(self.id, self.batch_size, self.lease, channels=[channel])
+            if batch:
+                self.deliver(batch, routes[channel], policy, stop)
+                attempted += len(batch)
+        return attempted
 
     # -- one batch over one connection -------------------------------------------------------
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -13,9 +12,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from postroom.accounts.permissions import administrator_required
 from postroom.emailview import parsing
 from postroom.emailview.responses import download, sandboxed_html
 from postroom.inbox.models import CaughtMessage
+
+# Caught mail holds everybody's invitation and password-reset links.
+inbox_access = administrator_required(
+    reason="Only administrators can open the development inbox: it holds everybody's sign-in links."
+)
 
 PAGE_SIZE = 50
 RAW_DISPLAY_LIMIT = 1024 * 1024  # the Raw tab shows this much; the .eml download has it all
@@ -43,13 +48,13 @@ def _table_context(request: HttpRequest) -> dict[str, object]:
     return {"query": query, "page": page, "smtp_host": host, "smtp_port": port, **_latest()}
 
 
-@login_required
+@inbox_access
 @require_GET
 def message_list(request: HttpRequest) -> HttpResponse:
     return render(request, "inbox/list.html", _table_context(request))
 
 
-@login_required
+@inbox_access
 @require_GET
 @never_cache
 def table(request: HttpRequest) -> HttpResponse:
@@ -57,14 +62,14 @@ def table(request: HttpRequest) -> HttpResponse:
     return render(request, "inbox/_table.html", _table_context(request))
 
 
-@login_required
+@inbox_access
 @require_GET
 @never_cache
 def poll(request: HttpRequest) -> JsonResponse:
     return JsonResponse(_latest())
 
 
-@login_required
+@inbox_access
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(CaughtMessage, pk=pk)
@@ -90,7 +95,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "inbox/detail.html", context)
 
 
-@login_required
+@inbox_access
 @require_GET
 @xframe_options_sameorigin
 def html_body(request: HttpRequest, pk: int) -> HttpResponse:
@@ -102,7 +107,7 @@ def html_body(request: HttpRequest, pk: int) -> HttpResponse:
     return sandboxed_html(html)
 
 
-@login_required
+@inbox_access
 @require_GET
 def attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     message = get_object_or_404(CaughtMessage, pk=pk)
@@ -113,7 +118,7 @@ def attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse:
     return download(content, info.content_type, info.filename)
 
 
-@login_required
+@inbox_access
 @require_GET
 def source(request: HttpRequest, pk: int) -> HttpResponse:
     """The whole message as an .eml file."""
@@ -122,7 +127,7 @@ def source(request: HttpRequest, pk: int) -> HttpResponse:
     return download(bytes(message.raw), "message/rfc822", f"{name}.eml")
 
 
-@login_required
+@inbox_access
 @require_POST
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
     deleted, _ = CaughtMessage.objects.filter(pk=pk).delete()
@@ -133,7 +138,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("inbox:list")
 
 
-@login_required
+@inbox_access
 @require_POST
 def clear(request: HttpRequest) -> HttpResponse:
     deleted, _ = CaughtMessage.objects.all().delete()

@@ -6,52 +6,116 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='OutboxMessage',
+            name="OutboxMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('form', 'Form'), ('invite', 'Invitation'), ('password_reset', 'Password reset'), ('test', 'Test'), ('report', 'Report'), ('system', 'System')], default='system', max_length=20)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('held', 'Held'), ('cancelled', 'Cancelled')], default='queued', max_length=20)),
-                ('sender', models.CharField(max_length=998)),
-                ('to', models.TextField(blank=True, help_text='Comma-separated addresses.')),
-                ('cc', models.TextField(blank=True)),
-                ('bcc', models.TextField(blank=True)),
-                ('subject', models.CharField(blank=True, max_length=998)),
-                ('message_id', models.CharField(db_index=True, max_length=255)),
-                ('raw', models.BinaryField(help_text='The RFC 5322 message, exactly as it is sent.')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('attempt_count', models.PositiveIntegerField(default=0)),
-                ('last_reply', models.TextField(blank=True, help_text="The server's last reply or error.")),
-                ('recipient_status', models.JSONField(blank=True, default=dict, help_text='Per recipient: accepted, or the refusal reply.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("form", "Form"),
+                            ("invite", "Invitation"),
+                            ("password_reset", "Password reset"),
+                            ("test", "Test"),
+                            ("report", "Report"),
+                            ("system", "System"),
+                        ],
+                        default="system",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("held", "Held"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("sender", models.CharField(max_length=998)),
+                ("to", models.TextField(blank=True, help_text="Comma-separated addresses.")),
+                ("cc", models.TextField(blank=True)),
+                ("bcc", models.TextField(blank=True)),
+                ("subject", models.CharField(blank=True, max_length=998)),
+                ("message_id", models.CharField(db_index=True, max_length=255)),
+                (
+                    "raw",
+                    models.BinaryField(help_text="The RFC 5322 message, exactly as it is sent."),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("attempt_count", models.PositiveIntegerField(default=0)),
+                (
+                    "last_reply",
+                    models.TextField(blank=True, help_text="The server's last reply or error."),
+                ),
+                (
+                    "recipient_status",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Per recipient: accepted, or the refusal reply.",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='outbox_due')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")],
             },
         ),
         migrations.CreateModel(
-            name='DeliveryAttempt',
+            name="DeliveryAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('duration_ms', models.PositiveIntegerField(default=0)),
-                ('transport', models.CharField(max_length=300)),
-                ('succeeded', models.BooleanField(default=False)),
-                ('step', models.CharField(blank=True, help_text='What failed, e.g. connect.', max_length=20)),
-                ('reply', models.TextField(blank=True)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='delivery.outboxmessage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("duration_ms", models.PositiveIntegerField(default=0)),
+                ("transport", models.CharField(max_length=300)),
+                ("succeeded", models.BooleanField(default=False)),
+                (
+                    "step",
+                    models.CharField(
+                        blank=True, help_text="What failed, e.g. connect.", max_length=20
+                    ),
+                ),
+                ("reply", models.TextField(blank=True)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempts",
+                        to="delivery.outboxmessage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['started_at', 'id'],
+                "ordering": ["started_at", "id"],
             },
         ),
     ]

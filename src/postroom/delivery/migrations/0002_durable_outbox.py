@@ -5,64 +5,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('delivery', '0001_initial'),
+        ("delivery", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Throttle',
+            name="Throttle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=100, unique=True)),
-                ('last_at', models.DateTimeField()),
-                ('summary', models.JSONField(default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=100, unique=True)),
+                ("last_at", models.DateTimeField()),
+                ("summary", models.JSONField(default=dict)),
             ],
         ),
         migrations.CreateModel(
-            name='WorkerHeartbeat',
+            name="WorkerHeartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('worker_id', models.CharField(max_length=200, unique=True)),
-                ('hostname', models.CharField(max_length=255)),
-                ('pid', models.PositiveIntegerField()),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_seen_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('delivered', models.PositiveBigIntegerField(default=0)),
-                ('failed', models.PositiveBigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("worker_id", models.CharField(max_length=200, unique=True)),
+                ("hostname", models.CharField(max_length=255)),
+                ("pid", models.PositiveIntegerField()),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "last_seen_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("delivered", models.PositiveBigIntegerField(default=0)),
+                ("failed", models.PositiveBigIntegerField(default=0)),
             ],
             options={
-                'ordering': ['-last_seen_at'],
+                "ordering": ["-last_seen_at"],
             },
         ),
         migrations.AddField(
-            model_name='outboxmessage',
-            name='channel',
-            field=models.CharField(choices=[('site', "The site's SMTP settings"), ('fallback', 'The hosting fallback relay')], default='site', max_length=20),
+            model_name="outboxmessage",
+            name="channel",
+            field=models.CharField(
+                choices=[
+                    ("site", "The site's SMTP settings"),
+                    ("fallback", "The hosting fallback relay"),
+                ],
+                default="site",
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='outboxmessage',
-            name='claimed_by',
+            model_name="outboxmessage",
+            name="claimed_by",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='outboxmessage',
-            name='failed_at',
+            model_name="outboxmessage",
+            name="failed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='outboxmessage',
-            name='lease_expires_at',
-            field=models.DateTimeField(blank=True, help_text='A sending message whose lease ran out is claimed again.', null=True),
+            model_name="outboxmessage",
+            name="lease_expires_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="A sending message whose lease ran out is claimed again.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='outboxmessage',
-            name='lost_leases',
-            field=models.PositiveSmallIntegerField(default=0, help_text='How often a worker stopped while holding this message.'),
+            model_name="outboxmessage",
+            name="lost_leases",
+            field=models.PositiveSmallIntegerField(
+                default=0, help_text="How often a worker stopped while holding this message."
+            ),
         ),
         migrations.AddIndex(
-            model_name='outboxmessage',
-            index=models.Index(fields=['status', 'lease_expires_at'], name='outbox_leases'),
+            model_name="outboxmessage",
+            index=models.Index(fields=["status", "lease_expires_at"], name="outbox_leases"),
         ),
     ]
