@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.apps import AppConfig
 
 
@@ -5,4 +7,26 @@ class FormsConfig(AppConfig):
     name = "postroom.forms"
     label = "forms"
     # (label, URL name, section, position) for the backoffice navigation; see backoffice.context.
-    navigation = ()
+    navigation = (("Forms", "forms:list", "forms", 40),)
+
+    def ready(self) -> None:
+        from django.db import transaction
+        from django.db.models.signals import post_delete
+
+        from postroom.delivery import housekeeping, throttle
+        from postroom.forms import spam, uploads
+        from postroom.forms.models import Upload
+
+        def remove_file(sender, instance: Upload, **kwargs) -> None:  # noqa: ANN001
+            # Only once the deletion is committed: a rolled-back delete keeps its file.
+            transaction.on_commit(lambda: uploads.remove([instance.stored_name]))
+
+        post_delete.connect(
+            remove_file, sender=Upload, weak=False, dispatch_uid="forms-upload-file"
+        )
+
+        def forget_rate_windows() -> None:
+            if throttle.take_turn("forms-rate-windows", timedelta(hours=1)):
+                spam.forget_old_buckets()
+
+        housekeeping.register(forget_rate_windows)

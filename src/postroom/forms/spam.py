@@ -1,0 +1,139 @@
+"""Turning robots away: a honeypot, a signed start time, a per-address rate limit, a size limit.
+
+Everything is kept in the database, so every web process agrees. A rejection is counted
+per form and reason; it never becomes an entry and never sends mail.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from postroom.forms.models import Form, RateBucket, Rejection
+from postroom.forms.writes import one_writer
+
+TOKEN_SALT = "postroom.forms.started"  # noqa: S105 (a salt, not a secret)
+TOKEN_MAX_AGE = 24 * 3600  # a page left open for a day must be sent again
+Reason = Rejection.Reason
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str
+    message: str
+    status: int
+
+
+def issue_token(form: Form, now: float | None = None) -> str:
+    """A signed "this page was shown at" for the hidden field."""
+    started = now if now is not None else time.time()
+    return signing.dumps({"f": form.pk, "t": round(started, 3)}, salt=TOKEN_SALT, compress=False)
+
+
+def check_token(form: Form, token: str, now: float | None = None) -> Refusal | None:
+    now = now if now is not None else time.time()
+    try:
+        payload = signing.loads(token or "", salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+        started = float(payload["t"])
+        form_id = payload["f"]
+        if now - started > TOKEN_MAX_AGE:
+            raise signing.SignatureExpired("the page is older than a day")
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return Refusal(
+            Reason.NO_TOKEN,
+            "This page was open for too long, or was not loaded properly. "
+            "Please check your answers and send the form again.",
+            400,
+        )
+    if form_id != form.pk:
+        return Refusal(Reason.NO_TOKEN, "This page belongs to another form. Please reload it.", 400)
+    if now - started < form.min_fill_seconds:
+        return Refusal(
+            Reason.TOO_FAST,
+            "That was quicker than we expected. Please check your answers and send again.",
+            400,
+        )
+    return None
+
+
+def too_large(form: Form, request: HttpRequest) -> Refusal | None:
+    """Looks only at the declared length: the body is not read yet."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    limit = form.max_request_mb * 1024 * 1024
+    if length > limit:
+        return Refusal(Reason.TOO_LARGE, size_message(length, form.max_request_mb), 413)
+    return None
+
+
+def size_message(length: int | None, limit_mb: int) -> str:
+    size = f"{length / 1024 / 1024:.1f} MB" if length else "too large"
+    return (
+        f"The submission is {size}; this form accepts at most {limit_mb} MB in all. "
+        "Please send smaller or fewer files."
+    )
+
+
+def client_ip(request: HttpRequest) -> str:
+    return (request.META.get("REMOTE_ADDR") or "unknown")[:45]
+
+
+def take_rate_slot(form: Form, ip: str, now: datetime | None = None) -> Refusal | None:
+    """Count one entry for ``ip``; a refusal once the form's limit for the period is passed.
+
+    Fixed windows (a burst at a window's edge may reach twice the limit), one row per
+    address and window, incremented with one UPDATE so concurrent processes add up.
+    """
+    if not form.rate_limit:
+        return None
+    now = now or timezone.now()
+    window = timedelta(minutes=max(form.rate_window_minutes, 1))
+    start = datetime.fromtimestamp(
+        (now.timestamp() // window.total_seconds()) * window.total_seconds(), tz=UTC
+    )
+    bucket = RateBucket.objects.filter(form=form, ip=ip, window_start=start)
+    with one_writer():
+        if not bucket.update(count=F("count") + 1):
+            try:
+                with transaction.atomic():
+                    RateBucket.objects.create(form=form, ip=ip, window_start=start, count=1)
+            except IntegrityError:  # another process created it first
+                bucket.update(count=F("count") + 1)
+    count = bucket.values_list("count", flat=True).first() or 0
+    if count > form.rate_limit:
+        minutes = form.rate_window_minutes
+        return Refusal(
+            Reason.RATE_LIMITED,
+            f"Too many entries from your address: this form takes at most {form.rate_limit} "
+            f"every {minutes} minute{'s' if minutes != 1 else ''}. Please try again later.",
+            429,
+        )
+    return None
+
+
+def count_rejection(form: Form, reason: str) -> None:
+    now = timezone.now()
+    rows = Rejection.objects.filter(form=form, reason=reason)
+    with one_writer():
+        if rows.update(count=F("count") + 1, last_at=now):
+            return
+        try:
+            with transaction.atomic():
+                Rejection.objects.create(form=form, reason=reason, count=1, last_at=now)
+        except IntegrityError:
+            rows.update(count=F("count") + 1, last_at=now)
+
+
+def forget_old_buckets() -> int:
+    """Housekeeping: rate windows older than a day are no longer needed."""
+    cutoff = timezone.now() - timedelta(days=1)
+    return RateBucket.objects.filter(window_start__lt=cutoff).delete()[0]

@@ -1,0 +1,54 @@
+/* Forms backoffice: live preview of a field being edited, confirmations, copy to clipboard.
+   Everything works without it; this only makes it quicker. */
+(function () {
+  "use strict";
+  var editor = document.getElementById("field-form");
+  var frame = document.getElementById("preview");
+  var state = document.getElementById("preview-state");
+  if (editor && frame && editor.dataset.preview) {
+    var timer = null, pending = null;
+    var refresh = function () {
+      if (pending) { pending.abort(); }
+      pending = new AbortController();
+      if (state) { state.textContent = "updating…"; }
+      fetch(editor.dataset.preview, {
+        method: "POST", body: new FormData(editor), credentials: "same-origin",
+        headers: {"X-Requested-With": "fetch"}, signal: pending.signal
+      }).then(function (r) {
+        if (!r.ok) { throw new Error(r.status); }
+        return r.text();
+      }).then(function (html) {
+        frame.onload = function () {
+          var draft = frame.contentDocument && frame.contentDocument.querySelector(".pr-draft");
+          if (draft) { draft.scrollIntoView({block: "center"}); }
+        };
+        frame.srcdoc = html;
+        if (state) { state.textContent = "updated"; }
+      }).catch(function (error) {
+        if (error.name !== "AbortError" && state) { state.textContent = "could not update the preview"; }
+      });
+    };
+    var later = function () { clearTimeout(timer); timer = setTimeout(refresh, 250); };
+    editor.addEventListener("input", later);
+    editor.addEventListener("change", later);
+  }
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
+    });
+  });
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.dataset.copy);
+      var done = document.getElementById(button.dataset.copy + "-copied");
+      source.select();
+      var ok = false;
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText(source.value).then(function () { if (done) { done.textContent = "Copied."; } });
+        return;
+      }
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      if (done) { done.textContent = ok ? "Copied." : "Press Ctrl+C to copy."; }
+    });
+  });
+})();
