@@ -94,3 +94,5 @@ def test_only_the_message_in_flight_counts_against_a_dead_worker():
     again = queue.claim("next-worker", 10, LEASE)
     assert [m.pk for m in again] == [m.pk for m in batch]
     assert [m.lost_leases for m in again] == [1, 0, 0, 0, 0]
+    # Claimed twice, tried at most once: the untried ones do not count a try.
+    assert [m.attempt_count for m in again] == [2, 1, 1, 1, 1]

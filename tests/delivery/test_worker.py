@@ -251,3 +251,28 @@ def test_a_worker_writes_a_heartbeat_and_removes_it_when_it_stops(isolated_site,
     w._heartbeat()
     beat = WorkerHeartbeat.objects.get(worker_id="beating")
     assert beat.delivered == 4  # counted since the worker started
+
+
+def test_a_refused_login_keeps_mail_queued_instead_of_failing_it(
+    isolated_site, smtp_server, certificates
+):
+    server = smtp_server(
+        tls_context=certificates.server_context(), username="mailer", password="right-one"
+    )
+    configure_smtp(
+        isolated_site,
+        server.port,
+        SecureSocketOptions="StartTls",
+        Username="mailer",
+        Password="wrong-one",
+    )
+    config = json.loads((isolated_site / "appsettings.json").read_text())
+    config["Postroom"] = {"Smtp": {"CaFile": str(certificates.ca_file)}}
+    (isolated_site / "appsettings.json").write_text(json.dumps(config))
+    rows = queue(3)
+    worker.run_once()
+    for row in rows:
+        row.refresh_from_db()
+        assert row.status == "queued"
+        assert "535" in row.last_reply
+        assert row.attempts.get().step == "auth"

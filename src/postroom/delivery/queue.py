@@ -78,6 +78,8 @@ def recover_lost(now: datetime) -> int:
         in_flight: dict[str, int] = {}
         for pk, worker_id in rows:
             in_flight.setdefault(worker_id, pk)
+        untried = [pk for pk, _ in rows if pk not in in_flight.values()]
+        OutboxMessage.objects.filter(pk__in=untried).update(attempt_count=F("attempt_count") - 1)
         OutboxMessage.objects.filter(pk__in=[pk for pk, _ in rows]).update(
             status=Status.QUEUED, claimed_by="", lease_expires_at=None
         )
