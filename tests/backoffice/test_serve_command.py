@@ -113,3 +113,16 @@ def test_a_port_in_use_is_explained(tmp_path):
     assert code == 1
     assert f"Port {port} on 127.0.0.1 is already in use" in output
     assert "Traceback" not in output
+
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_the_visitors(monkeypatch):
+    from waitress.adjustments import Adjustments
+
+    from postroom.backoffice.webserver import proxy_options
+
+    assert proxy_options() == {}
+    monkeypatch.setenv("POSTROOM_TRUSTED_PROXY", "127.0.0.1")
+    adjusted = Adjustments(**proxy_options(), clear_untrusted_proxy_headers=True)
+    assert adjusted.trusted_proxy == "127.0.0.1"
+    assert "x-forwarded-for" in adjusted.trusted_proxy_headers

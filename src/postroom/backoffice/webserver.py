@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import errno
+import os
 
 from django.core.management.base import CommandError
 from django.core.wsgi import get_wsgi_application
+
+
+def proxy_options() -> dict[str, object]:
+    """Behind a reverse proxy, ``POSTROOM_TRUSTED_PROXY`` (its address) lets waitress take the
+    visitor's address and scheme from X-Forwarded-For/-Proto, for rate limits and links."""
+    proxy = os.environ.get("POSTROOM_TRUSTED_PROXY", "").strip()
+    if not proxy:
+        return {}
+    return {
+        "trusted_proxy": proxy,
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
+    }
 
 
 def create_web_server(host: str, port: int, threads: int = 8):  # noqa: ANN201 (waitress type)
@@ -20,6 +34,7 @@ def create_web_server(host: str, port: int, threads: int = 8):  # noqa: ANN201 (
             ident="Postroom",
             channel_timeout=60,
             clear_untrusted_proxy_headers=True,
+            **proxy_options(),
         )
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
