@@ -278,7 +278,8 @@ class Worker:
         for name, value in fields.items():
             model_field = OutboxMessage._meta.get_field(name)
             columns.append(f"{connection.ops.quote_name(model_field.column)} = %s")
-            values.append(model_field.get_db_prep_save(value, connection))
+            plain = value is None or isinstance(value, str | int)  # bool is an int too
+            values.append(value if plain else model_field.get_db_prep_save(value, connection))
         started_at = DeliveryAttempt._meta.get_field("started_at").get_db_prep_save(
             timezone.now() - timedelta(seconds=elapsed), connection
         )
@@ -292,15 +293,26 @@ class Worker:
             f"UPDATE {OutboxMessage._meta.db_table} SET {', '.join(columns)}"  # noqa: S608
             " WHERE id = %s AND claimed_by = %s"
         )
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"WITH attempt AS ({insert}) {update}", [*attempt, *values, message.pk, self.id]
-                )
+        params = [*attempt, *values, message.pk, self.id]
+        if connection.in_atomic_block:  # inside a caller's transaction (sendtest, tests)
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(insert, attempt)
+                cursor.execute(update, [*values, message.pk, self.id])
             return
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(insert, attempt)
-            cursor.execute(update, [*values, message.pk, self.id])
+        # The driver's own connection: Django's cursor wrappers cost more than the statements.
+        connection.ensure_connection()
+        driver = connection.connection
+        if connection.vendor == "postgresql":
+            driver.execute(f"WITH attempt AS ({insert}) {update}", params)
+            return
+        driver.execute("BEGIN IMMEDIATE")
+        try:
+            driver.execute(insert.replace("%s", "?"), attempt)
+            driver.execute(update.replace("%s", "?"), params[len(attempt) :])
+        except BaseException:
+            driver.execute("ROLLBACK")
+            raise
+        driver.execute("COMMIT")
 
     # -- liveness and chores ---------------------------------------------------------------
 
