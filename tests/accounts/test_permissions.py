@@ -53,6 +53,7 @@ RULES: list[tuple[str, str, str]] = [
     ("health:index", SIGNED_IN, SIGNED_IN),  # no POST action: the page is shown
     ("health:help", SIGNED_IN, SIGNED_IN),  # no POST action: the page is shown
     ("health:run", SIGNED_IN, SIGNED_IN),  # running the checks is reading their results
+    ("health:action", ADMIN, ADMIN),  # a check's action (send test email)
     ("health:*", SIGNED_IN, ADMIN),  # health actions
     ("delivery:*", SIGNED_IN, ADMIN),  # the email log: read access for editors
     # Editors' own work, and the development mail catcher.

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from postroom import runtime
+from postroom.accounts.permissions import administrator_required
 from postroom.delivery import throttle
 from postroom.health import config, report
 from postroom.health.checks.smtp import server_results
@@ -133,12 +134,10 @@ def checks_json(request: HttpRequest) -> HttpResponse:
     return JsonResponse(as_json(run_checks(checks)), json_dumps_params={"indent": 2})
 
 
-@login_required
+@administrator_required(reason="Only administrators can run a check's actions.")
 @require_POST
 def action(request: HttpRequest, check_id: str, action_id: str) -> HttpResponse:
     back = reverse("health:index") + f"#check-{check_id}"
-    if not request.user.is_administrator:
-        return _forbidden(request, "Only administrators can run a check's actions.")
     check = get_check(check_id)
     chosen = next((a for a in check.actions if a.id == action_id), None) if check else None
     if chosen is None:
@@ -152,22 +151,16 @@ def action(request: HttpRequest, check_id: str, action_id: str) -> HttpResponse:
     return redirect(target)
 
 
-def _forbidden(request: HttpRequest, reason: str) -> HttpResponse:
-    return render(request, "health/forbidden.html", {"reason": reason}, status=403)
-
-
 @login_required
 def help_page(request: HttpRequest) -> HttpResponse:
     return render(request, "health/help.html", {"checks": all_checks(), "groups": GROUPS})
 
 
-@login_required
+@administrator_required(
+    reason="Only administrators can try SMTP settings: the check uses the password typed."
+)
 @require_http_methods(["GET", "POST"])
 def try_settings(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_administrator:
-        return _forbidden(
-            request, "Only administrators can try SMTP settings: the check uses the password typed."
-        )
     preset_key = request.GET.get("preset")
     initial, preset = initial_values(preset_key)
     results = None
