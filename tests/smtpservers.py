@@ -118,6 +118,8 @@ class RecordingHandler:
     - ``data_reply``: final reply after the message instead of accepting it.
     - ``data_delay``: seconds to wait before the final DATA reply (for timeouts).
     - ``drop_on``: commands ("MAIL", "RCPT", "DATA") at which to hang up without a reply.
+
+    ``pipelining`` advertises PIPELINING (RFC 2920); aiosmtpd reads commands in order either way.
     """
 
     auth_reply: str | None = None
@@ -126,6 +128,7 @@ class RecordingHandler:
     data_reply: str | None = None
     data_delay: float = 0.0
     drop_on: set[str] = field(default_factory=set)
+    pipelining: bool = False
     messages: list[Received] = field(default_factory=list)
     ehlo_names: list[str] = field(default_factory=list)
     connections: int = 0
@@ -135,6 +138,8 @@ class RecordingHandler:
     ) -> list[str]:
         session.host_name = hostname
         self.ehlo_names.append(hostname)
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
         return responses
 
     async def handle_AUTH(self, server: SMTP, session: Any, envelope: Any, args: list[str]) -> Any:
@@ -233,6 +238,7 @@ class SmtpServer:
         data_reply: str | None = None,
         data_delay: float = 0.0,
         drop_on: Iterable[str] = (),
+        pipelining: bool = False,
         **smtp_kwargs: Any,
     ) -> None:
         self.handler = handler or RecordingHandler(
@@ -242,6 +248,7 @@ class SmtpServer:
             data_reply=data_reply,
             data_delay=data_delay,
             drop_on=set(drop_on),
+            pipelining=pipelining,
         )
         self.username = username
         self.password = password

@@ -1,7 +1,13 @@
-"""SmtpTransport against real servers on loopback: sessions, replies, refusals, timeouts."""
+"""SmtpTransport against real servers on loopback: sessions, replies, refusals, timeouts.
+
+Every test against aiosmtpd runs twice: with a server that offers PIPELINING, where the
+envelope goes out in one write, and with one that does not, where it goes command by command.
+"""
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 
 import pytest
@@ -19,6 +25,11 @@ from postroom.mailsettings.model import (
 )
 
 from .samples import RECIPIENT, SENDER, message, raw_message
+
+
+@pytest.fixture(params=[False, True], ids=["one-by-one", "pipelined"])
+def smtp_server(request, smtp_server):
+    return lambda **options: smtp_server(pipelining=request.param, **options)
 
 
 def plain(server, **options) -> SmtpTransport:
@@ -180,6 +191,92 @@ def test_a_connection_dropped_mid_transaction_is_transient(smtp_server, command)
         server.handler.drop_on.clear()
         assert transport.send(message(2)).reply.startswith("250")
     assert server.connections == 2
+
+
+class EnvelopeFirstServer:
+    """A server that answers nothing until it holds the whole envelope, up to DATA.
+
+    Only a client that pipelines gets through; one that waits for each reply times out.
+    Records each chunk as it arrived, and whether the session ended without a message.
+    """
+
+    def __init__(self, envelope_replies: bytes = b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n") -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.envelope_replies = envelope_replies
+        self.chunks: list[bytes] = []
+        self.hung_up_in_data = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        connection, _ = self._listener.accept()
+        connection.settimeout(5)
+        with connection:
+            connection.sendall(b"220 strict.test ESMTP\r\n")
+            self._read_until(connection, b"\r\n")
+            connection.sendall(b"250-strict.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+            self._read_until(connection, b"DATA\r\n")
+            connection.sendall(self.envelope_replies + b"354 Go ahead\r\n")
+            if not self._read_until(connection, b"\r\n.\r\n"):
+                self.hung_up_in_data = True
+                return
+            connection.sendall(b"250 2.0.0 Ok: queued as STRICT\r\n")
+            self._read_until(connection, b"\r\n")
+            connection.sendall(b"221 Bye\r\n")
+
+    def _read_until(self, connection: socket.socket, end: bytes) -> bool:
+        received = b""
+        while not received.endswith(end):
+            chunk = connection.recv(65536)
+            if not chunk:
+                return False
+            self.chunks.append(chunk)
+            received += chunk
+        return True
+
+    def close(self) -> None:
+        self._listener.close()
+        self._thread.join(5)
+
+
+def test_the_envelope_goes_out_in_one_write_when_the_server_offers_pipelining():
+    server = EnvelopeFirstServer()
+    try:
+        with SmtpTransport("127.0.0.1", server.port, security=NONE, timeout=3) as transport:
+            result = transport.send(message())
+    finally:
+        server.close()
+    assert result.reply == "250 2.0.0 Ok: queued as STRICT"
+    assert f"MAIL FROM:<{SENDER}>\r\nRCPT TO:<{RECIPIENT}>\r\nDATA\r\n".encode() in server.chunks
+
+
+def test_a_server_that_takes_data_without_recipients_loses_the_session_not_the_message():
+    # RFC 2920 says DATA must then be refused; a server that says 354 anyway waits for a
+    # message nobody should get. The client hangs up instead of sending one.
+    server = EnvelopeFirstServer(b"250 2.1.0 Ok\r\n550 5.1.1 No such user\r\n")
+    try:
+        transport = SmtpTransport("127.0.0.1", server.port, security=NONE, timeout=3)
+        with transport, pytest.raises(DeliveryError) as caught:
+            transport.send(message())
+    finally:
+        server.close()
+    assert (caught.value.step, caught.value.transient) == ("rcpt", False)
+    assert caught.value.reply == "550 5.1.1 No such user"
+    assert server.hung_up_in_data
+    assert server.chunks[-1].endswith(b"DATA\r\n")  # nothing was sent as the message
+
+
+def test_a_refused_sender_leaves_a_pipelined_session_usable(smtp_server):
+    server = smtp_server(mail_reply="553 5.7.1 Sender not allowed")
+    with plain(server) as transport:
+        with pytest.raises(DeliveryError) as caught:
+            transport.send(message(1, recipients=("a@example.test", "b@example.test")))
+        assert caught.value.step == "mail"
+        server.handler.mail_reply = None
+        assert transport.send(message(2)).reply.startswith("250")
+    assert server.connections == 1
+    assert [m.raw for m in server.messages] == [raw_message(2)]
 
 
 def test_non_ascii_addresses_use_smtputf8(smtp_server):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import ssl
@@ -219,14 +220,25 @@ class SmtpTransport(Transport):
         step = "mail"
         try:
             raw = to_crlf(message.raw)
-            code, text = client.mail(message.sender, self._mail_options(client, message, raw))
+            client.command_encoding = "ascii"
+            options = self._mail_options(client, message, raw)
+            if "SMTPUTF8" in options:
+                client.command_encoding = "utf-8"
+            pipelined = client.has_extn("pipelining")
+            envelope = [_command("MAIL FROM:", message.sender, options)]
+            envelope += [_command("RCPT TO:", rcpt) for rcpt in message.recipients]
+            envelope.append("DATA\r\n")
+            if pipelined:  # RFC 2920: the whole envelope in one write, then read the replies
+                client.send("".join(envelope))
+            replies = _Replies(client, envelope, pipelined)
+            code, text = replies.next()
             if code != 250:
-                raise reply_error("mail", code, text, self._where)
+                raise self._refused(replies, reply_error("mail", code, text, self._where))
             step = "rcpt"
             accepted: list[str] = []
             refused: dict[str, str] = {}
             for recipient in message.recipients:
-                code, text = client.rcpt(recipient)
+                code, text = replies.next()
                 if code in (250, 251):
                     accepted.append(recipient)
                 elif code == 421:  # the server is closing the session
@@ -234,9 +246,13 @@ class SmtpTransport(Transport):
                 else:
                     refused[recipient] = format_reply(code, text, self._where)
             if not accepted:
-                raise self._all_refused(refused)
+                raise self._refused(replies, self._all_refused(refused))
             step = "data"
-            code, text = client.data(raw)
+            code, text = replies.next()
+            if code != 354:
+                raise reply_error("data", code, text, self._where)
+            client.send(_dot_stuffed(raw))
+            code, text = client.getreply()
             if code != 250:
                 raise reply_error("data", code, text, self._where)
             return SendResult(format_reply(code, text, self._where), tuple(accepted), refused)
@@ -277,6 +293,12 @@ class SmtpTransport(Transport):
         elif not raw.partition(b"\r\n\r\n")[0].isascii() and client.has_extn("smtputf8"):
             options.append("SMTPUTF8")  # raw UTF-8 in headers (RFC 6532)
         return options
+
+    def _refused(self, replies: _Replies, error: DeliveryError) -> DeliveryError:
+        """``error``, once the connection is back in step for the next message (or dropped)."""
+        if not replies.drain():
+            self._discard()
+        return error
 
     def _all_refused(self, refused: dict[str, str]) -> DeliveryError:
         replies = list(refused.values())
@@ -330,6 +352,56 @@ class SmtpTransport(Transport):
         if self._scrub(repr(exc.args)) != repr(exc.args):
             raise error from None  # the server echoed the password: keep it out of tracebacks
         raise error from exc
+
+
+class _Replies:
+    """Reads the envelope's replies in order: as they come (PIPELINING) or command by command."""
+
+    def __init__(self, client: smtplib.SMTP, commands: list[str], pipelined: bool) -> None:
+        self._client = client
+        self._commands = iter(commands)
+        self._pipelined = pipelined
+        self._unread = len(commands)
+
+    def next(self) -> tuple[int, bytes]:
+        if not self._pipelined:
+            self._client.send(next(self._commands))
+        self._unread -= 1
+        return self._client.getreply()
+
+    def drain(self) -> bool:
+        """Read the replies to commands already sent; False if the session cannot go on.
+
+        With PIPELINING the commands after a refusal were sent anyway. A server that then
+        answers DATA with 354 waits for a message we will not send, so the session is lost.
+        """
+        try:
+            while self._pipelined and self._unread:
+                code, _text = self.next()
+                if code == 421 or (code == 354 and not self._unread):
+                    return False
+        except (smtplib.SMTPException, OSError):
+            return False
+        return True
+
+
+def _command(verb: str, address: str, options: list[str] | tuple[str, ...] = ()) -> str:
+    """``MAIL FROM:<a@b> BODY=8BITMIME``: envelope addresses are bare addr-specs by now."""
+    line = f"{verb}<{address}>{''.join(' ' + option for option in options)}"
+    if "\r" in line or "\n" in line:
+        raise ValueError(f"An envelope address contains a line break: {address!r}")
+    return line + "\r\n"
+
+
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+def _dot_stuffed(raw: bytes) -> bytes:
+    """The message as DATA carries it: leading dots doubled, ended by a lone dot (RFC 5321)."""
+    stuffed = _LEADING_DOT.sub(b"..", raw)
+    if not stuffed.endswith(b"\r\n"):
+        stuffed += b"\r\n"
+    return stuffed + b".\r\n"
 
 
 def client_tls_context(ca_file: str | None) -> ssl.SSLContext:
