@@ -115,7 +115,6 @@ def test_a_port_in_use_is_explained(tmp_path):
     assert "Traceback" not in output
 
 
-
 def test_behind_a_trusted_proxy_the_forwarded_address_is_the_visitors(monkeypatch):
     from waitress.adjustments import Adjustments
 

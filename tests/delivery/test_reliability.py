@@ -12,14 +12,12 @@ in ``test_worker_processes.py``.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -30,6 +28,7 @@ import smtpservers
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import DeliveryAttempt, OutboxMessage, Status
 from postroom.delivery.worker import Worker
+from sites import use_smtp_server
 from smtpservers import SmtpSink
 
 pytestmark = pytest.mark.django_db
@@ -41,26 +40,6 @@ MAX_BATCHES_PER_ROUND = 10  # bound on "run the worker until nothing is due"
 SENDER = "site@example.org"
 TO = "someone@example.net"
 BUSY = "busy@example.net"
-
-
-def configure_smtp(site: Path, port: int, timeout: float | None = None) -> None:
-    appsettings: dict = {
-        "Umbraco": {
-            "CMS": {
-                "Global": {
-                    "Smtp": {
-                        "From": SENDER,
-                        "Host": "127.0.0.1",
-                        "Port": port,
-                        "SecureSocketOptions": "None",
-                    }
-                }
-            }
-        }
-    }
-    if timeout is not None:
-        appsettings["Postroom"] = {"Smtp": {"TimeoutSeconds": timeout}}
-    (site / "appsettings.json").write_text(json.dumps(appsettings))
 
 
 def queue_messages(n: int, to: tuple[str, ...] = (TO,)) -> list[OutboxMessage]:
@@ -155,7 +134,7 @@ FAULTS = [
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
 def test_transient_faults_lose_nothing_and_duplicate_nothing(isolated_site, smtp_server, fault):
     server = smtp_server()
-    configure_smtp(isolated_site, server.port, timeout=1)
+    use_smtp_server(isolated_site, server.port, timeout=1)
     rows = queue_messages(N, to=fault.recipients)
     ids = {row.message_id for row in rows}
     assert len(ids) == N
@@ -282,7 +261,7 @@ def test_smtp_sink_transient_faults_are_retried_then_delivered(
 ):
     faulty = smtp_sink(options=options)
     port = faulty.port
-    configure_smtp(isolated_site, port, timeout=5)
+    use_smtp_server(isolated_site, port, timeout=5)
     rows = queue_messages(SINK_N)
     ids = {row.message_id for row in rows}
 
@@ -334,7 +313,7 @@ def test_smtp_sink_permanent_refusals_fail_with_the_servers_text(
     isolated_site, smtp_sink, options, step
 ):
     sink = smtp_sink(options=["-B", HARD_REPLY, *options])
-    configure_smtp(isolated_site, sink.port, timeout=5)
+    use_smtp_server(isolated_site, sink.port, timeout=5)
     queue_messages(SINK_N)
     assert drain() == SINK_N
     make_due()

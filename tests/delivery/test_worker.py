@@ -11,21 +11,9 @@ from django.utils import timezone
 from postroom.delivery import worker
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import OutboxMessage
+from sites import use_smtp_server
 
 pytestmark = pytest.mark.django_db
-
-
-def configure_smtp(site, port, **extra):
-    smtp = {
-        "From": "site@example.org",
-        "Host": "127.0.0.1",
-        "Port": port,
-        "SecureSocketOptions": "None",
-        **extra,
-    }
-    (site / "appsettings.json").write_text(
-        json.dumps({"Umbraco": {"CMS": {"Global": {"Smtp": smtp}}}})
-    )
 
 
 def queue(n=1, to=("someone@example.net",), kind="form", channel="site"):
@@ -37,7 +25,7 @@ def queue(n=1, to=("someone@example.net",), kind="form", channel="site"):
 
 def test_queued_mail_is_delivered_over_one_connection(isolated_site, smtp_server):
     server = smtp_server()
-    configure_smtp(isolated_site, server.port)
+    use_smtp_server(isolated_site, server.port)
     rows = queue(5)
     assert worker.run_once() == 5
     assert len(server.messages) == 5
@@ -57,7 +45,7 @@ def test_queued_mail_is_delivered_over_one_connection(isolated_site, smtp_server
 
 def test_a_temporary_refusal_is_retried_later_and_then_delivered(isolated_site, smtp_server):
     server = smtp_server(mail_reply="451 4.3.0 Try again later")
-    configure_smtp(isolated_site, server.port)
+    use_smtp_server(isolated_site, server.port)
     (row,) = queue()
     worker.run_once()
     row.refresh_from_db()
@@ -78,7 +66,7 @@ def test_a_temporary_refusal_is_retried_later_and_then_delivered(isolated_site, 
 
 def test_a_permanent_refusal_fails_the_message_with_the_servers_text(isolated_site, smtp_server):
     server = smtp_server(data_reply="554 5.7.1 Message rejected as spam")
-    configure_smtp(isolated_site, server.port)
+    use_smtp_server(isolated_site, server.port)
     (row,) = queue()
     worker.run_once()
     row.refresh_from_db()
@@ -88,7 +76,7 @@ def test_a_permanent_refusal_fails_the_message_with_the_servers_text(isolated_si
 
 def test_refused_recipients_are_recorded_one_by_one(isolated_site, smtp_server):
     server = smtp_server(refuse={"nobody@example.net": "550 5.1.1 No such user"})
-    configure_smtp(isolated_site, server.port)
+    use_smtp_server(isolated_site, server.port)
     (row,) = queue(to=("someone@example.net", "nobody@example.net"))
     worker.run_once()
     row.refresh_from_db()
@@ -99,7 +87,7 @@ def test_refused_recipients_are_recorded_one_by_one(isolated_site, smtp_server):
 
 
 def test_a_server_that_is_down_loses_nothing(isolated_site, refused_port, smtp_server):
-    configure_smtp(isolated_site, refused_port)
+    use_smtp_server(isolated_site, refused_port)
     rows = queue(3)
     worker.run_once()
     for row in rows:
@@ -109,7 +97,7 @@ def test_a_server_that_is_down_loses_nothing(isolated_site, refused_port, smtp_s
         assert "refused" in row.last_reply.lower()
 
     server = smtp_server()
-    configure_smtp(isolated_site, server.port)
+    use_smtp_server(isolated_site, server.port)
     OutboxMessage.objects.update(next_attempt_at=timezone.now())
     worker.run_once()
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
@@ -126,7 +114,7 @@ def test_in_production_without_settings_mail_is_held_then_released(
     assert row.status == "held"
 
     server = smtp_server()
-    configure_smtp(isolated_site, server.port)
+    use_smtp_server(isolated_site, server.port)
     worker.run_once()
     row.refresh_from_db()
     assert row.status == "sent"
@@ -153,7 +141,7 @@ def test_a_pickup_directory_gets_one_eml_file_per_message(isolated_site):
 
 def test_a_recipient_refused_for_now_is_retried_alone(isolated_site, smtp_server):
     server = smtp_server(refuse={"busy@example.net": "450 4.2.1 Mailbox busy"})
-    configure_smtp(isolated_site, server.port)
+    use_smtp_server(isolated_site, server.port)
     (row,) = queue(to=("someone@example.net", "busy@example.net"))
     worker.run_once()
     row.refresh_from_db()
@@ -172,7 +160,7 @@ def test_a_recipient_refused_for_now_is_retried_alone(isolated_site, smtp_server
 
 
 def test_mail_is_given_up_after_the_configured_age(isolated_site, refused_port):
-    configure_smtp(isolated_site, refused_port)
+    use_smtp_server(isolated_site, refused_port)
     (row,) = queue()
     OutboxMessage.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(days=4))
     worker.run_once()
@@ -183,7 +171,7 @@ def test_mail_is_given_up_after_the_configured_age(isolated_site, refused_port):
 
 def test_a_rate_limit_spaces_messages_out(isolated_site, smtp_server, monkeypatch):
     server = smtp_server()
-    configure_smtp(isolated_site, server.port)
+    use_smtp_server(isolated_site, server.port)
     monkeypatch.setenv("Postroom__Delivery__MessagesPerSecond", "20")
     queue(6)
     started = time.monotonic()
@@ -196,15 +184,15 @@ def test_a_poisoned_message_does_not_stall_the_queue(isolated_site, smtp_server,
     from postroom.delivery.transports.smtp import SmtpTransport
 
     server = smtp_server()
-    configure_smtp(isolated_site, server.port)
+    use_smtp_server(isolated_site, server.port)
     bad, good = queue(2)
     OutboxMessage.objects.filter(pk=bad.pk).update(raw=b"Subject: POISON\r\n\r\nBody\r\n")
     send = SmtpTransport.send
 
-    def send_or_crash(self, message):
+    def send_or_crash(self, message, before_content=None):
         if b"POISON" in message.raw:  # stands for a bug this message triggers
             raise RuntimeError("unexpected")
-        return send(self, message)
+        return send(self, message, before_content)
 
     monkeypatch.setattr(SmtpTransport, "send", send_or_crash)
     worker.run_once()
@@ -240,7 +228,7 @@ def test_a_worker_writes_a_heartbeat_and_removes_it_when_it_stops(isolated_site,
     from postroom.delivery.models import WorkerHeartbeat
 
     server = smtp_server()
-    configure_smtp(isolated_site, server.port)
+    use_smtp_server(isolated_site, server.port)
     queue(2)
     w = worker.Worker(name="beating")
     w.run(threading.Event(), burst=True)
@@ -259,7 +247,7 @@ def test_a_refused_login_keeps_mail_queued_instead_of_failing_it(
     server = smtp_server(
         tls_context=certificates.server_context(), username="mailer", password="right-one"
     )
-    configure_smtp(
+    use_smtp_server(
         isolated_site,
         server.port,
         SecureSocketOptions="StartTls",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,6 +13,7 @@ from postroom.delivery.models import OutboxMessage
 from postroom.delivery.policy import current_policy
 from postroom.forms import uploads, workflows
 from postroom.forms.models import Entry, Upload, Workflow, WorkflowRun
+from sites import use_smtp_server
 
 pytestmark = pytest.mark.django_db
 
@@ -22,11 +21,7 @@ GOOD = {"name": "Ann Smith", "email": "ann@example.net", "message": "Hello <ther
 
 
 def configure_smtp(site, port: int = 25, **extra) -> None:
-    smtp = {"From": "Website <site@example.org>", "Host": "127.0.0.1", "Port": port}
-    smtp.update(SecureSocketOptions="None", **extra)
-    (site / "appsettings.json").write_text(
-        json.dumps({"Umbraco": {"CMS": {"Global": {"Smtp": smtp}}}})
-    )
+    use_smtp_server(site, port, sender="Website <site@example.org>", **extra)
 
 
 def notify(form, **fields) -> Workflow:

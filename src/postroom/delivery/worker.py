@@ -1,6 +1,6 @@
 """The delivery worker: claims due messages from the outbox and hands them to a transport.
 
-Each message's outcome is committed as soon as the server has answered for it, so a worker
+Each message's outcome is committed before the next message's content goes out, so a worker
 killed in the middle of a batch leaves at most the one message whose DATA the server had
 just accepted to be sent again (its lease runs out and another worker takes it).
 """
@@ -14,17 +14,17 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from django.db import close_old_connections, connections, transaction
+from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from postroom.delivery import housekeeping, queue, retry
 from postroom.delivery.models import (
     Channel,
-    DeliveryAttempt,
     OutboxMessage,
     Status,
     WorkerHeartbeat,
 )
+from postroom.delivery.outcomes import OutcomeNotSaved, OutcomeWriter
 from postroom.delivery.policy import DeliveryPolicy, current_policy
 from postroom.delivery.routing import Route, current_route, fallback_route
 from postroom.delivery.transports.base import (
@@ -74,6 +74,7 @@ class Worker:
         self.delivered = 0
         self.failed = 0
         self._pacer = Pacer()
+        self._outcomes = OutcomeWriter(self.id)
         self._last_beat = 0.0
         self._last_housekeeping = 0.0
 
@@ -144,13 +145,16 @@ class Worker:
         try:
             for index, message in enumerate(messages):
                 if stop is not None and stop.is_set():
+                    self._outcomes.flush()
                     queue.release(self.id, [m.pk for m in messages[index:]])
                     return
                 if time.monotonic() > renew_at:
+                    self._outcomes.flush()
                     queue.renew_lease(self.id, [m.pk for m in messages[index:]], self.lease)
                     renew_at = time.monotonic() + self.lease.total_seconds() / 2
                 self._pacer.wait(policy.messages_per_second, stop)
                 self._send_one(transport, message, route, policy)
+            self._outcomes.flush()
         finally:
             try:
                 transport.close()
@@ -165,9 +169,12 @@ class Worker:
             sender=message.sender, recipients=pending_recipients(message), raw=bytes(message.raw)
         )
         try:
-            result = transport.send(outgoing)
+            # The previous message's outcome is committed before this one can be accepted.
+            result = transport.send(outgoing, before_content=self._outcomes.flush)
         except DeliveryError as error:
             self._record_failure(message, route, error, started, policy)
+        except OutcomeNotSaved:
+            raise  # the database, not this message: the batch stops, its leases run out
         except Exception as error:  # a poisoned message must not stall the queue
             log.exception("Unexpected error sending %s", message.message_id)
             problem = DeliveryError(
@@ -264,55 +271,18 @@ class Worker:
         reply: str,
         **fields: object,
     ) -> None:
-        """One attempt and the message's new state, committed together.
-
-        Hand-written SQL: this runs once per message, and building the two ORM queries cost
-        more than running them. On PostgreSQL both go in one statement, one round trip. The
-        message is updated only while this worker still holds its claim (after a lost lease
-        another worker has it); the attempt is recorded either way.
-        """
+        """One attempt and the message's new state (committed together; see outcomes)."""
         elapsed = time.monotonic() - started
-        connection = connections[OutboxMessage.objects.db]
-        fields.update(claimed_by="", lease_expires_at=None)
-        columns, values = [], []
-        for name, value in fields.items():
-            model_field = OutboxMessage._meta.get_field(name)
-            columns.append(f"{connection.ops.quote_name(model_field.column)} = %s")
-            plain = value is None or isinstance(value, str | int)  # bool is an int too
-            values.append(value if plain else model_field.get_db_prep_save(value, connection))
-        started_at = DeliveryAttempt._meta.get_field("started_at").get_db_prep_save(
-            timezone.now() - timedelta(seconds=elapsed), connection
-        )
-        attempt = [message.pk, started_at, int(elapsed * 1000), route.description]
-        attempt += [succeeded, step, reply]
-        insert = (
-            f"INSERT INTO {DeliveryAttempt._meta.db_table} (message_id, started_at,"  # noqa: S608
-            " duration_ms, transport, succeeded, step, reply) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-        )
-        update = (
-            f"UPDATE {OutboxMessage._meta.db_table} SET {', '.join(columns)}"  # noqa: S608
-            " WHERE id = %s AND claimed_by = %s"
-        )
-        params = [*attempt, *values, message.pk, self.id]
-        if connection.in_atomic_block:  # inside a caller's transaction (sendtest, tests)
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(insert, attempt)
-                cursor.execute(update, [*values, message.pk, self.id])
-            return
-        # The driver's own connection: Django's cursor wrappers cost more than the statements.
-        connection.ensure_connection()
-        driver = connection.connection
-        if connection.vendor == "postgresql":
-            driver.execute(f"WITH attempt AS ({insert}) {update}", params)
-            return
-        driver.execute("BEGIN IMMEDIATE")
-        try:
-            driver.execute(insert.replace("%s", "?"), attempt)
-            driver.execute(update.replace("%s", "?"), params[len(attempt) :])
-        except BaseException:
-            driver.execute("ROLLBACK")
-            raise
-        driver.execute("COMMIT")
+        attempt = {
+            "message_id": message.pk,
+            "started_at": timezone.now() - timedelta(seconds=elapsed),
+            "duration_ms": int(elapsed * 1000),
+            "transport": route.description,
+            "succeeded": succeeded,
+            "step": step,
+            "reply": reply,
+        }
+        self._outcomes.write(message.pk, attempt, fields)
 
     # -- liveness and chores ---------------------------------------------------------------
 

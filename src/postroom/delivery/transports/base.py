@@ -6,6 +6,7 @@ A transport never sleeps, loops or retries: it reports what happened and the wor
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -51,7 +52,11 @@ class DeliveryError(Exception):
 
 
 class Transport(ABC):
-    """Hands messages to the outside world. Use as a context manager around a batch."""
+    """Hands messages to the outside world. Use as a context manager around a batch.
+
+    ``send`` calls ``before_content``, when given, right before the message's content goes
+    out: from then on the server may accept it. Whatever that callback raises is raised as is.
+    """
 
     #: Short description for logs and screens, e.g. "smtp.example.com:587 via STARTTLS".
     description: str = ""
@@ -60,7 +65,9 @@ class Transport(ABC):
     def open(self) -> None: ...
 
     @abstractmethod
-    def send(self, message: OutgoingMessage) -> SendResult: ...
+    def send(
+        self, message: OutgoingMessage, before_content: Callable[[], None] | None = None
+    ) -> SendResult: ...
 
     @abstractmethod
     def close(self) -> None: ...

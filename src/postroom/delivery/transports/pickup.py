@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from postroom.mailsettings.model import SmtpSettings
@@ -38,9 +39,13 @@ class PickupDirectoryTransport(Transport):
     def close(self) -> None:
         pass
 
-    def send(self, message: OutgoingMessage) -> SendResult:
+    def send(
+        self, message: OutgoingMessage, before_content: Callable[[], None] | None = None
+    ) -> SendResult:
         self._check_directory()
         data = self._envelope(message) + to_crlf(message.raw)
+        if before_content is not None:
+            before_content()
         name = uuid.uuid4().hex
         final = self.directory / f"{name}.eml"
         # Pickup services watch for *.eml: the temporary name must not match until it is whole.

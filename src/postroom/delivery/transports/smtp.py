@@ -6,6 +6,7 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from typing import NoReturn
 
 from postroom.mailsettings.model import (
@@ -210,11 +211,19 @@ class SmtpTransport(Transport):
 
     # -- sending ------------------------------------------------------------------------------
 
-    def send(self, message: OutgoingMessage) -> SendResult:
+    def send(
+        self, message: OutgoingMessage, before_content: Callable[[], None] | None = None
+    ) -> SendResult:
         self.open()
-        return self._transaction(message, may_reconnect=True)
+        return self._transaction(message, before_content, may_reconnect=True)
 
-    def _transaction(self, message: OutgoingMessage, *, may_reconnect: bool) -> SendResult:
+    def _transaction(
+        self,
+        message: OutgoingMessage,
+        before_content: Callable[[], None] | None,
+        *,
+        may_reconnect: bool,
+    ) -> SendResult:
         client = self._client
         assert client is not None
         step = "mail"
@@ -251,6 +260,8 @@ class SmtpTransport(Transport):
             code, text = replies.next()
             if code != 354:
                 raise reply_error("data", code, text, self._where)
+            if before_content is not None:
+                before_content()
             client.send(_dot_stuffed(raw))
             code, text = client.getreply()
             if code != 250:
@@ -261,7 +272,7 @@ class SmtpTransport(Transport):
             if step == "mail" and may_reconnect and not is_timeout(exc):
                 # The server dropped the idle connection before this message: start afresh once.
                 self.open()
-                return self._transaction(message, may_reconnect=False)
+                return self._transaction(message, before_content, may_reconnect=False)
             self._raise(exc, step)
         except BaseException as exc:
             self._after_failure(exc)

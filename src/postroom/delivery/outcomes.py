@@ -1,0 +1,172 @@
+"""Recording what happened to each message: one attempt row and the message's new state.
+
+The two are committed together, once per message, as soon as the server has answered: that is
+what leaves a killed worker at most one duplicate. The SQL is written by hand because this runs
+for every message, and building the ORM queries cost more than running them.
+
+On PostgreSQL the write is sent without waiting for its answer. The worker waits for it
+(:meth:`OutcomeWriter.flush`) only right before the next message's content goes out, so the
+database commits while the next envelope is exchanged with the SMTP server. Even a worker killed
+at the worst moment leaves only the last accepted message without its outcome.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import select
+import time
+from datetime import datetime
+from typing import Any
+
+from django.db import DatabaseError, OperationalError, connections, transaction
+
+from postroom.delivery.models import DeliveryAttempt, OutboxMessage
+
+DEFAULT_TIMEOUT = 30.0  # seconds to wait for the database to confirm one outcome
+
+
+class OutcomeNotSaved(DatabaseError):
+    """The database did not confirm an outcome: the worker stops this batch, loses nothing."""
+
+
+class OutcomeWriter:
+    """Writes outcomes for one worker; on PostgreSQL one message ahead of their confirmation."""
+
+    def __init__(self, worker_id: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.worker_id = worker_id
+        self.timeout = timeout
+        self._alias = OutboxMessage.objects.db
+        self._in_flight = False
+
+    @property
+    def connection(self):  # noqa: ANN201 (Django's DatabaseWrapper)
+        return connections[self._alias]
+
+    def write(self, message_pk: int, attempt: dict[str, Any], fields: dict[str, Any]) -> None:
+        """Record ``attempt`` and set ``fields`` on the message while this worker holds it.
+
+        The message is updated only while this worker still holds its claim (after a lost
+        lease another worker has it); the attempt is recorded either way.
+        """
+        self.flush()
+        connection = connections[self._alias]
+        fields = {**fields, "claimed_by": "", "lease_expires_at": None}
+        attempt_values = [_prepared(DeliveryAttempt, *item, connection) for item in attempt.items()]
+        message_values = [_prepared(OutboxMessage, *item, connection) for item in fields.items()]
+        params = [*attempt_values, *message_values, message_pk, self.worker_id]
+        shape = (tuple(attempt), tuple(fields))
+        if connection.in_atomic_block:  # inside a caller's transaction (sendtest, tests)
+            with transaction.atomic(using=self._alias), connection.cursor() as cursor:
+                insert, update = _statements(*shape, "%s")
+                cursor.execute(insert, attempt_values)
+                cursor.execute(update, params[len(attempt_values) :])
+            return
+        # The driver's own connection: Django's cursor wrappers cost more than the statements.
+        connection.ensure_connection()
+        if connection.vendor == "postgresql":
+            self._send(connection, _statements(*shape, "$"), params)
+            return
+        insert, update = _statements(*shape, "?")
+        driver = connection.connection
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+            driver.execute(insert, attempt_values)
+            driver.execute(update, params[len(attempt_values) :])
+            driver.execute("COMMIT")  # deferred foreign keys are checked here
+        except BaseException as error:
+            if driver.in_transaction:
+                driver.execute("ROLLBACK")
+            if isinstance(error, Exception):
+                raise OutcomeNotSaved(f"SQLite did not store an outcome: {error}") from error
+            raise
+
+    def flush(self) -> None:
+        """Wait until the outcome sent last is committed; raises OutcomeNotSaved if it is not."""
+        if not self._in_flight:
+            return
+        self._in_flight = False
+        pgconn = self.connection.connection.pgconn
+        deadline = time.monotonic() + self.timeout
+        problem = ""
+        try:
+            while True:
+                if pgconn.is_busy():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not select.select([pgconn.socket], [], [], remaining)[0]:
+                        raise OperationalError(f"no answer within {self.timeout:.0f} s")
+                    pgconn.consume_input()
+                    continue
+                result = pgconn.get_result()
+                if result is None:
+                    break
+                if result.error_message:
+                    problem = result.error_message.decode(errors="replace").strip()
+        except Exception as error:
+            self._abandon()
+            raise OutcomeNotSaved(f"PostgreSQL did not confirm an outcome: {error}") from None
+        if problem:
+            raise OutcomeNotSaved(f"PostgreSQL refused an outcome: {problem}")
+
+    def _send(self, connection: Any, statements: tuple[str, str], params: list[Any]) -> None:
+        insert, update = statements
+        pgconn = connection.connection.pgconn
+        values = [None if value is None else _as_text(value) for value in params]
+        try:
+            pgconn.send_query_params(f"WITH attempt AS ({insert}) {update}".encode(), values)
+        except Exception as error:
+            self._abandon()
+            raise OutcomeNotSaved(f"Could not send an outcome to PostgreSQL: {error}") from None
+        self._in_flight = True
+
+    def _abandon(self) -> None:
+        """The connection's state is unknown: drop it, and Django opens a fresh one."""
+        self._in_flight = False
+        self.connection.close()
+
+
+@functools.cache
+def _statements(
+    attempt_fields: tuple[str, ...], message_fields: tuple[str, ...], style: str
+) -> tuple[str, str]:
+    """The INSERT of the attempt and the UPDATE of the message, with ``style`` placeholders."""
+    count = len(attempt_fields) + len(message_fields) + 2
+    marks = [f"${n}" for n in range(1, count + 1)] if style == "$" else [style] * count
+    attempt_marks, set_marks = marks[: len(attempt_fields)], marks[len(attempt_fields) :]
+    quote = connections[OutboxMessage.objects.db].ops.quote_name
+    insert = (
+        f"INSERT INTO {DeliveryAttempt._meta.db_table} "  # noqa: S608 (names, not data)
+        f"({', '.join(quote(_field(DeliveryAttempt, name).column) for name in attempt_fields)}) "
+        f"VALUES ({', '.join(attempt_marks)})"
+    )
+    columns = [_field(OutboxMessage, name).column for name in message_fields]
+    pairs = zip(columns, set_marks[: len(columns)], strict=True)
+    assignments = ", ".join(f"{quote(column)} = {mark}" for column, mark in pairs)
+    update = (
+        f"UPDATE {OutboxMessage._meta.db_table} SET {assignments}"  # noqa: S608
+        f" WHERE id = {set_marks[-2]} AND claimed_by = {set_marks[-1]}"
+    )
+    return insert, update
+
+
+@functools.cache
+def _field(model: type, name: str) -> Any:
+    return model._meta.get_field(name)
+
+
+def _prepared(model: type, name: str, value: Any, connection: Any) -> Any:
+    if value is None or isinstance(value, str | int):  # bool is an int too
+        return value
+    field = _field(model, name)
+    if field.get_internal_type() == "JSONField":
+        return json.dumps(value, cls=field.encoder)
+    return field.get_db_prep_save(value, connection)
+
+
+def _as_text(value: Any) -> bytes:
+    """A parameter in PostgreSQL's text format; the server infers each one's type."""
+    if isinstance(value, bool):
+        return b"t" if value else b"f"
+    if isinstance(value, datetime):
+        return value.isoformat().encode()
+    return str(value).encode()

@@ -1,0 +1,126 @@
+"""Outcomes written the way a running worker writes them: outside any caller's transaction.
+
+On PostgreSQL a worker sends each outcome without waiting and confirms it only before the
+next message's content goes out; on SQLite it commits each one at once. Both must store the
+same thing, never let two accepted messages go unrecorded, and lose nothing when the database
+refuses an outcome.
+"""
+
+import pytest
+from django.core.mail import EmailMessage
+from django.db import DatabaseError
+from django.utils import timezone
+
+from postroom.delivery.enqueue import enqueue
+from postroom.delivery.models import OutboxMessage, Status
+from postroom.delivery.transports.smtp import SmtpTransport
+from postroom.delivery.worker import Worker
+from sites import use_smtp_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def queued(count, to=("someone@example.net",)):
+    return [
+        enqueue(EmailMessage(f"Message {n}", "Body", to=list(to)), kind="form")
+        for n in range(count)
+    ]
+
+
+def spy_on_content_gate(monkeypatch, check):
+    """Run ``check(message)`` each time the worker lets a message's content go out."""
+    send = SmtpTransport.send
+
+    def send_and_check(self, message, before_content=None):
+        def gate():
+            if before_content is not None:
+                before_content()
+            check(message)
+
+        return send(self, message, gate)
+
+    monkeypatch.setattr(SmtpTransport, "send", send_and_check)
+
+
+def test_outcomes_are_stored_whole(isolated_site, smtp_server):
+    server = smtp_server(refuse={"gone@example.net": "550 5.1.1 No such user"})
+    use_smtp_server(isolated_site, server.port)
+    rows = queued(3, to=("someone@example.net", "gone@example.net"))
+    assert Worker().run_once() == 3
+    for row in rows:
+        row.refresh_from_db()
+        assert row.status == Status.SENT
+        assert row.claimed_by == "" and row.lease_expires_at is None
+        assert row.sent_at is not None and row.failed_at is None
+        assert row.last_reply.startswith("250 2.0.0 Ok: queued as")
+        assert row.recipient_status == {
+            "someone@example.net": "accepted",
+            "gone@example.net": "550 5.1.1 No such user",
+        }
+        attempt = row.attempts.get()
+        assert attempt.succeeded and attempt.step == ""
+        assert attempt.reply == row.last_reply
+        assert attempt.transport == f"127.0.0.1:{server.port} without TLS"
+        assert attempt.started_at <= row.sent_at
+
+
+def test_a_failure_is_stored_with_its_step(isolated_site, smtp_server):
+    server = smtp_server(data_reply="554 5.7.1 Spam detected")
+    use_smtp_server(isolated_site, server.port)
+    [row] = queued(1)
+    Worker().run_once()
+    row.refresh_from_db()
+    assert row.status == Status.FAILED and row.failed_at is not None
+    attempt = row.attempts.get()
+    assert (attempt.succeeded, attempt.step) == (False, "data")
+    assert "554 5.7.1 Spam detected" in attempt.reply
+
+
+def test_each_outcome_is_stored_before_the_next_message_can_be_accepted(
+    isolated_site, smtp_server, monkeypatch
+):
+    server = smtp_server()
+    use_smtp_server(isolated_site, server.port)
+    rows = queued(6)
+    unrecorded_at_gate = []
+
+    def check(message):
+        unrecorded_at_gate.append(OutboxMessage.objects.filter(status=Status.SENDING).count())
+
+    spy_on_content_gate(monkeypatch, check)
+    assert Worker().run_once() == 6
+    # At each gate only the message about to go out is unrecorded: the ones before it are in.
+    assert unrecorded_at_gate == [6, 5, 4, 3, 2, 1]
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {Status.SENT}
+    assert len(server.messages) == len(rows)
+
+
+def test_a_refused_outcome_stops_the_batch_and_loses_nothing(
+    isolated_site, smtp_server, monkeypatch
+):
+    server = smtp_server()
+    use_smtp_server(isolated_site, server.port)
+    rows = queued(5)
+    doomed = rows[1]
+
+    def check(message):
+        if f"Message-ID: {doomed.message_id}".encode() in message.raw:
+            # Deleted while the server takes it: its outcome has nothing to point to.
+            OutboxMessage.objects.filter(pk=doomed.pk).delete()
+
+    send = SmtpTransport.send
+    spy_on_content_gate(monkeypatch, check)
+    with pytest.raises(DatabaseError):
+        Worker().run_once()
+    # The first message is recorded; the ones after the refused outcome were not sent.
+    assert len(server.messages) == 2
+    rows[0].refresh_from_db()
+    assert rows[0].status == Status.SENT
+    waiting = OutboxMessage.objects.filter(pk__in=[row.pk for row in rows[2:]])
+    assert set(waiting.values_list("status", flat=True)) == {Status.SENDING}
+    # Once their lease runs out they go back to the queue and out, each exactly once.
+    waiting.update(lease_expires_at=timezone.now())
+    monkeypatch.setattr(SmtpTransport, "send", send)
+    assert Worker().run_once() == 3
+    assert set(waiting.values_list("status", flat=True)) == {Status.SENT}
+    assert len(server.messages) == 5
