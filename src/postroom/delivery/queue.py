@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from postroom.delivery.models import OutboxMessage, Status
@@ -37,25 +37,45 @@ def claim(
         candidates = candidates.filter(channel__in=list(channels))
     if only is not None:
         candidates = candidates.filter(pk=only)
+    candidates = candidates.order_by("next_attempt_at", "id")
+    if connections[candidates.db].vendor == "postgresql":
+        claimed = _claim_in_one_statement(candidates, worker_id, limit, now + lease)
+    else:
+        claimed = _claim_in_a_transaction(candidates, worker_id, limit, now + lease)
+    return sorted(claimed, key=lambda message: (message.next_attempt_at, message.pk))
+
+
+def _claim_in_one_statement(
+    candidates: QuerySet[OutboxMessage], worker_id: str, limit: int, lease_expires_at: datetime
+) -> list[OutboxMessage]:
+    """PostgreSQL: lock, mark and return the rows in one round trip; others skip them."""
+    # Django compiles select_for_update() only inside atomic(): the clause is added here.
+    subquery, subquery_params = candidates.values("pk")[:limit].query.sql_with_params()
+    table = OutboxMessage._meta.db_table
+    sql = (
+        f"UPDATE {table} SET status = %s, claimed_by = %s, lease_expires_at = %s,"  # noqa: S608
+        f" attempt_count = attempt_count + 1"
+        f" WHERE id IN ({subquery} FOR UPDATE SKIP LOCKED) RETURNING *"
+    )
+    params = (Status.SENDING, worker_id, lease_expires_at, *subquery_params)
+    return list(OutboxMessage.objects.raw(sql, params))
+
+
+def _claim_in_a_transaction(
+    candidates: QuerySet[OutboxMessage], worker_id: str, limit: int, lease_expires_at: datetime
+) -> list[OutboxMessage]:
+    """SQLite: the IMMEDIATE transaction holds the one write lock from the first read."""
     with transaction.atomic():
-        ids = list(
-            candidates.select_for_update(skip_locked=True)
-            .order_by("next_attempt_at", "id")
-            .values_list("pk", flat=True)[:limit]
-        )
+        ids = list(candidates.values_list("pk", flat=True)[:limit])
         if not ids:
             return []
         OutboxMessage.objects.filter(pk__in=ids).update(
             status=Status.SENDING,
             claimed_by=worker_id,
-            lease_expires_at=now + lease,
+            lease_expires_at=lease_expires_at,
             attempt_count=F("attempt_count") + 1,
         )
-    return list(
-        OutboxMessage.objects.filter(pk__in=ids, claimed_by=worker_id).order_by(
-            "next_attempt_at", "id"
-        )
-    )
+    return list(OutboxMessage.objects.filter(pk__in=ids, claimed_by=worker_id))
 
 
 def recover_lost(now: datetime) -> int:
@@ -66,10 +86,12 @@ def recover_lost(now: datetime) -> int:
     one counts a lost lease (and is set aside after MAX_LOST_LEASES); the rest were never
     tried and simply go back to the queue.
     """
+    expired = OutboxMessage.objects.filter(status=Status.SENDING, lease_expires_at__lt=now)
+    if not expired.exists():  # the usual case, in one round trip
+        return 0
     with transaction.atomic():
         rows = list(
-            OutboxMessage.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.SENDING, lease_expires_at__lt=now)
+            expired.select_for_update(skip_locked=True)
             .order_by("claimed_by", "next_attempt_at", "id")
             .values_list("pk", "claimed_by")
         )

@@ -40,6 +40,7 @@ log = logging.getLogger("postroom.delivery")
 BATCH_SIZE = 100
 HEARTBEAT_SECONDS = 5.0
 HOUSEKEEPING_SECONDS = 60.0
+HOLD_CHECK_SECONDS = 1.0
 
 
 def default_lease() -> timedelta:
@@ -77,6 +78,8 @@ class Worker:
         self._outcomes = OutcomeWriter(self.id)
         self._last_beat = 0.0
         self._last_housekeeping = 0.0
+        self._had_route: dict[str, bool] = {}
+        self._last_hold_check = 0.0
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -106,8 +109,7 @@ class Worker:
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Deliver one batch of due messages; returns how many were attempted."""
         routes = {Channel.SITE: current_route(), Channel.FALLBACK: fallback_route()}
-        for channel, route in routes.items():
-            queue.hold_or_release(channel, route is not None)
+        self._hold_or_release({channel: route is not None for channel, route in routes.items()})
         routed = [channel for channel, route in routes.items() if route is not None]
         policy = current_policy()
         _relax_commit_durability()
@@ -118,6 +120,18 @@ class Worker:
                 self.deliver(batch, routes[channel], policy, stop)
                 attempted += len(batch)
         return attempted
+
+    def _hold_or_release(self, has_route: dict[str, bool]) -> None:
+        """Hold a channel's mail while it has no route, release it once it has one.
+
+        At once when a route comes or goes, else once a second: only routed channels are
+        claimed anyway, and the statements cost more than a batch's claim on a long queue.
+        """
+        due = time.monotonic() - self._last_hold_check >= HOLD_CHECK_SECONDS
+        if has_route != self._had_route or due:
+            for channel, routed in has_route.items():
+                queue.hold_or_release(channel, routed)
+            self._had_route, self._last_hold_check = has_route, time.monotonic()
 
     # -- one batch over one connection -------------------------------------------------------
 
