@@ -63,6 +63,7 @@ class Waiter:
         listener = self._listen() if self._postgres else None
         watcher = None if self._postgres else self._watch()
         if not was_listening and (listener is not None or watcher is not None):
+            _event.clear()  # the caller looks again: that covers in-process wake-ups too
             return True
         while (remaining := deadline - time.monotonic()) > 0:
             if listener is not None:
