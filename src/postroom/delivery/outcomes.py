@@ -1,8 +1,8 @@
 """Recording what happened to each message: one attempt row and the message's new state.
 
-The two are committed together, once per message, as soon as the server has answered: that is
-what leaves a killed worker at most one duplicate. The SQL is written by hand because this runs
-for every message, and building the ORM queries cost more than running them.
+The two are committed together, once per message, before the next message's content goes out:
+that is what leaves a killed worker at most one duplicate. The SQL is written by hand because
+this runs for every message, and building the ORM queries cost more than running them.
 
 On PostgreSQL the write is sent without waiting for its answer. The worker waits for it
 (:meth:`OutcomeWriter.flush`) only right before the next message's content goes out, so the

@@ -168,12 +168,12 @@ class Worker:
                     renew_at = time.monotonic() + self.lease.total_seconds() / 2
                 self._pacer.wait(policy.messages_per_second, stop)
                 self._send_one(transport, message, route, policy)
-            self._outcomes.flush()
         finally:
             try:
                 transport.close()
             except Exception:
                 log.warning("Closing the connection to %s failed", route.description)
+            self._outcomes.flush()  # the last outcome, before anything else uses the database
 
     def _send_one(
         self, transport: Transport, message: OutboxMessage, route: Route, policy: DeliveryPolicy
