@@ -190,8 +190,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_at_most_one(
     it twice. That one can only be the message whose DATA the server had accepted right before
     the kill but whose outcome the worker had not yet committed: it was received, yet its
     outbox row was still ``sending`` when the worker died, so after the lease ran out it was
-    claimed and sent again. The worker commits each message's outcome as soon as the server
-    answers, so no other message can be in that state.
+    claimed and sent again. The worker commits each message's outcome before the next
+    message's content goes out, so no other message can be in that state.
 
     ``between-replies``: the test kills the worker once the server has 120 messages, at
     whatever point the worker is (usually just after it committed the 120th). The rule allows
