@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import sqlite3
 import threading
 import time
@@ -39,8 +40,7 @@ def notify_now() -> None:
 class Waiter:
     """Blocks a worker until mail may be due, or ``timeout`` seconds pass."""
 
-    SLICE = 0.2  # how often the in-process event is looked at while listening
-    SQLITE_SLICE = 0.05  # how often the SQLite file's data_version is looked at
+    SLICE = 0.05  # while listening or watching, each source is looked at this often
 
     def __init__(self, database: dict | None = None) -> None:
         """``database``: a Django DATABASES entry; the default database when omitted."""
@@ -66,18 +66,14 @@ class Waiter:
             _event.clear()  # the caller looks again: that covers in-process wake-ups too
             return True
         while (remaining := deadline - time.monotonic()) > 0:
+            polling = listener is not None or watcher is not None
+            slice_ = min(self.SLICE, remaining) if polling else remaining
             if listener is not None:
-                slice_ = min(self.SLICE, remaining)
-            elif watcher is not None:
-                slice_ = min(self.SQLITE_SLICE, remaining)
+                woken = self._notified(listener, slice_) or _event.is_set()
             else:
-                slice_ = remaining
-            if _event.wait(slice_):
+                woken = _event.wait(slice_) or (watcher is not None and self._changed(watcher))
+            if woken:
                 _event.clear()
-                return True
-            if listener is not None and self._notified(listener, min(self.SLICE, remaining)):
-                return True
-            if watcher is not None and self._changed(watcher):
                 return True
         return False
 
@@ -142,8 +138,11 @@ class Waiter:
         return self._listener
 
     def _notified(self, listener, timeout: float) -> bool:  # noqa: ANN001
+        """Wait on the listener's socket (cheap while idle), then take what arrived."""
         try:
-            for _ in listener.notifies(timeout=timeout, stop_after=1):
+            if not select.select([listener.fileno()], [], [], timeout)[0]:
+                return False
+            for _ in listener.notifies(timeout=0.0, stop_after=1):
                 return True
         except Exception:
             self.close()
