@@ -12,7 +12,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from postroom.delivery.enqueue import enqueue
-from postroom.delivery.models import OutboxMessage, Status
+from postroom.delivery.models import DeliveryAttempt, OutboxMessage, Status
 from postroom.delivery.transports.smtp import SmtpTransport
 from postroom.delivery.worker import Worker
 from sites import use_smtp_server
@@ -124,3 +124,28 @@ def test_a_refused_outcome_stops_the_batch_and_loses_nothing(
     assert Worker().run_once() == 3
     assert set(waiting.values_list("status", flat=True)) == {Status.SENT}
     assert len(server.messages) == 5
+
+
+def test_after_a_failed_connect_the_database_connection_is_ready_for_more(
+    isolated_site, refused_port
+):
+    use_smtp_server(isolated_site, refused_port)
+    queued(3)
+    assert Worker().run_once() == 3
+    # Every outcome is confirmed: the next query on the same connection runs at once.
+    assert OutboxMessage.objects.filter(status=Status.QUEUED).count() == 3
+    assert DeliveryAttempt.objects.filter(step="connect", succeeded=False).count() == 3
+
+
+def test_an_outcome_larger_than_the_socket_buffer_is_stored(isolated_site, smtp_server):
+    server = smtp_server()
+    use_smtp_server(isolated_site, server.port)
+    [row] = queued(1)
+    # Earlier refusals kept on the message: several megabytes of outcome to write back.
+    earlier = {f"left-{n}@example.net": "550 5.1.1 No such user" for n in range(150_000)}
+    OutboxMessage.objects.filter(pk=row.pk).update(recipient_status=earlier)
+    assert Worker().run_once() == 1
+    row.refresh_from_db()
+    assert row.status == Status.SENT
+    assert len(row.recipient_status) == len(earlier) + 1
+    assert row.recipient_status["someone@example.net"] == "accepted"

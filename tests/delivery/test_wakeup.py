@@ -72,3 +72,23 @@ def test_an_uncommitted_sqlite_write_wakes_nobody(tmp_path):
         assert not waiter.wait(0.3)
     finally:
         waiter.close()
+
+
+def test_a_lost_listen_connection_costs_no_cpu_and_is_made_again():
+    waiter = Waiter(dj_database_url.parse(POSTGRES))
+    try:
+        waiter.wait(0.05)
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = %s",
+                [f"LISTEN {CHANNEL}"],
+            )
+        cpu_before = time.process_time()
+        waiter.wait(1.0)
+        assert time.process_time() - cpu_before < 0.3  # waited, not spun
+        waiter.wait(0.05)  # listens again
+        with psycopg.connect(POSTGRES, autocommit=True) as other:
+            other.execute(f"NOTIFY {CHANNEL}")
+        assert waiter.wait(5.0)
+    finally:
+        waiter.close()

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import DatabaseError, OperationalError, connections, transaction
 
 from postroom.delivery.models import DeliveryAttempt, OutboxMessage
+from postroom.delivery.sockets import wait_for
 
 DEFAULT_TIMEOUT = 30.0  # seconds to wait for the database to confirm one outcome
 
@@ -37,7 +38,7 @@ class OutcomeWriter:
         self.worker_id = worker_id
         self.timeout = timeout
         self._alias = OutboxMessage.objects.db
-        self._in_flight = False
+        self._in_flight: Any = None  # the libpq connection a write awaits its answer on
 
     @property
     def connection(self):  # noqa: ANN201 (Django's DatabaseWrapper)
@@ -65,7 +66,7 @@ class OutcomeWriter:
         # The driver's own connection: Django's cursor wrappers cost more than the statements.
         connection.ensure_connection()
         if connection.vendor == "postgresql":
-            self._send(connection, _statements(*shape, "$"), params)
+            self._send(_statements(*shape, "$"), params)
             return
         insert, update = _statements(*shape, "?")
         driver = connection.connection
@@ -83,17 +84,17 @@ class OutcomeWriter:
 
     def flush(self) -> None:
         """Wait until the outcome sent last is committed; raises OutcomeNotSaved if it is not."""
-        if not self._in_flight:
+        pgconn, self._in_flight = self._in_flight, None
+        if pgconn is None:
             return
-        self._in_flight = False
-        pgconn = self.connection.connection.pgconn
         deadline = time.monotonic() + self.timeout
         problem = ""
         try:
+            if self._current_pgconn() is not pgconn:
+                raise OperationalError("the connection was closed before it answered")
             while True:
                 if pgconn.is_busy():
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not select.select([pgconn.socket], [], [], remaining)[0]:
+                    if not wait_for(pgconn.socket, deadline - time.monotonic()):
                         raise OperationalError(f"no answer within {self.timeout:.0f} s")
                     pgconn.consume_input()
                     continue
@@ -108,20 +109,36 @@ class OutcomeWriter:
         if problem:
             raise OutcomeNotSaved(f"PostgreSQL refused an outcome: {problem}")
 
-    def _send(self, connection: Any, statements: tuple[str, str], params: list[Any]) -> None:
+    def _send(self, statements: tuple[str, str], params: list[Any]) -> None:
         insert, update = statements
-        pgconn = connection.connection.pgconn
         values = [None if value is None else _as_text(value) for value in params]
+        deadline = time.monotonic() + self.timeout
         try:
+            pgconn = self._current_pgconn()
             pgconn.send_query_params(f"WITH attempt AS ({insert}) {update}".encode(), values)
+            # psycopg keeps libpq non-blocking: what did not fit in the socket waits to be sent.
+            while pgconn.flush():
+                events = wait_for(
+                    pgconn.socket, deadline - time.monotonic(), readable=True, writable=True
+                )
+                if not events:
+                    raise OperationalError(f"could not send within {self.timeout:.0f} s")
+                if events & select.POLLIN:
+                    pgconn.consume_input()
         except Exception as error:
             self._abandon()
             raise OutcomeNotSaved(f"Could not send an outcome to PostgreSQL: {error}") from None
-        self._in_flight = True
+        self._in_flight = pgconn
+
+    def _current_pgconn(self) -> Any:
+        driver = connections[self._alias].connection
+        if driver is None:
+            raise OperationalError("the connection is closed")
+        return driver.pgconn
 
     def _abandon(self) -> None:
         """The connection's state is unknown: drop it, and Django opens a fresh one."""
-        self._in_flight = False
+        self._in_flight = None
         self.connection.close()
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import select
 import sqlite3
 import threading
 import time
 
 from django.db import connections, transaction
+
+from postroom.delivery.sockets import wait_for
 
 log = logging.getLogger("postroom.delivery")
 
@@ -70,6 +71,7 @@ class Waiter:
             slice_ = min(self.SLICE, remaining) if polling else remaining
             if listener is not None:
                 woken = self._notified(listener, slice_) or _event.is_set()
+                listener = self._listener  # None once the connection failed: no busy loop
             else:
                 woken = _event.wait(slice_) or (watcher is not None and self._changed(watcher))
             if woken:
@@ -140,7 +142,7 @@ class Waiter:
     def _notified(self, listener, timeout: float) -> bool:  # noqa: ANN001
         """Wait on the listener's socket (cheap while idle), then take what arrived."""
         try:
-            if not select.select([listener.fileno()], [], [], timeout)[0]:
+            if not wait_for(listener.fileno(), timeout):
                 return False
             for _ in listener.notifies(timeout=0.0, stop_after=1):
                 return True

@@ -142,6 +142,18 @@ class Worker:
         policy: DeliveryPolicy,
         stop: threading.Event | None = None,
     ) -> None:
+        try:
+            self._deliver(messages, route, policy, stop)
+        finally:
+            self._outcomes.flush()  # the last outcome, before anything else uses the database
+
+    def _deliver(
+        self,
+        messages: list[OutboxMessage],
+        route: Route,
+        policy: DeliveryPolicy,
+        stop: threading.Event | None,
+    ) -> None:
         transport = route.make_transport()
         started = time.monotonic()
         try:
@@ -173,7 +185,6 @@ class Worker:
                 transport.close()
             except Exception:
                 log.warning("Closing the connection to %s failed", route.description)
-            self._outcomes.flush()  # the last outcome, before anything else uses the database
 
     def _send_one(
         self, transport: Transport, message: OutboxMessage, route: Route, policy: DeliveryPolicy

@@ -267,6 +267,17 @@ def test_a_server_that_takes_data_without_recipients_loses_the_session_not_the_m
     assert server.chunks[-1].endswith(b"DATA\r\n")  # nothing was sent as the message
 
 
+def test_a_long_envelope_is_delivered_to_every_recipient(smtp_server):
+    # Beyond PIPELINE_MAX recipients the envelope goes command by command, pipelining or not.
+    recipients = tuple(f"reader-{n}@example.test" for n in range(250))
+    server = smtp_server(refuse={"reader-7@example.test": "550 5.1.1 No such user"})
+    with plain(server) as transport:
+        result = transport.send(OutgoingMessage(SENDER, recipients, raw_message()))
+    assert len(result.accepted) == 249
+    assert result.refused == {"reader-7@example.test": "550 5.1.1 No such user"}
+    assert len(server.messages[0].rcpt_tos) == 249
+
+
 def test_a_refused_sender_leaves_a_pipelined_session_usable(smtp_server):
     server = smtp_server(mail_reply="553 5.7.1 Sender not allowed")
     with plain(server) as transport:

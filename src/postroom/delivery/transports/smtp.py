@@ -34,6 +34,7 @@ from .smtperrors import (
 
 DEFAULT_TIMEOUT = 30.0
 IMPLICIT_TLS_PORT = 465
+PIPELINE_MAX = 100  # recipients in one pipelined envelope: about 5 KB on the wire
 
 
 class SmtpTransport(Transport):
@@ -233,11 +234,13 @@ class SmtpTransport(Transport):
             options = self._mail_options(client, message, raw)
             if "SMTPUTF8" in options:
                 client.command_encoding = "utf-8"
-            pipelined = client.has_extn("pipelining")
+            # RFC 2920: the whole envelope in one write, then the replies. A huge envelope goes
+            # command by command: a blocking client must not overrun the server's TCP window.
+            pipelined = client.has_extn("pipelining") and len(message.recipients) <= PIPELINE_MAX
             envelope = [_command("MAIL FROM:", message.sender, options)]
             envelope += [_command("RCPT TO:", rcpt) for rcpt in message.recipients]
             envelope.append("DATA\r\n")
-            if pipelined:  # RFC 2920: the whole envelope in one write, then read the replies
+            if pipelined:
                 client.send("".join(envelope))
             replies = _Replies(client, envelope, pipelined)
             code, text = replies.next()
