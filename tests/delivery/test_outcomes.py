@@ -7,24 +7,15 @@ refuses an outcome.
 """
 
 import pytest
-from django.core.mail import EmailMessage
 from django.db import DatabaseError
 from django.utils import timezone
 
-from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import DeliveryAttempt, OutboxMessage, Status
 from postroom.delivery.transports.smtp import SmtpTransport
 from postroom.delivery.worker import Worker
-from sites import use_smtp_server
+from sites import queue_mail, use_smtp_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def queued(count, to=("someone@example.net",)):
-    return [
-        enqueue(EmailMessage(f"Message {n}", "Body", to=list(to)), kind="form")
-        for n in range(count)
-    ]
 
 
 def spy_on_content_gate(monkeypatch, check):
@@ -45,7 +36,7 @@ def spy_on_content_gate(monkeypatch, check):
 def test_outcomes_are_stored_whole(isolated_site, smtp_server):
     server = smtp_server(refuse={"gone@example.net": "550 5.1.1 No such user"})
     use_smtp_server(isolated_site, server.port)
-    rows = queued(3, to=("someone@example.net", "gone@example.net"))
+    rows = queue_mail(3, to=("someone@example.net", "gone@example.net"))
     assert Worker().run_once() == 3
     for row in rows:
         row.refresh_from_db()
@@ -67,7 +58,7 @@ def test_outcomes_are_stored_whole(isolated_site, smtp_server):
 def test_a_failure_is_stored_with_its_step(isolated_site, smtp_server):
     server = smtp_server(data_reply="554 5.7.1 Spam detected")
     use_smtp_server(isolated_site, server.port)
-    [row] = queued(1)
+    [row] = queue_mail(1)
     Worker().run_once()
     row.refresh_from_db()
     assert row.status == Status.FAILED and row.failed_at is not None
@@ -81,7 +72,7 @@ def test_each_outcome_is_stored_before_the_next_message_can_be_accepted(
 ):
     server = smtp_server()
     use_smtp_server(isolated_site, server.port)
-    rows = queued(6)
+    rows = queue_mail(6)
     unrecorded_at_gate = []
 
     def check(message):
@@ -100,7 +91,7 @@ def test_a_refused_outcome_stops_the_batch_and_loses_nothing(
 ):
     server = smtp_server()
     use_smtp_server(isolated_site, server.port)
-    rows = queued(5)
+    rows = queue_mail(5)
     doomed = rows[1]
 
     def check(message):
@@ -130,7 +121,7 @@ def test_after_a_failed_connect_the_database_connection_is_ready_for_more(
     isolated_site, refused_port
 ):
     use_smtp_server(isolated_site, refused_port)
-    queued(3)
+    queue_mail(3)
     assert Worker().run_once() == 3
     # Every outcome is confirmed: the next query on the same connection runs at once.
     assert OutboxMessage.objects.filter(status=Status.QUEUED).count() == 3
@@ -140,7 +131,7 @@ def test_after_a_failed_connect_the_database_connection_is_ready_for_more(
 def test_an_outcome_larger_than_the_socket_buffer_is_stored(isolated_site, smtp_server):
     server = smtp_server()
     use_smtp_server(isolated_site, server.port)
-    [row] = queued(1)
+    [row] = queue_mail(1)
     # Earlier refusals kept on the message: several megabytes of outcome to write back.
     earlier = {f"left-{n}@example.net": "550 5.1.1 No such user" for n in range(150_000)}
     OutboxMessage.objects.filter(pk=row.pk).update(recipient_status=earlier)

@@ -5,6 +5,7 @@ import time
 
 import dj_database_url
 import psycopg
+import pytest
 
 from postroom.delivery.wakeup import CHANNEL, Waiter
 
@@ -39,39 +40,39 @@ def test_an_uncommitted_notify_wakes_nobody():
         waiter.close()
 
 
-def test_a_worker_in_another_process_wakes_when_the_sqlite_file_changes(tmp_path):
+@pytest.fixture
+def sqlite_file(tmp_path):
+    """A SQLite database file, and a waiter watching it as a worker in another process would."""
     path = tmp_path / "postroom.sqlite3"
     sqlite3.connect(path).close()
     waiter = Waiter({"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)})
-    try:
-        assert waiter.wait(0.05)  # began watching: look for mail queued before now
-        assert not waiter.wait(0.3)
-        assert waiter.idle_seconds == 5.0  # watching: polling can be rare
-        other = sqlite3.connect(path)  # another process's enqueue
-        other.execute("CREATE TABLE outbox (id INTEGER)")
-        other.commit()
-        started = time.monotonic()
-        assert waiter.wait(5.0)
-        assert time.monotonic() - started < 0.5
-        assert not waiter.wait(0.3)  # once per change
-    finally:
-        waiter.close()
+    yield path, waiter
+    waiter.close()
 
 
-def test_an_uncommitted_sqlite_write_wakes_nobody(tmp_path):
-    path = tmp_path / "postroom.sqlite3"
-    sqlite3.connect(path).close()
-    waiter = Waiter({"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)})
-    try:
-        waiter.wait(0.05)
-        other = sqlite3.connect(path)
-        other.execute("BEGIN")
-        other.execute("CREATE TABLE outbox (id INTEGER)")
-        assert not waiter.wait(0.5)
-        other.rollback()
-        assert not waiter.wait(0.3)
-    finally:
-        waiter.close()
+def test_a_worker_in_another_process_wakes_when_the_sqlite_file_changes(sqlite_file):
+    path, waiter = sqlite_file
+    assert waiter.wait(0.05)  # began watching: look for mail queued before now
+    assert not waiter.wait(0.3)
+    assert waiter.idle_seconds == 5.0  # watching: polling can be rare
+    other = sqlite3.connect(path)  # another process's enqueue
+    other.execute("CREATE TABLE outbox (id INTEGER)")
+    other.commit()
+    started = time.monotonic()
+    assert waiter.wait(5.0)
+    assert time.monotonic() - started < 0.5
+    assert not waiter.wait(0.3)  # once per change
+
+
+def test_an_uncommitted_sqlite_write_wakes_nobody(sqlite_file):
+    path, waiter = sqlite_file
+    waiter.wait(0.05)
+    other = sqlite3.connect(path)
+    other.execute("BEGIN")
+    other.execute("CREATE TABLE outbox (id INTEGER)")
+    assert not waiter.wait(0.5)
+    other.rollback()
+    assert not waiter.wait(0.3)
 
 
 def test_a_lost_listen_connection_costs_no_cpu_and_is_made_again():

@@ -5,28 +5,19 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from postroom.delivery import worker
-from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import OutboxMessage
-from sites import use_smtp_server
+from sites import queue_mail, use_smtp_server
 
 pytestmark = pytest.mark.django_db
-
-
-def queue(n=1, to=("someone@example.net",), kind="form", channel="site"):
-    return [
-        enqueue(EmailMessage(f"Message {i}", "Body", to=list(to)), kind=kind, channel=channel)
-        for i in range(n)
-    ]
 
 
 def test_queued_mail_is_delivered_over_one_connection(isolated_site, smtp_server):
     server = smtp_server()
     use_smtp_server(isolated_site, server.port)
-    rows = queue(5)
+    rows = queue_mail(5)
     assert worker.run_once() == 5
     assert len(server.messages) == 5
     assert server.connections == 1
@@ -46,7 +37,7 @@ def test_queued_mail_is_delivered_over_one_connection(isolated_site, smtp_server
 def test_a_temporary_refusal_is_retried_later_and_then_delivered(isolated_site, smtp_server):
     server = smtp_server(mail_reply="451 4.3.0 Try again later")
     use_smtp_server(isolated_site, server.port)
-    (row,) = queue()
+    (row,) = queue_mail()
     worker.run_once()
     row.refresh_from_db()
     assert row.status == "queued"
@@ -67,7 +58,7 @@ def test_a_temporary_refusal_is_retried_later_and_then_delivered(isolated_site, 
 def test_a_permanent_refusal_fails_the_message_with_the_servers_text(isolated_site, smtp_server):
     server = smtp_server(data_reply="554 5.7.1 Message rejected as spam")
     use_smtp_server(isolated_site, server.port)
-    (row,) = queue()
+    (row,) = queue_mail()
     worker.run_once()
     row.refresh_from_db()
     assert row.status == "failed"
@@ -77,7 +68,7 @@ def test_a_permanent_refusal_fails_the_message_with_the_servers_text(isolated_si
 def test_refused_recipients_are_recorded_one_by_one(isolated_site, smtp_server):
     server = smtp_server(refuse={"nobody@example.net": "550 5.1.1 No such user"})
     use_smtp_server(isolated_site, server.port)
-    (row,) = queue(to=("someone@example.net", "nobody@example.net"))
+    (row,) = queue_mail(to=("someone@example.net", "nobody@example.net"))
     worker.run_once()
     row.refresh_from_db()
     assert row.status == "sent"
@@ -88,7 +79,7 @@ def test_refused_recipients_are_recorded_one_by_one(isolated_site, smtp_server):
 
 def test_a_server_that_is_down_loses_nothing(isolated_site, refused_port, smtp_server):
     use_smtp_server(isolated_site, refused_port)
-    rows = queue(3)
+    rows = queue_mail(3)
     worker.run_once()
     for row in rows:
         row.refresh_from_db()
@@ -108,7 +99,7 @@ def test_in_production_without_settings_mail_is_held_then_released(
     isolated_site, monkeypatch, smtp_server
 ):
     monkeypatch.setenv("POSTROOM_ENVIRONMENT", "Production")
-    (row,) = queue()
+    (row,) = queue_mail()
     assert worker.run_once() == 0
     row.refresh_from_db()
     assert row.status == "held"
@@ -132,7 +123,7 @@ def test_a_pickup_directory_gets_one_eml_file_per_message(isolated_site):
     (isolated_site / "appsettings.json").write_text(
         json.dumps({"Umbraco": {"CMS": {"Global": {"Smtp": smtp}}}})
     )
-    queue(2)
+    queue_mail(2)
     worker.run_once()
     files = sorted(pickup.glob("*.eml"))
     assert len(files) == 2
@@ -142,7 +133,7 @@ def test_a_pickup_directory_gets_one_eml_file_per_message(isolated_site):
 def test_a_recipient_refused_for_now_is_retried_alone(isolated_site, smtp_server):
     server = smtp_server(refuse={"busy@example.net": "450 4.2.1 Mailbox busy"})
     use_smtp_server(isolated_site, server.port)
-    (row,) = queue(to=("someone@example.net", "busy@example.net"))
+    (row,) = queue_mail(to=("someone@example.net", "busy@example.net"))
     worker.run_once()
     row.refresh_from_db()
     assert row.status == "queued"
@@ -161,7 +152,7 @@ def test_a_recipient_refused_for_now_is_retried_alone(isolated_site, smtp_server
 
 def test_mail_is_given_up_after_the_configured_age(isolated_site, refused_port):
     use_smtp_server(isolated_site, refused_port)
-    (row,) = queue()
+    (row,) = queue_mail()
     OutboxMessage.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(days=4))
     worker.run_once()
     row.refresh_from_db()
@@ -173,7 +164,7 @@ def test_a_rate_limit_spaces_messages_out(isolated_site, smtp_server, monkeypatc
     server = smtp_server()
     use_smtp_server(isolated_site, server.port)
     monkeypatch.setenv("Postroom__Delivery__MessagesPerSecond", "20")
-    queue(6)
+    queue_mail(6)
     started = time.monotonic()
     worker.run_once()
     assert time.monotonic() - started >= 5 / 20
@@ -185,7 +176,7 @@ def test_a_poisoned_message_does_not_stall_the_queue(isolated_site, smtp_server,
 
     server = smtp_server()
     use_smtp_server(isolated_site, server.port)
-    bad, good = queue(2)
+    bad, good = queue_mail(2)
     OutboxMessage.objects.filter(pk=bad.pk).update(raw=b"Subject: POISON\r\n\r\nBody\r\n")
     send = SmtpTransport.send
 
@@ -210,8 +201,8 @@ def test_invitations_use_the_fallback_relay_when_the_site_has_no_smtp(monkeypatc
     monkeypatch.setenv(
         "POSTROOM_FALLBACK_SMTP_URL", f"smtp://relay-user:relay-pass@127.0.0.1:{relay.port}"
     )
-    (invite,) = queue(kind="invite", channel="fallback")
-    (form,) = queue(kind="form")
+    (invite,) = queue_mail(kind="invite", channel="fallback")
+    (form,) = queue_mail(kind="form")
     worker.run_once()
     invite.refresh_from_db()
     form.refresh_from_db()
@@ -229,11 +220,11 @@ def test_a_worker_writes_a_heartbeat_and_removes_it_when_it_stops(isolated_site,
 
     server = smtp_server()
     use_smtp_server(isolated_site, server.port)
-    queue(2)
+    queue_mail(2)
     w = worker.Worker(name="beating")
     w.run(threading.Event(), burst=True)
     assert not WorkerHeartbeat.objects.exists()  # gone after a clean stop
-    queue(2)
+    queue_mail(2)
     w.run_once()
     w._last_beat = 0
     w._heartbeat()
@@ -257,7 +248,7 @@ def test_a_refused_login_keeps_mail_queued_instead_of_failing_it(
     config = json.loads((isolated_site / "appsettings.json").read_text())
     config["Postroom"] = {"Smtp": {"CaFile": str(certificates.ca_file)}}
     (isolated_site / "appsettings.json").write_text(json.dumps(config))
-    rows = queue(3)
+    rows = queue_mail(3)
     worker.run_once()
     for row in rows:
         row.refresh_from_db()

@@ -40,10 +40,6 @@ class OutcomeWriter:
         self._alias = OutboxMessage.objects.db
         self._in_flight: Any = None  # the libpq connection a write awaits its answer on
 
-    @property
-    def connection(self):  # noqa: ANN201 (Django's DatabaseWrapper)
-        return connections[self._alias]
-
     def write(self, message_pk: int, attempt: dict[str, Any], fields: dict[str, Any]) -> None:
         """Record ``attempt`` and set ``fields`` on the message while this worker holds it.
 
@@ -139,7 +135,7 @@ class OutcomeWriter:
     def _abandon(self) -> None:
         """The connection's state is unknown: drop it, and Django opens a fresh one."""
         self._in_flight = None
-        self.connection.close()
+        connections[self._alias].close()
 
 
 @functools.cache
