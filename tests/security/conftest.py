@@ -1,0 +1,107 @@
+"""The attack suite: a real `postroom serve` process, attacked from this one.
+
+Every attack is bounded in count and time, targets 127.0.0.1 only, and stops by itself. Each
+test asserts that the service still answers afterwards (``Served.healthz_latencies``).
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from processes import free_port, fresh_database_url, interrupt, postroom_env, start, wait_for_port
+
+pytestmark = pytest.mark.attack
+
+
+@dataclass
+class Served:
+    """One running `postroom serve`: where it listens and where it writes."""
+
+    url: str
+    web_port: int
+    inbox_port: int
+    log: Path
+    data_dir: Path
+    site_dir: Path
+    pid: int
+
+    def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=timeout) as response:  # noqa: S310
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def healthz_latencies(self, count: int = 50, timeout: float = 5.0) -> list[float]:
+        """Seconds taken by ``count`` sequential GET /healthz; raises if one fails."""
+        latencies = []
+        for _ in range(count):
+            started = time.perf_counter()
+            status, _ = self.get("/healthz", timeout)
+            assert status in (200, 503), status
+            latencies.append(time.perf_counter() - started)
+        return latencies
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the serve process now."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS")
+
+
+def p99(latencies: list[float]) -> float:
+    return statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else latencies[0]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def many_descriptors() -> None:
+    """Attacks open thousands of sockets from this process: raise its soft limit to the hard."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+@pytest.fixture
+def serve(tmp_path) -> Iterator[Callable[..., Served]]:
+    """``serve(**env)`` starts `postroom serve` with extra environment; stopped after the test."""
+    running: list[tuple[object, Path]] = []
+
+    with fresh_database_url() as database_url:
+
+        def launch(*args: str, **extra: str) -> Served:
+            web, inbox = free_port(), free_port()
+            root = tmp_path / f"serve{len(running)}"
+            root.mkdir()
+            log = root / "serve.log"
+            env = postroom_env(root, database_url, **extra)
+            process = start(
+                ["serve", "--port", str(web), "--inbox-port", str(inbox), *args], env, log
+            )
+            running.append((process, log))
+            wait_for_port(web, process=process)
+            if "--no-inbox" not in args:
+                wait_for_port(inbox, process=process)
+            return Served(
+                url=f"http://127.0.0.1:{web}",
+                web_port=web,
+                inbox_port=inbox,
+                log=log,
+                data_dir=Path(env["POSTROOM_DATA"]),
+                site_dir=Path(env["POSTROOM_SITE"]),
+                pid=process.pid,
+            )
+
+        try:
+            yield launch
+        finally:
+            for process, log in running:
+                assert interrupt(process) == 0, log.read_text()[-5000:]
