@@ -1,60 +1,32 @@
-"""Django settings, from the environment, with defaults that run with no configuration.
+"""Django settings, from the configuration's hosting reader, with defaults that run with no
+configuration.
 
-SMTP settings are not here: they come from the site's web.config, appsettings*.json and
-environment variables through :mod:`postroom.mailsettings`.
+Every value comes from :func:`postroom.config.hosting.read_hosting` (the ``POSTROOM_*``
+variables and ``DATABASE_URL``); a value it cannot use is one of the configuration's problems
+(``postroom config show``), and the commands refuse to start a part it stops. SMTP settings
+are not here: they come from the site's web.config, appsettings*.json and environment
+variables through :mod:`postroom.config`.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
-import dj_database_url
-
-from postroom import runtime
+from postroom.config.hosting import database, read_hosting, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent
-ENVIRONMENT = runtime.environment_name()
-DATA_DIR = runtime.data_dir()
-SITE_DIR = runtime.site_dir()
+_HOSTING, _ = read_hosting()
+ENVIRONMENT = _HOSTING.environment.value
+DATA_DIR = _HOSTING.data_dir.value
+SITE_DIR = _HOSTING.site_dir.value
 
-
-def _env_flag(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or not value.strip():
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _secret_key() -> str:
-    """POSTROOM_SECRET_KEY, or a random key generated once and kept in the data directory."""
-    configured = os.environ.get("POSTROOM_SECRET_KEY")
-    if configured:
-        return configured
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(50))
-    return key_file.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
-DEBUG = _env_flag("POSTROOM_DEBUG", False)
-ALLOWED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("POSTROOM_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
-    if host.strip()
-]
-CSRF_TRUSTED_ORIGINS = [
-    origin.strip()
-    for origin in os.environ.get("POSTROOM_CSRF_TRUSTED_ORIGINS", "").split(",")
-    if origin.strip()
-]
+SECRET_KEY = secret_key(_HOSTING)
+DEBUG = _HOSTING.debug.value
+ALLOWED_HOSTS = list(_HOSTING.allowed_hosts.value)
+CSRF_TRUSTED_ORIGINS = list(_HOSTING.csrf_trusted_origins.value)
 
 INSTALLED_APPS = [
+    "postroom.config",
     "postroom.accounts",
     "postroom.mailsettings",
     "postroom.delivery",
@@ -101,11 +73,7 @@ TEMPLATES = [
 ]
 
 DEFAULT_SQLITE_PATH = DATA_DIR / "postroom.sqlite3"
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{DEFAULT_SQLITE_PATH}", conn_max_age=0, conn_health_checks=True
-    )
-}
+DATABASES = {"default": database(_HOSTING)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -136,7 +104,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = _env_flag("POSTROOM_SECURE_COOKIES", ENVIRONMENT == "Production")
+SESSION_COOKIE_SECURE = _HOSTING.secure_cookies.value
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 LANGUAGE_CODE = "en-us"
@@ -145,7 +113,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = os.environ.get("POSTROOM_STATIC_ROOT") or None  # only for collectstatic
+STATIC_ROOT = _HOSTING.static_root.value  # only for collectstatic
 WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -153,10 +121,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 EMAIL_BACKEND = "postroom.delivery.backend.OutboxEmailBackend"
 
 # Where the web server, and the development mail catcher, listen.
-POSTROOM_HOST = os.environ.get("POSTROOM_HOST", "127.0.0.1")
-POSTROOM_PORT = int(os.environ.get("POSTROOM_PORT", "8000"))
-POSTROOM_INBOX_HOST = os.environ.get("POSTROOM_INBOX_HOST", "127.0.0.1")
-POSTROOM_INBOX_PORT = int(os.environ.get("POSTROOM_INBOX_PORT", "2525"))
+POSTROOM_HOST = _HOSTING.host.value
+POSTROOM_PORT = _HOSTING.port.value
+POSTROOM_INBOX_HOST = _HOSTING.inbox_host.value
+POSTROOM_INBOX_PORT = _HOSTING.inbox_port.value
 
 LOGGING = {
     "version": 1,
@@ -166,7 +134,7 @@ LOGGING = {
     "loggers": {
         "postroom": {
             "handlers": ["console"],
-            "level": os.environ.get("POSTROOM_LOG_LEVEL", "INFO"),
+            "level": _HOSTING.log_level.value,
         },
         "mail.log": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },

@@ -148,10 +148,10 @@ def test_nothing_configured_says_so(site: Site) -> None:
 
 
 def test_help_text() -> None:
-    command = load_command_class("postroom.mailsettings", "config")
+    command = load_command_class("postroom.config", "config")
 
     assert command.help.startswith(
-        "Show the effective SMTP settings and where each value comes from."
+        "Show the effective configuration and where each value comes from."
     )
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 
 from django.http import HttpRequest
+
+from postroom.config import current_config
 
 MAX_TOKEN_LENGTH = 100  # token_urlsafe(32) is 43 characters; longer input is not ours
 
@@ -23,8 +24,8 @@ def digest(value: str) -> str:
 
 def absolute_link(request: HttpRequest | None, path: str) -> str:
     """``POSTROOM_BASE_URL`` + path when set (behind a proxy), else the request's own address."""
-    base = os.environ.get("POSTROOM_BASE_URL", "").strip().rstrip("/")
-    if base.startswith(("http://", "https://")):
+    base = current_config().hosting.base_url.value  # validated, without a trailing slash
+    if base:
         return base + path
     if request is None:
         return "http://localhost" + path

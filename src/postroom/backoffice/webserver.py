@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import errno
-import os
 
 from django.core.management.base import CommandError
 from django.core.wsgi import get_wsgi_application
+
+from postroom.config import current_config
 
 
 def proxy_options() -> dict[str, object]:
     """Behind a reverse proxy, ``POSTROOM_TRUSTED_PROXY`` (its address) lets waitress take the
     visitor's address and scheme from X-Forwarded-For/-Proto, for rate limits and links."""
-    proxy = os.environ.get("POSTROOM_TRUSTED_PROXY", "").strip()
+    proxy = current_config().hosting.trusted_proxy.value  # an IP address, validated
     if not proxy:
         return {}
     return {

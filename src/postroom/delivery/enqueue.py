@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from email.header import decode_header, make_header
 from email.utils import getaddresses, make_msgid, parseaddr
 
@@ -10,9 +9,9 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 
+from postroom.config import current_config
 from postroom.delivery.models import Channel, Kind, OutboxMessage
 from postroom.delivery.wakeup import notify_on_commit
-from postroom.mailsettings import current_smtp_settings
 
 FALLBACK_FROM = "postroom@localhost"
 
@@ -31,9 +30,10 @@ def default_from(channel: str = Channel.SITE) -> str:
     Mail through the hosting relay uses ``POSTROOM_FALLBACK_FROM`` when the site has no From:
     a relay accepts only senders of its own domains.
     """
-    configured = current_smtp_settings().from_address.value
+    config = current_config()
+    configured = config.smtp.from_address.value
     if not configured and channel == Channel.FALLBACK:
-        configured = os.environ.get("POSTROOM_FALLBACK_FROM", "").strip()
+        configured = config.hosting.fallback_from.value
     return configured or FALLBACK_FROM
 
 

@@ -6,10 +6,10 @@ Read from the same sources as the SMTP settings (section ``Postroom:Delivery`` a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from postroom.mailsettings import read_int, read_setting
+from postroom.config import current_config
 
 
 @dataclass(frozen=True)
@@ -20,20 +20,22 @@ class DeliveryPolicy:
     keep_log: timedelta = timedelta(days=365)
     stuck_after: timedelta = timedelta(minutes=30)
     alert_every: timedelta = timedelta(hours=1)
-    alert_webhook_url: str | None = None
+    # Validated when read. A secret: kept out of repr, never logged or shown.
+    alert_webhook_url: str | None = field(default=None, repr=False)
 
 
 def current_policy() -> DeliveryPolicy:
-    def number(key: str, default: int, low: int = 0) -> int:
-        return int(read_int(key, default, low=low)[0].value)
-
-    webhook = read_setting("Postroom:Alerts:WebhookUrl").value
+    """The policy of the current configuration; invalid values are configuration problems
+    (``postroom config show``) and their defaults apply until they are fixed."""
+    config = current_config()
+    delivery, alerts = config.delivery, config.alerts
+    webhook = alerts.webhook_url.value
     return DeliveryPolicy(
-        give_up_after=timedelta(hours=number("Postroom:Delivery:GiveUpAfterHours", 72, 1)),
-        messages_per_second=number("Postroom:Delivery:MessagesPerSecond", 0),
-        keep_sent_bodies=timedelta(days=number("Postroom:Delivery:KeepSentBodiesDays", 30, 1)),
-        keep_log=timedelta(days=number("Postroom:Delivery:KeepLogDays", 365, 1)),
-        stuck_after=timedelta(minutes=number("Postroom:Alerts:StuckAfterMinutes", 30, 1)),
-        alert_every=timedelta(minutes=number("Postroom:Alerts:EveryMinutes", 60, 1)),
-        alert_webhook_url=str(webhook) if webhook else None,
+        give_up_after=timedelta(hours=delivery.give_up_after_hours.value),
+        messages_per_second=delivery.messages_per_second.value,
+        keep_sent_bodies=timedelta(days=delivery.keep_sent_bodies_days.value),
+        keep_log=timedelta(days=delivery.keep_log_days.value),
+        stuck_after=timedelta(minutes=alerts.stuck_after_minutes.value),
+        alert_every=timedelta(minutes=alerts.every_minutes.value),
+        alert_webhook_url=webhook.reveal() if webhook else None,
     )

@@ -8,17 +8,17 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
 from django.conf import settings as django_settings
 
 from postroom import runtime
+from postroom.config import current_config
+from postroom.config.urls import FallbackRelay
 from postroom.delivery.transports import SmtpTransport, Transport, transport_for
 from postroom.mailsettings import SmtpSettings, current_smtp_settings
-from postroom.mailsettings.model import AUTO, NONE, SSL_ON_CONNECT, START_TLS, Secret
+from postroom.mailsettings.model import NONE
 
 log = logging.getLogger("postroom.delivery")
 
@@ -61,51 +61,28 @@ def describe_destination(smtp: SmtpSettings | None = None) -> str:
     )
 
 
-FALLBACK_SCHEMES = {"smtp": AUTO, "smtp+starttls": START_TLS, "smtps": SSL_ON_CONNECT}
-
-
-class FallbackUrlError(ValueError):
-    """POSTROOM_FALLBACK_SMTP_URL is malformed; the message never holds the password."""
-
-
-def parse_fallback_url(url: str) -> SmtpTransport:
-    """``smtp+starttls://user:pass@relay.example:587`` (also ``smtp://``, ``smtps://``)."""
-    parts = urlsplit(url.strip())
-    security = FALLBACK_SCHEMES.get(parts.scheme.lower())
-    if security is None:
-        raise FallbackUrlError(
-            f"POSTROOM_FALLBACK_SMTP_URL has the scheme '{parts.scheme}'; use smtp://, "
-            "smtp+starttls:// or smtps://, e.g. smtp+starttls://user:pass@relay.example:587"
-        )
-    try:
-        port = parts.port
-    except ValueError:
-        raise FallbackUrlError(
-            "POSTROOM_FALLBACK_SMTP_URL has a port that is not a number."
-        ) from None
-    if not parts.hostname:
-        raise FallbackUrlError("POSTROOM_FALLBACK_SMTP_URL names no host.")
-    password = unquote(parts.password) if parts.password else None
+def relay_transport(relay: FallbackRelay) -> SmtpTransport:
     return SmtpTransport(
-        host=parts.hostname,
-        port=port or (465 if security == SSL_ON_CONNECT else 587),
-        security=security,
-        username=unquote(parts.username) if parts.username else None,
-        password=Secret(password) if password else None,
+        host=relay.host,
+        port=relay.port,
+        security=relay.security,
+        username=relay.username,
+        password=relay.password,
     )
 
 
 def fallback_route() -> Route | None:
-    """The hosting relay for invitations and alerts; in Development, the development inbox."""
-    url = os.environ.get("POSTROOM_FALLBACK_SMTP_URL", "").strip()
-    if url:
-        try:
-            parse_fallback_url(url)
-        except FallbackUrlError as error:
-            log.error("%s", error)
-            return None
-        transport = parse_fallback_url(url)
-        return Route(f"the fallback relay {transport.description}", lambda: parse_fallback_url(url))
-    if runtime.is_development():
+    """The hosting relay for invitations and alerts; in Development, the development inbox.
+
+    A malformed ``POSTROOM_FALLBACK_SMTP_URL`` is a configuration problem (shown by
+    ``postroom config show``, the Settings page and the health checks): there is then no
+    relay, and nothing is logged here, at every worker loop.
+    """
+    setting = current_config().hosting.fallback_smtp_url
+    relay: FallbackRelay | None = setting.value
+    if relay is not None:
+        description = f"the fallback relay {relay_transport(relay).description}"
+        return Route(description, lambda: relay_transport(relay))
+    if setting.origin is None and runtime.is_development():
         return _development_inbox()
     return None

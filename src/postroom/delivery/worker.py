@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
+from postroom.config import current_config
 from postroom.delivery import housekeeping, queue, retry
 from postroom.delivery.models import (
     Channel,
@@ -44,7 +45,9 @@ HOLD_CHECK_SECONDS = 1.0
 
 
 def default_lease() -> timedelta:
-    return timedelta(seconds=float(os.environ.get("POSTROOM_LEASE_SECONDS", "300")))
+    """``POSTROOM_LEASE_SECONDS`` (default 300). An invalid value stops the worker commands
+    from starting (``config.ensure_can_start``), so the default here is never a silent one."""
+    return timedelta(seconds=float(current_config().hosting.lease_seconds.value))
 
 
 class Pacer:

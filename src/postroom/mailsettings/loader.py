@@ -1,33 +1,26 @@
 """The entry points: load the settings for a site, or get the current ones, re-read on change.
 
-``current_smtp_settings()`` and ``read_setting()`` stat the files they depend on at every call
-and read them again when one changed (mtime, size, inode), appeared or disappeared, or when
-an ``Umbraco__*``/``Postroom__*`` variable changed. A file modified within the last two
-seconds is read again at every call, because two writes within one clock tick leave the
-same modification time.
+The current settings are the ``smtp`` section of :func:`postroom.config.current_config`,
+which stats the files they depend on at every call and reads them again when one changed
+(mtime, size, inode), appeared or disappeared, or when a variable changed.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from postroom import runtime
 from postroom.mailsettings import convert
-from postroom.mailsettings.layers import Container, Layers, relevant_environ
+from postroom.mailsettings.layers import Container, Layers
 from postroom.mailsettings.model import Problem, Report, Secret, Setting, SmtpSettings
 from postroom.mailsettings.sources import read_sources
 from postroom.mailsettings.validate import build_settings
 
 log = logging.getLogger(__name__)
 
-_RACY_NS = 2_000_000_000
 _SECRET_WORDS = ("password", "secret", "apikey", "token")
 
 
@@ -44,12 +37,20 @@ def load_smtp_settings(
     site_dir: Path, environment: str, environ: Mapping[str, str]
 ) -> SmtpSettings:
     """The effective SMTP settings of the site; every problem is reported in it, none raised."""
-    return _load(site_dir, environment, environ).settings
+    return load_sources(site_dir, environment, environ).settings
 
 
 def current_smtp_settings() -> SmtpSettings:
     """The settings for this process's site, environment and variables, re-read on change."""
-    return _cache.get().settings
+    from postroom.config import current_config
+
+    return current_config().smtp
+
+
+def _layers() -> Layers:
+    from postroom.config.snapshot import current_layers
+
+    return current_layers()
 
 
 def read_setting(key: str) -> Setting:
@@ -60,7 +61,7 @@ def read_setting(key: str) -> Setting:
     children (``Key:0``). Keys whose last part ends in Password, Secret, ApiKey or Token
     give a :class:`Secret`.
     """
-    entry = _cache.get().layers.get(key)
+    entry = _layers().get(key)
     if entry is None:
         return Setting()
     value = entry.value
@@ -86,7 +87,7 @@ def read_int(
 def _typed(
     key: str, default: object, parse: Callable[[Any], Any]
 ) -> tuple[Setting, Problem | None]:
-    entry = _cache.get().layers.get(key)
+    entry = _layers().get(key)
     if entry is None or entry.is_blank:
         return Setting(default, "default"), None
     try:
@@ -106,7 +107,7 @@ def _is_secret(key: str) -> bool:
     return key.rsplit(":", 1)[-1].lower().endswith(_SECRET_WORDS)
 
 
-def _load(site_dir: Path, environment: str, environ: Mapping[str, str]) -> Loaded:
+def load_sources(site_dir: Path, environment: str, environ: Mapping[str, str]) -> Loaded:
     try:
         sources = read_sources(site_dir, environment, environ)
         settings = build_settings(sources.layers, sources.report, site_dir)
@@ -126,46 +127,3 @@ def _load(site_dir: Path, environment: str, environ: Mapping[str, str]) -> Loade
         )
         report = Report(errors=[problem])
         return Loaded(SmtpSettings(errors=tuple(report.errors)), Layers(), ((site_dir, True),))
-
-
-def _stat(path: Path, times: bool) -> tuple[int, ...] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    if not times:
-        return (st.st_mode, st.st_uid, st.st_gid)
-    return (st.st_mode, st.st_uid, st.st_gid, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def _fingerprint(loaded: Loaded) -> tuple[tuple[int, ...] | None, ...]:
-    return tuple(_stat(path, times) for path, times in loaded.watched)
-
-
-class _Cache:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._key: tuple[object, ...] | None = None
-        self._stats: tuple[object, ...] = ()
-        self._racy = True
-        self._loaded: Loaded | None = None
-
-    def get(self) -> Loaded:
-        site_dir, environment = runtime.site_dir(), runtime.environment_name()
-        environ = dict(os.environ)
-        key = (site_dir, environment, relevant_environ(environ))
-        with self._lock:
-            loaded = self._loaded
-            fresh = loaded is not None and key == self._key and not self._racy
-            if fresh and loaded is not None and _fingerprint(loaded) == self._stats:
-                return loaded
-            started = time.time_ns()
-            loaded = _load(site_dir, environment, environ)
-            stats = _fingerprint(loaded)
-            self._key, self._stats, self._loaded = key, stats, loaded
-            self._racy = any(s and len(s) > 3 and s[5] > started - _RACY_NS for s in stats)
-            log.debug("SMTP settings read from %s", site_dir)
-            return loaded
-
-
-_cache = _Cache()

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import getpass
-import os
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -9,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
 from postroom.accounts.models import User
+from postroom.config.hosting import variable
 from postroom.startup import prepare_database
 
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         if User.objects.filter(email=email).exists():
             raise CommandError(f"A user {email} exists already.")
         if password_from_env:
-            password = os.environ.get(password_from_env)
+            password = variable(password_from_env)
             if not password:
                 raise CommandError(f"The environment variable {password_from_env} is not set.")
         else:

@@ -5,7 +5,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from postroom import runtime
+from postroom import config, runtime
 from postroom.backoffice.webserver import create_web_server
 from postroom.delivery import worker
 from postroom.startup import banner, prepare_database, stop_on_sigterm
@@ -30,6 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, inbox_port: int, no_inbox: bool, **options):
         from postroom.inbox.server import InboxError, start_inbox
 
+        config.ensure_can_start(config.SERVE)  # a value that stops a part: say so, exit 1
         prepare_database()
         # The worker sends to the catcher at this port when nothing else is configured.
         settings.POSTROOM_INBOX_PORT = inbox_port

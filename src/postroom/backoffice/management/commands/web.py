@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from postroom import config
 from postroom.backoffice.webserver import create_web_server
 from postroom.startup import banner, prepare_database, stop_on_sigterm
 
@@ -15,6 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.POSTROOM_PORT)
 
     def handle(self, *args, host: str, port: int, **options) -> None:
+        config.ensure_can_start(config.WEB)  # a value that stops it: say so, exit 1
         prepare_database()
         server = create_web_server(host, port)
         self.stdout.write(banner([f"  Backoffice: http://{host}:{port}/"]))

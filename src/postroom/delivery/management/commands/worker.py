@@ -4,6 +4,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
+from postroom import config
 from postroom.delivery import worker
 from postroom.startup import banner, prepare_database, stop_on_sigterm
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, concurrency: int, burst: bool, **options) -> None:
+        config.ensure_can_start(config.WORKER)  # a value that stops it: say so, exit 1
         prepare_database()
         if not burst:
             self.stdout.write(banner([f"  Worker:    {concurrency} thread(s)"]))

@@ -1,0 +1,41 @@
+"""The configuration: one immutable snapshot of every setting, with its origin and one list of
+problems. Nothing else in Postroom reads a settings file or the process environment.
+
+Sections: ``smtp`` (web.config, appsettings*.json, environment; see :mod:`postroom.mailsettings`),
+``delivery``, ``alerts``, ``security``, ``health`` (the same files and ``Postroom__*``/
+``Umbraco__*`` variables) and ``hosting`` (``POSTROOM_*`` variables only).
+"""
+
+from postroom.config.model import (
+    ERROR,
+    INBOX,
+    SERVE,
+    WARNING,
+    WEB,
+    WORKER,
+    Config,
+    Issue,
+)
+from postroom.config.snapshot import (
+    blocking_problems,
+    current_config,
+    ensure_can_start,
+    load_config,
+    refusal,
+)
+
+__all__ = [
+    "ERROR",
+    "INBOX",
+    "SERVE",
+    "WARNING",
+    "WEB",
+    "WORKER",
+    "Config",
+    "Issue",
+    "blocking_problems",
+    "current_config",
+    "ensure_can_start",
+    "load_config",
+    "refusal",
+]

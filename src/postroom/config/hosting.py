@@ -1,0 +1,405 @@
+"""The hosting variables: set by whoever runs Postroom, read from the environment only.
+
+This module and :mod:`postroom.config.snapshot` are the only readers of the process
+environment; Django's settings module takes its values from :func:`read_hosting`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import dj_database_url
+
+from postroom.config.model import ERROR, INBOX, SERVE, WARNING, WEB, WORKER, Hosting, Issue
+from postroom.config.urls import (
+    FALLBACK_EXAMPLE,
+    FallbackUrlError,
+    RedactedUrl,
+    parse_fallback_url,
+)
+from postroom.mailsettings import convert
+from postroom.mailsettings.fields import sender_address
+from postroom.mailsettings.model import Secret, Setting
+
+DEVELOPMENT, PRODUCTION = "Development", "Production"
+DEFAULT = "default"
+ALL_PARTS = (WEB, WORKER, INBOX, SERVE)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+LEASE_RANGE = (1.0, 86_400.0)
+
+
+def process_environ() -> Mapping[str, str]:
+    """The process environment: read here, and nowhere else in Postroom."""
+    return os.environ
+
+
+def variable(name: str) -> str | None:
+    """One variable the user named on the command line (``--password-from-env NAME``)."""
+    return os.environ.get(name)
+
+
+def environment_name(environ: Mapping[str, str]) -> str:
+    """``POSTROOM_ENVIRONMENT``, as .NET names it: Development (default) or Production; a
+    custom name such as Staging selects appsettings.Staging.json."""
+    value = environ.get("POSTROOM_ENVIRONMENT", "").strip()
+    for known in (DEVELOPMENT, PRODUCTION):
+        if value.lower() == known.lower():
+            return known
+    return value or DEVELOPMENT
+
+
+def site_dir(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("POSTROOM_SITE") or os.getcwd()).resolve()
+
+
+def data_dir(environ: Mapping[str, str]) -> Path:
+    configured = environ.get("POSTROOM_DATA")
+    return (Path(configured) if configured else site_dir(environ) / ".postroom").resolve()
+
+
+class _Env:
+    def __init__(self, environ: Mapping[str, str], issues: list[Issue]) -> None:
+        self.environ, self.issues = environ, issues
+
+    def raw(self, name: str) -> str | None:
+        value = self.environ.get(name)
+        return value.strip() if value is not None and value.strip() else None
+
+    def origin(self, name: str) -> str:
+        return f"env:{name}"
+
+    def problem(
+        self,
+        name: str,
+        message: str,
+        hint: str,
+        blocks: tuple[str, ...] = (),
+        level: str = ERROR,
+    ) -> None:
+        self.issues.append(
+            Issue(
+                "env", message, key=name, hint=hint, section="hosting", level=level, blocks=blocks
+            )
+        )
+
+    def invalid(
+        self, name: str, value: str, expected: str, hint: str, blocks: tuple[str, ...] = ()
+    ) -> None:
+        self.problem(
+            name, f"{name} is {convert.describe(value)}; expected {expected}.", hint, blocks
+        )
+
+    def number(
+        self,
+        name: str,
+        default: float,
+        low: float,
+        high: float,
+        hint: str,
+        blocks: tuple[str, ...] = (),
+        whole: bool = True,
+    ) -> Setting:
+        value = self.raw(name)
+        if value is None:
+            return Setting(default, DEFAULT)
+        try:
+            if whole:
+                number: float = convert.to_int(value, int(low), int(high))
+            else:
+                number = convert.to_float(value, low, high)
+        except convert.Invalid as error:
+            self.invalid(name, value, error.expected, hint, blocks)
+            return Setting(default, f"default (env:{name} is invalid)")
+        return Setting(number, self.origin(name))
+
+    def flag(self, name: str, default: bool) -> Setting:
+        value = self.raw(name)
+        if value is None:
+            return Setting(default, DEFAULT)
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return Setting(True, self.origin(name))
+        if lowered in ("0", "false", "no", "off"):
+            return Setting(False, self.origin(name))
+        self.invalid(name, value, "true or false", f"Set {name}=true or {name}=false.")
+        return Setting(default, f"default (env:{name} is invalid)")
+
+    def text(self, name: str, default: str | None = None) -> Setting:
+        value = self.raw(name)
+        if value is None:
+            return Setting(default, DEFAULT) if default is not None else Setting()
+        return Setting(value, self.origin(name))
+
+
+def read_hosting(environ: Mapping[str, str] | None = None) -> tuple[Hosting, list[Issue]]:
+    """Every hosting variable, validated; problems are returned, never raised."""
+    environ = process_environ() if environ is None else environ
+    issues: list[Issue] = []
+    env = _Env(environ, issues)
+    environment = environment_name(environ)
+    data = data_dir(environ)
+    hosting = Hosting(
+        environment=Setting(
+            environment,
+            env.origin("POSTROOM_ENVIRONMENT") if env.raw("POSTROOM_ENVIRONMENT") else DEFAULT,
+        ),
+        site_dir=Setting(
+            site_dir(environ),
+            env.origin("POSTROOM_SITE")
+            if environ.get("POSTROOM_SITE")
+            else "default (the current directory)",
+        ),
+        data_dir=Setting(
+            data, env.origin("POSTROOM_DATA") if environ.get("POSTROOM_DATA") else DEFAULT
+        ),
+        database_url=_database_url(env, data),
+        host=_host(env, "POSTROOM_HOST", (WEB, SERVE)),
+        port=env.number(
+            "POSTROOM_PORT",
+            8000,
+            0,
+            65535,
+            "Set POSTROOM_PORT to the port the backoffice listens on, e.g. 8000.",
+            (WEB, SERVE),
+        ),
+        inbox_host=_host(env, "POSTROOM_INBOX_HOST", (INBOX, SERVE)),
+        inbox_port=env.number(
+            "POSTROOM_INBOX_PORT",
+            2525,
+            0,
+            65535,
+            "Set POSTROOM_INBOX_PORT to the development catcher's SMTP port, e.g. 2525.",
+            (INBOX, SERVE),
+        ),
+        base_url=_base_url(env, environment),
+        trusted_proxy=_trusted_proxy(env),
+        lease_seconds=env.number(
+            "POSTROOM_LEASE_SECONDS",
+            300.0,
+            *LEASE_RANGE,
+            "Write the lease as a number of seconds: POSTROOM_LEASE_SECONDS=300 for five"
+            " minutes, or remove it for the default of 300.",
+            (WORKER, SERVE),
+            whole=False,
+        ),
+        fallback_smtp_url=_fallback_url(env),
+        fallback_from=_fallback_from(env),
+        allowed_hosts=_list(env, "POSTROOM_ALLOWED_HOSTS", DEFAULT_ALLOWED_HOSTS),
+        csrf_trusted_origins=_origins(env),
+        secure_cookies=env.flag("POSTROOM_SECURE_COOKIES", environment == PRODUCTION),
+        debug=env.flag("POSTROOM_DEBUG", False),
+        log_level=_log_level(env),
+        secret_key=_secret_key(env, data),
+        static_root=env.text("POSTROOM_STATIC_ROOT"),
+    )
+    return hosting, issues
+
+
+def _host(env: _Env, name: str, blocks: tuple[str, ...]) -> Setting:
+    value = env.raw(name)
+    if value is None:
+        return Setting("127.0.0.1", DEFAULT)
+    if any(char.isspace() for char in value) or "://" in value or "/" in value:
+        env.invalid(
+            name,
+            value,
+            "an address to listen on such as 127.0.0.1 or 0.0.0.0",
+            f"Set {name} to an IP address or host name of this machine.",
+            blocks,
+        )
+        return Setting("127.0.0.1", f"default (env:{name} is invalid)")
+    return Setting(value, env.origin(name))
+
+
+def _database_url(env: _Env, data: Path) -> Setting:
+    url = env.raw("DATABASE_URL")
+    if url is None:
+        return Setting(RedactedUrl(f"sqlite:///{data / 'postroom.sqlite3'}"), DEFAULT)
+    try:
+        dj_database_url.parse(url)
+    except Exception:  # its messages may quote the URL with its password
+        env.problem(
+            "DATABASE_URL",
+            "DATABASE_URL is not a database URL Postroom can use.",
+            "Write it as postgres://user:password@host:5432/name, or remove it to use SQLite"
+            " in the data directory.",
+            ALL_PARTS,
+        )
+        return Setting(None, "env:DATABASE_URL (invalid)")
+    return Setting(RedactedUrl(url), env.origin("DATABASE_URL"))
+
+
+def normalise_base_url(value: str) -> str | None:
+    """``https://Example.com/cms/`` -> ``https://example.com/cms``; None if it is no base URL."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.query or parts.fragment or "@" in parts.netloc or any(c.isspace() for c in value):
+        return None
+    netloc = parts.netloc.lower()
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
+
+
+def _base_url(env: _Env, environment: str) -> Setting:
+    name = "POSTROOM_BASE_URL"
+    value = env.raw(name)
+    if value is None:
+        if environment == PRODUCTION:
+            env.problem(
+                name,
+                "POSTROOM_BASE_URL is not set: links in invitation and password reset emails"
+                " are built from the address of the request, which behind a proxy may be an"
+                " internal one.",
+                "Set POSTROOM_BASE_URL to the public address of the backoffice, e.g."
+                " POSTROOM_BASE_URL=https://backoffice.example.com, in the environment of every"
+                " Postroom process.",
+                level=WARNING,
+            )
+        return Setting()
+    base = normalise_base_url(value)
+    if base is None:
+        env.invalid(
+            name,
+            value,
+            "a URL with scheme and host such as https://backoffice.example.com (no query)",
+            "Write the full public address, starting with https://. Until then emailed links"
+            " use the address of the request.",
+        )
+        return Setting(None, "env:POSTROOM_BASE_URL (invalid)")
+    return Setting(base, env.origin(name))
+
+
+def _trusted_proxy(env: _Env) -> Setting:
+    name = "POSTROOM_TRUSTED_PROXY"
+    value = env.raw(name)
+    if value is None:
+        return Setting()
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        env.invalid(
+            name,
+            value,
+            "the IP address of your reverse proxy, such as 127.0.0.1",
+            "Write the address the proxy connects from, as an IP address. Until then no"
+            " X-Forwarded-* header is trusted.",
+        )
+        return Setting(None, "env:POSTROOM_TRUSTED_PROXY (invalid)")
+    return Setting(value, env.origin(name))
+
+
+def _fallback_url(env: _Env) -> Setting:
+    name = "POSTROOM_FALLBACK_SMTP_URL"
+    value = env.raw(name)
+    if value is None:
+        return Setting()
+    try:
+        relay = parse_fallback_url(value)
+    except FallbackUrlError as error:
+        env.problem(
+            name,
+            f"POSTROOM_FALLBACK_SMTP_URL is invalid: {error}. Invitations and alerts cannot use"
+            " the fallback relay.",
+            f"Write it as {FALLBACK_EXAMPLE} (also smtp:// or smtps://); percent-encode"
+            " special characters of the user name and password.",
+        )
+        return Setting(None, "env:POSTROOM_FALLBACK_SMTP_URL (invalid)")
+    return Setting(relay, env.origin(name))
+
+
+def _fallback_from(env: _Env) -> Setting:
+    name = "POSTROOM_FALLBACK_FROM"
+    value = env.raw(name)
+    if value is None:
+        return Setting()
+    try:
+        return Setting(sender_address(value), env.origin(name))
+    except convert.Invalid as error:
+        env.invalid(
+            name,
+            value,
+            error.expected,
+            "Use a sender address of the relay's own domain, e.g. noreply@host.example.",
+        )
+        return Setting(None, "env:POSTROOM_FALLBACK_FROM (invalid)")
+
+
+def _list(env: _Env, name: str, default: tuple[str, ...]) -> Setting:
+    value = env.raw(name)
+    if value is None:
+        return Setting(default, DEFAULT)
+    return Setting(
+        tuple(item.strip() for item in value.split(",") if item.strip()), env.origin(name)
+    )
+
+
+def _origins(env: _Env) -> Setting:
+    name = "POSTROOM_CSRF_TRUSTED_ORIGINS"
+    setting = _list(env, name, ())
+    good = tuple(o for o in setting.value if normalise_base_url(o) == o.lower().rstrip("/"))
+    bad = [o for o in setting.value if o not in good]
+    if bad:
+        env.invalid(
+            name,
+            bad[0],
+            "origins with scheme such as https://backoffice.example.com",
+            "Separate origins by commas and start each with https:// or http://.",
+        )
+    return Setting(good, setting.origin)
+
+
+def _log_level(env: _Env) -> Setting:
+    name = "POSTROOM_LOG_LEVEL"
+    value = env.raw(name)
+    if value is None:
+        return Setting("INFO", DEFAULT)
+    if value.upper() in LOG_LEVELS:
+        return Setting(value.upper(), env.origin(name))
+    env.invalid(
+        name,
+        value,
+        "one of " + ", ".join(LOG_LEVELS),
+        "Set POSTROOM_LOG_LEVEL=INFO (or DEBUG for more detail).",
+    )
+    return Setting("INFO", "default (env:POSTROOM_LOG_LEVEL is invalid)")
+
+
+def _secret_key(env: _Env, data: Path) -> Setting:
+    value = env.raw("POSTROOM_SECRET_KEY")
+    if value is None:
+        return Setting(None, f"generated once into {data / 'secret_key'}")
+    return Setting(Secret(value), env.origin("POSTROOM_SECRET_KEY"))
+
+
+def secret_key(hosting: Hosting) -> str:
+    """POSTROOM_SECRET_KEY, or a random key generated once and kept in the data directory."""
+    if hosting.secret_key.is_set:
+        return hosting.secret_key.value.reveal()
+    data: Path = hosting.data_dir.value
+    data.mkdir(parents=True, exist_ok=True)
+    key_file = data / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+def database(hosting: Hosting) -> dict[str, Any]:
+    """Django's DATABASES["default"] for the configured URL (SQLite when it is invalid: the
+    commands then refuse to start, and ``config show`` still works)."""
+    setting = hosting.database_url
+    default = f"sqlite:///{hosting.data_dir.value / 'postroom.sqlite3'}"
+    url = setting.value.reveal() if setting.is_set else default
+    return dict(dj_database_url.parse(url, conn_max_age=0, conn_health_checks=True))

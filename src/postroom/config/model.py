@@ -1,0 +1,179 @@
+"""The configuration snapshot: one immutable value, every setting with its origin, one list of
+problems. Built only by :mod:`postroom.config.snapshot`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from postroom.mailsettings.model import Problem, Setting, SmtpSettings
+
+ERROR, WARNING = "error", "warning"
+
+# The parts of Postroom a problem can stop from starting; ``serve`` runs all three.
+WEB, WORKER, INBOX, SERVE = "web", "worker", "inbox", "serve"
+PARTS = (WEB, WORKER, INBOX, SERVE)
+
+
+@dataclass(frozen=True)
+class Issue(Problem):
+    """A configuration problem: where, what and how to fix it (``Problem``), and also which
+    section it belongs to, whether it is an error or a warning, and which parts it stops."""
+
+    section: str = ""
+    level: str = ERROR
+    blocks: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **super().as_json(),
+            "section": self.section,
+            "level": self.level,
+            "blocks": list(self.blocks),
+        }
+
+
+def _key(name: str) -> Any:
+    """A field of a section, with the key people write (``Postroom:Delivery:...``)."""
+    return field(default=Setting(), metadata={"key": name})
+
+
+class Section:
+    """The settings of one section: each field is a :class:`Setting` with its key."""
+
+    def settings(self) -> list[tuple[str, str, Setting]]:
+        """(attribute, key as written in the files or environment, setting) for each field."""
+        return [(f.name, f.metadata["key"], getattr(self, f.name)) for f in fields(self)]  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Delivery(Section):
+    give_up_after_hours: Setting = _key("Postroom:Delivery:GiveUpAfterHours")
+    messages_per_second: Setting = _key("Postroom:Delivery:MessagesPerSecond")
+    keep_sent_bodies_days: Setting = _key("Postroom:Delivery:KeepSentBodiesDays")
+    keep_log_days: Setting = _key("Postroom:Delivery:KeepLogDays")
+
+
+@dataclass(frozen=True)
+class Alerts(Section):
+    stuck_after_minutes: Setting = _key("Postroom:Alerts:StuckAfterMinutes")
+    every_minutes: Setting = _key("Postroom:Alerts:EveryMinutes")
+    webhook_url: Setting = _key("Postroom:Alerts:WebhookUrl")  # value is a Secret
+
+
+@dataclass(frozen=True)
+class Security(Section):
+    site_name: Setting = _key("Postroom:SiteName")
+    invite_expiry: Setting = _key("Postroom:Security:UserInviteExpiryHours")  # a timedelta
+    allow_password_reset: Setting = _key("Umbraco:CMS:Security:AllowPasswordReset")
+    max_failed_logins: Setting = _key(
+        "Umbraco:CMS:Security:UserPassword:MaxFailedAccessAttemptsBeforeLockout"
+    )
+    lockout_minutes: Setting = _key("Postroom:Security:LockoutMinutes")
+    resets_per_hour_per_address: Setting = _key("Postroom:Security:PasswordResetsPerHourPerAddress")
+    resets_per_hour_per_account: Setting = _key("Postroom:Security:PasswordResetsPerHourPerAccount")
+
+
+@dataclass(frozen=True)
+class Health(Section):
+    timeout_seconds: Setting = _key("Postroom:Health:TimeoutSeconds")
+    dns_server: Setting = _key("Postroom:Health:DnsServer")  # (host, port) or unset
+    report_period_hours: Setting = _key("Postroom:HealthReport:PeriodHours")
+    report_recipient: Setting = _key("Postroom:HealthReport:Recipient")
+    report_detail: Setting = _key("Postroom:HealthReport:Detail")
+    report_failures_only: Setting = _key("Postroom:HealthReport:FailuresOnly")
+
+
+@dataclass(frozen=True)
+class Hosting(Section):
+    """Set by whoever runs Postroom, in the environment only."""
+
+    environment: Setting = _key("POSTROOM_ENVIRONMENT")
+    site_dir: Setting = _key("POSTROOM_SITE")  # a Path
+    data_dir: Setting = _key("POSTROOM_DATA")  # a Path
+    database_url: Setting = _key("DATABASE_URL")  # a RedactedUrl
+    host: Setting = _key("POSTROOM_HOST")
+    port: Setting = _key("POSTROOM_PORT")
+    inbox_host: Setting = _key("POSTROOM_INBOX_HOST")
+    inbox_port: Setting = _key("POSTROOM_INBOX_PORT")
+    base_url: Setting = _key("POSTROOM_BASE_URL")  # "https://example.com/path" or unset
+    trusted_proxy: Setting = _key("POSTROOM_TRUSTED_PROXY")
+    lease_seconds: Setting = _key("POSTROOM_LEASE_SECONDS")  # a float
+    fallback_smtp_url: Setting = _key("POSTROOM_FALLBACK_SMTP_URL")  # a FallbackRelay
+    fallback_from: Setting = _key("POSTROOM_FALLBACK_FROM")
+    allowed_hosts: Setting = _key("POSTROOM_ALLOWED_HOSTS")  # a tuple of names
+    csrf_trusted_origins: Setting = _key("POSTROOM_CSRF_TRUSTED_ORIGINS")  # a tuple
+    secure_cookies: Setting = _key("POSTROOM_SECURE_COOKIES")
+    debug: Setting = _key("POSTROOM_DEBUG")
+    log_level: Setting = _key("POSTROOM_LOG_LEVEL")
+    secret_key: Setting = _key("POSTROOM_SECRET_KEY")  # a Secret, or unset (generated)
+    static_root: Setting = _key("POSTROOM_STATIC_ROOT")
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment.value == "Development"
+
+
+SECTIONS = ("smtp", "delivery", "alerts", "security", "health", "hosting")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything Postroom is configured with, as read at one moment."""
+
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    delivery: Delivery = field(default_factory=Delivery)
+    alerts: Alerts = field(default_factory=Alerts)
+    security: Security = field(default_factory=Security)
+    health: Health = field(default_factory=Health)
+    hosting: Hosting = field(default_factory=Hosting)
+    problems: tuple[Issue, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Issue, ...]:
+        return tuple(p for p in self.problems if p.level == ERROR)
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        return tuple(p for p in self.problems if p.level == WARNING)
+
+    def problems_of(self, section: str, key: str | None = None) -> tuple[Issue, ...]:
+        """The problems of one section (and, given, of one key: case ignored)."""
+        return tuple(
+            p
+            for p in self.problems
+            if p.section == section and (key is None or (p.key or "").lower() == key.lower())
+        )
+
+    def sections(self) -> list[tuple[str, list[tuple[str, Setting]]]]:
+        """Each section with its (key, setting) pairs, in the order of :data:`SECTIONS`."""
+        listed: list[tuple[str, list[tuple[str, Setting]]]] = [("smtp", self.smtp.fields())]
+        for name in SECTIONS[1:]:
+            section: Section = getattr(self, name)
+            listed.append((name, [(key, setting) for _, key, setting in section.settings()]))
+        return listed
+
+    def blocking_problems(self, part: str) -> tuple[Issue, ...]:
+        """The errors that stop ``part`` (web, worker, inbox or serve) from starting."""
+        if part not in PARTS:
+            raise ValueError(f"Unknown part {part!r}; expected one of {', '.join(PARTS)}.")
+        wanted = {WEB, WORKER, INBOX, SERVE} if part == SERVE else {part}
+        return tuple(p for p in self.errors if wanted & set(p.blocks))
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape of ``postroom config show --json``: secrets are masked."""
+        data: dict[str, Any] = {"configured": self.smtp.configured}
+        for name, settings in self.sections():
+            data[name] = {key: _shown(setting) for key, setting in settings}
+        data["errors"] = [p.as_json() for p in self.errors]
+        data["warnings"] = [p.as_json() for p in self.warnings]
+        return data
+
+
+def _shown(setting: Setting) -> dict[str, Any]:
+    value = setting.shown()
+    if isinstance(value, tuple):
+        value = list(value)
+    elif value is not None and not isinstance(value, (str, int, float, bool, list)):
+        value = str(value)  # paths, time spans, redacted URLs
+    return {"value": value, "origin": setting.origin}
