@@ -11,8 +11,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
 from postroom import __version__, runtime
+from postroom.config import current_config
 from postroom.delivery.routing import describe_destination
-from postroom.mailsettings import current_smtp_settings
 
 
 def prepare_database() -> None:
@@ -33,11 +33,11 @@ def database_description() -> str:
 
 
 def mail_lines() -> list[str]:
-    smtp = current_smtp_settings()
-    lines = [f"  Mail:      {describe_destination(smtp)}"]
-    for problem in smtp.errors:
+    config = current_config()
+    lines = [f"  Mail:      {describe_destination(config.smtp)}"]
+    for problem in config.errors:  # every section's, not only SMTP's
         lines.append(f"  ERROR      {problem}")
-    for problem in smtp.warnings:
+    for problem in config.warnings:
         lines.append(f"  warning    {problem}")
     return lines
 

@@ -98,3 +98,61 @@ def test_the_dashboard_shows_a_banner_when_mail_failed(admin_client):
     fail(2)
     html = admin_client.get("/").content.decode()
     assert "2 messages failed in the last 24 hours" in html
+
+
+@pytest.fixture
+def garbage_server():
+    """A port that answers every connection with a line that is not HTTP, then hangs up."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"NOT-HTTP garbage\r\n\r\n")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    listener.close()
+    thread.join(5)
+
+
+def test_a_webhook_answering_garbage_neither_raises_nor_logs_its_url(garbage_server, caplog):
+    url = f"http://127.0.0.1:{garbage_server}/hook/s3cr3t-token?key=s3cr3t"
+
+    assert alerts.post_webhook(url, alerts.Problems(failed=1)) is False
+    assert "could not be reached" in caplog.text
+    assert "s3cr3t" not in caplog.text
+    assert "127.0.0.1" not in caplog.text  # the reason only, without the host
+
+
+def test_a_failing_webhook_does_not_stop_the_alert_chore(administrator, garbage_server, caplog):
+    fail(1)
+    url = f"http://127.0.0.1:{garbage_server}/hook/s3cr3t-token"
+    policy = DeliveryPolicy(alert_every=timedelta(seconds=0), alert_webhook_url=url)
+
+    problems = alerts.check(policy)
+
+    assert problems is not None and problems.failed == 1
+    assert "s3cr3t" not in caplog.text + repr(policy)
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/s3cr3t", "s3cr3t"])
+def test_a_webhook_url_that_is_not_http_is_never_opened(url, caplog):
+    assert alerts.post_webhook(url, alerts.Problems(failed=1)) is False
+    assert "cannot be used" in caplog.text
+    assert "s3cr3t" not in caplog.text

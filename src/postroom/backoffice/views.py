@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 from postroom import runtime
 from postroom.accounts.models import User
 from postroom.backoffice.forms import FirstAdministratorForm, TestEmailForm
+from postroom.config import Config, current_config
 from postroom.delivery.alerts import current_problems
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage
@@ -75,7 +76,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def settings_page(request: HttpRequest) -> HttpResponse:
-    smtp = current_smtp_settings()
+    config = current_config()
+    smtp = config.smtp
     form = TestEmailForm(request.POST or None, initial={"to": request.user.email})
     if request.method == "POST":
         if not request.user.is_administrator:
@@ -97,6 +99,8 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "backoffice/settings.html",
         {
             "smtp": smtp,
+            "config": config,
+            "sections": _section_rows(config),
             "destination": describe_destination(smtp),
             "form": form,
             "files": _settings_files(),
@@ -104,6 +108,29 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "environment": runtime.environment_name(),
         },
     )
+
+
+SECTION_TITLES = {
+    "delivery": "Delivery",
+    "alerts": "Alerts",
+    "security": "Security",
+    "health": "Health checks",
+    "hosting": "Hosting (environment variables)",
+}
+
+
+def _section_rows(config: Config) -> list[tuple[str, list[tuple[str, object, str]]]]:
+    """(title, [(key, value as shown, origin)]) for every section but SMTP; secrets masked."""
+    listed = []
+    for name, settings in config.sections()[1:]:
+        rows = []
+        for key, setting in settings:
+            shown = setting.shown()
+            if isinstance(shown, tuple):
+                shown = ", ".join(shown) or "none"
+            rows.append((key, shown, setting.origin or ""))
+        listed.append((SECTION_TITLES[name], rows))
+    return listed
 
 
 def _settings_files() -> list[dict[str, object]]:

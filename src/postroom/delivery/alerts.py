@@ -19,6 +19,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from postroom import runtime
+from postroom.config.sections import webhook_url_error
 from postroom.delivery import throttle
 from postroom.delivery.models import Channel, Kind, OutboxMessage, Status
 from postroom.delivery.policy import DeliveryPolicy
@@ -78,7 +79,7 @@ def check(policy: DeliveryPolicy) -> Problems | None:
         return None
     email_administrators(problems)
     if policy.alert_webhook_url:
-        post_webhook(policy.alert_webhook_url, problems)
+        post_webhook(policy.alert_webhook_url, problems)  # never raises
     return problems
 
 
@@ -107,6 +108,10 @@ def email_administrators(problems: Problems) -> None:
 
 
 def post_webhook(url: str, problems: Problems) -> bool:
+    reason = webhook_url_error(url)
+    if reason is not None:  # only http(s): never file:// or another scheme urllib opens
+        log.warning("The alert webhook URL cannot be used: %s.", reason)
+        return False
     body = json.dumps(
         {
             "event": "postroom.delivery_problems",
@@ -121,7 +126,20 @@ def post_webhook(url: str, problems: Problems) -> bool:
     try:
         with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT):  # noqa: S310
             return True
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        # The URL may carry a token: name the error, never the URL.
-        log.warning("The alert webhook could not be reached: %s", getattr(error, "reason", error))
+    except Exception as error:  # an alert that fails must not stop the chore that sends it
+        log.warning("The alert webhook could not be reached: %s", webhook_failure(error))
         return False
+
+
+def webhook_failure(error: BaseException) -> str:
+    """Why the POST failed, in words that never quote the URL: it is a secret (a token in its
+    path or query), and exception texts (InvalidURL, ValueError, redirects) may hold it."""
+    if isinstance(error, urllib.error.HTTPError):
+        return f"the server answered HTTP {error.code}"
+    if isinstance(error, urllib.error.URLError):
+        error = error.reason if isinstance(error.reason, BaseException) else error
+    if isinstance(error, TimeoutError):
+        return f"no answer within {WEBHOOK_TIMEOUT:g} seconds"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror} ({type(error).__name__})"
+    return type(error).__name__

@@ -1,13 +1,24 @@
-"""Features that need email: password reset and invitations."""
+"""The configuration's own problems, and the features that need email: password reset and
+invitations."""
 
 from __future__ import annotations
 
 from postroom import runtime
+from postroom.config import ERROR, Issue, current_config
 from postroom.delivery.routing import current_route, fallback_route
 from postroom.health.registry import CONFIGURATION, Result, check
-from postroom.mailsettings import current_smtp_settings, read_bool
 
 RESET_KEY = "Umbraco:CMS:Security:AllowPasswordReset"
+RELAY_KEY = "POSTROOM_FALLBACK_SMTP_URL"
+RELAY_FIX = (
+    "Set POSTROOM_FALLBACK_SMTP_URL to the hosting relay, e.g."
+    " smtp+starttls://user:pass@relay.example:587."
+)
+
+
+def _where(problem: Issue) -> str:
+    place = problem.source + (f":{problem.line}" if problem.line else "")
+    return f"{place} ({problem.key})" if problem.key else place
 
 
 @check(
@@ -19,10 +30,12 @@ RESET_KEY = "Umbraco:CMS:Security:AllowPasswordReset"
     docs="README.md#configuring-smtp",
 )
 def password_reset() -> list[Result]:
-    allowed, problem = read_bool(RESET_KEY, False)
-    results = []
-    if problem is not None:
-        results.append(Result.warning(f"{problem.source}: {problem.message}", problem.hint))
+    config = current_config()
+    allowed = config.security.allow_password_reset
+    results = [
+        Result.warning(f"{_where(problem)}: {problem.message}", problem.hint)
+        for problem in config.problems_of("security", RESET_KEY)
+    ]
     if not allowed.value:
         results.append(
             Result.info(
@@ -64,8 +77,18 @@ def password_reset() -> list[Result]:
     docs="README.md#which-transport-carries-mail",
 )
 def invitations() -> list[Result]:
-    if current_smtp_settings().configured:
+    config = current_config()
+    relay_problems = config.problems_of("hosting", RELAY_KEY)
+    if config.smtp.configured:
         return [Result.success("Invitations go through the site's SMTP settings.")]
+    if relay_problems:
+        return [
+            Result.error(
+                "Invitations cannot be emailed: SMTP is not configured and the fallback relay's"
+                f" URL is invalid. {relay_problems[0].message}",
+                relay_problems[0].hint,
+            )
+        ]
     fallback = fallback_route()
     if fallback is not None:
         return [Result.success(f"Invitations go to {fallback.description} (no site SMTP yet).")]
@@ -73,7 +96,24 @@ def invitations() -> list[Result]:
         Result.warning(
             "Invitations cannot be emailed: SMTP is not configured and there is no fallback"
             " relay, so invitation links must be passed on by hand.",
-            "Configure SMTP (Umbraco:CMS:Global:Smtp), or set POSTROOM_FALLBACK_SMTP_URL to the"
-            " hosting relay, e.g. smtp+starttls://user:pass@relay.example:587.",
+            f"Configure SMTP (Umbraco:CMS:Global:Smtp), or s{RELAY_FIX[1:]}",
         )
     ]
+
+
+@check(
+    "configuration",
+    "Configuration values are valid",
+    CONFIGURATION,
+    "Every value of the delivery, alerts, security, health and hosting settings can be used."
+    " A value that cannot is reported here with its place and the fix, and its default applies"
+    " until it is fixed (problems of the SMTP settings are reported by the SMTP check).",
+    docs="README.md#configuration-reference",
+)
+def configuration() -> list[Result]:
+    problems = [p for p in current_config().problems if p.section != "smtp"]
+    results = [
+        (Result.error if p.level == ERROR else Result.warning)(f"{_where(p)}: {p.message}", p.hint)
+        for p in problems
+    ]
+    return results or [Result.success("Every configuration value can be used.")]
