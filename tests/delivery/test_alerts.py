@@ -106,13 +106,15 @@ def garbage_server():
     import socket
 
     listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(10)
+    listener.settimeout(0.2)  # to look at ``stop`` between connections
     stop = threading.Event()
 
     def serve():
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
             with conn:
@@ -127,8 +129,8 @@ def garbage_server():
     thread.start()
     yield listener.getsockname()[1]
     stop.set()
-    listener.close()
     thread.join(5)
+    listener.close()
 
 
 def test_a_webhook_answering_garbage_neither_raises_nor_logs_its_url(garbage_server, caplog):
