@@ -104,10 +104,5 @@ def env_key(name: str) -> str:
     return name.replace("__", ":").lower()
 
 
-def relevant_environ(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """The variables that can change a setting, for noticing that they changed."""
-    return tuple(sorted((k, v) for k, v in environ.items() if k.lower().startswith(ENV_PREFIXES)))
-
-
 def _join(prefix: str, part: str) -> str:
     return f"{prefix}:{part}" if prefix else part

@@ -76,17 +76,6 @@ def _table(head: tuple[str, str, str], settings: list[tuple[str, Setting]]) -> s
     return "\n".join(f"  {k:<{widths[0]}}  {v:<{widths[1]}}  {o}".rstrip() for k, v, o in rows)
 
 
-def render(settings: SmtpSettings, where: str) -> str:
-    """The SMTP settings alone, with their problems and the summary line."""
-    lines = [_smtp_table(settings, where)]
-    for title, problems in (("Errors", settings.errors), ("Warnings", settings.warnings)):
-        if problems:
-            lines += ["", f"{title} ({len(problems)}):"]
-            lines += [line for problem in problems for line in _problem_lines(problem)]
-    lines += ["", _summary(settings)]
-    return "\n".join(lines)
-
-
 def _smtp_table(settings: SmtpSettings, where: str) -> str:
     rows = [("setting", "value", "origin")]
     for name, setting in settings.fields():
