@@ -149,3 +149,15 @@ def test_mailsettings_readers_keep_working(monkeypatch):
     assert current_smtp_settings().host.value == "smtp.example.org"
     assert read_setting("Postroom:Custom:Number").value == "7"
     assert read_int("Postroom:Custom:Number", 1)[0].value == 7
+
+
+def test_an_object_where_a_number_belongs_is_a_problem_not_ignored(isolated_site):
+    (isolated_site / "appsettings.json").write_text(
+        '{"Postroom": {"Delivery": {"KeepLogDays": {"Days": 30}}}}'
+    )
+
+    found = problem("Postroom:Delivery:KeepLogDays")
+
+    assert (found.source, found.line) == ("appsettings.json", 1)
+    assert "Postroom:Delivery:KeepLogDays is an object; expected a whole number" in found.message
+    assert current_config().delivery.keep_log_days.value == 365

@@ -12,8 +12,8 @@ from typing import Any
 
 from postroom.config.model import ERROR, Issue
 from postroom.mailsettings import convert
-from postroom.mailsettings.layers import Container, Entry, Layers
-from postroom.mailsettings.model import Secret, Setting
+from postroom.mailsettings.layers import Entry, Layers
+from postroom.mailsettings.model import Setting
 
 DEFAULT = "default"
 _SECRET_WORDS = ("password", "secret", "apikey", "token", "webhookurl")
@@ -34,10 +34,9 @@ class Reader:
         self.layers, self.section, self.issues = layers, section, issues
 
     def entry(self, key: str) -> Entry | None:
+        # An object or array where a value belongs is kept: parsing it reports the problem.
         entry = self.layers.get(key)
-        if entry is None or entry.is_blank or isinstance(entry.value, Container):
-            return None
-        return entry
+        return None if entry is None or entry.is_blank else entry
 
     def typed(
         self, key: str, default: Any, parse: Callable[[Any], Any], hint: str, blocks: tuple = ()
@@ -87,10 +86,6 @@ class Reader:
                 blocks=blocks,
             )
         )
-
-
-def secret_setting(setting: Setting) -> Setting:
-    return Setting(Secret(setting.value), setting.origin) if setting.is_set else setting
 
 
 def _plain(value: Any) -> str:
