@@ -42,3 +42,11 @@ def test_an_unusable_port_stops_the_web_command(tmp_path):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "POSTROOM_PORT is 'eighty'" in result.stderr
+
+
+def test_an_unusable_inbox_port_stops_the_catcher(tmp_path):
+    result = run(tmp_path, "inbox", POSTROOM_INBOX_PORT="25x")
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "POSTROOM_INBOX_PORT is '25x'" in result.stderr

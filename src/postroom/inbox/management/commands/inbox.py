@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.urls import NoReverseMatch, reverse
 
+from postroom import config
 from postroom.inbox.server import InboxError, InboxServer
 from postroom.startup import prepare_database
 
@@ -49,6 +50,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+        config.ensure_can_start(config.INBOX)  # a value that stops it: say so, exit 1
         if not 0 <= port <= 65535:
             raise CommandError(f"--port must be between 0 and 65535, not {port}.")
         prepare_database()  # migrates a fresh data dir
