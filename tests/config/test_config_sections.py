@@ -161,3 +161,19 @@ def test_an_object_where_a_number_belongs_is_a_problem_not_ignored(isolated_site
     assert (found.source, found.line) == ("appsettings.json", 1)
     assert "Postroom:Delivery:KeepLogDays is an object; expected a whole number" in found.message
     assert current_config().delivery.keep_log_days.value == 365
+
+
+def test_a_misspelt_key_is_a_warning_that_suggests_the_right_one(isolated_site, monkeypatch):
+    (isolated_site / "appsettings.json").write_text(
+        '{"Postroom": {"Delivery": {\n"GiveUpAfterHour": 24}}}'
+    )
+    monkeypatch.setenv("Postroom__Alerts__Every", "5")
+
+    config = current_config()
+
+    delivery = problem("Postroom:Delivery:GiveUpAfterHour")
+    assert (delivery.level, delivery.source, delivery.line) == ("warning", "appsettings.json", 2)
+    assert "is not a setting Postroom knows" in delivery.message
+    assert delivery.hint == "Did you mean Postroom:Delivery:GiveUpAfterHours?"
+    assert "Postroom:Alerts:EveryMinutes" in problem("Postroom:Alerts:Every").hint
+    assert config.delivery.give_up_after_hours.value == 72

@@ -19,7 +19,13 @@ from pathlib import Path
 
 from postroom.config import hosting as hosting_reader
 from postroom.config.model import ERROR, SERVE, WARNING, Config, Issue
-from postroom.config.sections import read_alerts, read_delivery, read_health, read_security
+from postroom.config.sections import (
+    read_alerts,
+    read_delivery,
+    read_health,
+    read_security,
+    unknown_keys,
+)
 from postroom.mailsettings.layers import Layers
 from postroom.mailsettings.loader import Loaded, load_sources
 from postroom.mailsettings.model import Problem
@@ -51,6 +57,7 @@ def _read(environ: Mapping[str, str]) -> Snapshot:
     alerts = read_alerts(loaded.layers, issues)
     security = read_security(loaded.layers, issues)
     health = read_health(loaded.layers, issues)
+    unknown_keys(loaded.layers, issues)
     config = Config(
         smtp=loaded.settings,
         delivery=delivery,
