@@ -41,3 +41,12 @@ def test_a_problem_of_any_section_is_shown_with_its_fix(admin_client, monkeypatc
     assert "72 for three days" in html
     assert "alerts are not posted to it" in html
     assert SECRET not in html
+
+
+def test_the_dashboard_says_the_configuration_has_errors(admin_client, monkeypatch):
+    monkeypatch.setenv("POSTROOM_TRUSTED_PROXY", "proxy.internal")
+
+    html = admin_client.get("/").content.decode()
+
+    assert "The configuration has 1 error." in html
+    assert "POSTROOM_TRUSTED_PROXY is &#x27;proxy.internal&#x27;" in html

@@ -23,7 +23,6 @@ from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage
 from postroom.delivery.policy import current_policy
 from postroom.delivery.routing import current_route, describe_destination
-from postroom.mailsettings import current_smtp_settings
 
 
 def setup(request: HttpRequest) -> HttpResponse:
@@ -48,7 +47,8 @@ def setup(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    smtp = current_smtp_settings()
+    config = current_config()
+    smtp = config.smtp
     since = timezone.now() - timedelta(hours=24)
     counts = dict(
         OutboxMessage.objects.filter(created_at__gte=since)
@@ -63,6 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "backoffice/dashboard.html",
         {
             "smtp": smtp,
+            "config_errors": [p for p in config.errors if p.section != "smtp"],
             "route": current_route(smtp),
             "destination": describe_destination(smtp),
             "counts": counts,
