@@ -1,8 +1,6 @@
-"""The hosting variables: set by whoever runs Postroom, read from the environment only.
-
-This module and :mod:`postroom.config.snapshot` are the only readers of the process
-environment; Django's settings module takes its values from :func:`read_hosting`.
-"""
+"""The hosting variables: set by whoever runs Postroom, read from the environment only
+(through :mod:`postroom.config.environ`). Django's settings module takes its values from
+:func:`read_hosting`."""
 
 from __future__ import annotations
 
@@ -16,7 +14,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 
-from postroom.config.model import ERROR, INBOX, SERVE, WARNING, WEB, WORKER, Hosting, Issue
+from postroom.config.environ import (
+    DEVELOPMENT,
+    PRODUCTION,
+    EnvReader,
+    data_dir,
+    environment_name,
+    process_environ,
+    site_dir,
+    variable,
+)
+from postroom.config.model import INBOX, SERVE, WARNING, WEB, WORKER, Hosting, Issue
 from postroom.config.urls import (
     FALLBACK_EXAMPLE,
     FallbackUrlError,
@@ -27,122 +35,30 @@ from postroom.mailsettings import convert
 from postroom.mailsettings.fields import sender_address
 from postroom.mailsettings.model import Secret, Setting
 
-DEVELOPMENT, PRODUCTION = "Development", "Production"
 DEFAULT = "default"
 ALL_PARTS = (WEB, WORKER, INBOX, SERVE)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 LEASE_RANGE = (1.0, 86_400.0)
-
-
-def process_environ() -> Mapping[str, str]:
-    """The process environment: read here, and nowhere else in Postroom."""
-    return os.environ
-
-
-def variable(name: str) -> str | None:
-    """One variable the user named on the command line (``--password-from-env NAME``)."""
-    return os.environ.get(name)
-
-
-def environment_name(environ: Mapping[str, str]) -> str:
-    """``POSTROOM_ENVIRONMENT``, as .NET names it: Development (default) or Production; a
-    custom name such as Staging selects appsettings.Staging.json."""
-    value = environ.get("POSTROOM_ENVIRONMENT", "").strip()
-    for known in (DEVELOPMENT, PRODUCTION):
-        if value.lower() == known.lower():
-            return known
-    return value or DEVELOPMENT
-
-
-def site_dir(environ: Mapping[str, str]) -> Path:
-    return Path(environ.get("POSTROOM_SITE") or os.getcwd()).resolve()
-
-
-def data_dir(environ: Mapping[str, str]) -> Path:
-    configured = environ.get("POSTROOM_DATA")
-    return (Path(configured) if configured else site_dir(environ) / ".postroom").resolve()
-
-
-class _Env:
-    def __init__(self, environ: Mapping[str, str], issues: list[Issue]) -> None:
-        self.environ, self.issues = environ, issues
-
-    def raw(self, name: str) -> str | None:
-        value = self.environ.get(name)
-        return value.strip() if value is not None and value.strip() else None
-
-    def origin(self, name: str) -> str:
-        return f"env:{name}"
-
-    def problem(
-        self,
-        name: str,
-        message: str,
-        hint: str,
-        blocks: tuple[str, ...] = (),
-        level: str = ERROR,
-    ) -> None:
-        self.issues.append(
-            Issue(
-                "env", message, key=name, hint=hint, section="hosting", level=level, blocks=blocks
-            )
-        )
-
-    def invalid(
-        self, name: str, value: str, expected: str, hint: str, blocks: tuple[str, ...] = ()
-    ) -> None:
-        self.problem(
-            name, f"{name} is {convert.describe(value)}; expected {expected}.", hint, blocks
-        )
-
-    def number(
-        self,
-        name: str,
-        default: float,
-        low: float,
-        high: float,
-        hint: str,
-        blocks: tuple[str, ...] = (),
-        whole: bool = True,
-    ) -> Setting:
-        value = self.raw(name)
-        if value is None:
-            return Setting(default, DEFAULT)
-        try:
-            if whole:
-                number: float = convert.to_int(value, int(low), int(high))
-            else:
-                number = convert.to_float(value, low, high)
-        except convert.Invalid as error:
-            self.invalid(name, value, error.expected, hint, blocks)
-            return Setting(default, f"default (env:{name} is invalid)")
-        return Setting(number, self.origin(name))
-
-    def flag(self, name: str, default: bool) -> Setting:
-        value = self.raw(name)
-        if value is None:
-            return Setting(default, DEFAULT)
-        lowered = value.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return Setting(True, self.origin(name))
-        if lowered in ("0", "false", "no", "off"):
-            return Setting(False, self.origin(name))
-        self.invalid(name, value, "true or false", f"Set {name}=true or {name}=false.")
-        return Setting(default, f"default (env:{name} is invalid)")
-
-    def text(self, name: str, default: str | None = None) -> Setting:
-        value = self.raw(name)
-        if value is None:
-            return Setting(default, DEFAULT) if default is not None else Setting()
-        return Setting(value, self.origin(name))
+__all__ = [
+    "DEVELOPMENT",
+    "PRODUCTION",
+    "data_dir",
+    "database",
+    "environment_name",
+    "process_environ",
+    "read_hosting",
+    "secret_key",
+    "site_dir",
+    "variable",
+]
 
 
 def read_hosting(environ: Mapping[str, str] | None = None) -> tuple[Hosting, list[Issue]]:
     """Every hosting variable, validated; problems are returned, never raised."""
     environ = process_environ() if environ is None else environ
     issues: list[Issue] = []
-    env = _Env(environ, issues)
+    env = EnvReader(environ, issues)
     environment = environment_name(environ)
     data = data_dir(environ)
     hosting = Hosting(
@@ -202,7 +118,7 @@ def read_hosting(environ: Mapping[str, str] | None = None) -> tuple[Hosting, lis
     return hosting, issues
 
 
-def _host(env: _Env, name: str, blocks: tuple[str, ...]) -> Setting:
+def _host(env: EnvReader, name: str, blocks: tuple[str, ...]) -> Setting:
     value = env.raw(name)
     if value is None:
         return Setting("127.0.0.1", DEFAULT)
@@ -218,7 +134,7 @@ def _host(env: _Env, name: str, blocks: tuple[str, ...]) -> Setting:
     return Setting(value, env.origin(name))
 
 
-def _database_url(env: _Env, data: Path) -> Setting:
+def _database_url(env: EnvReader, data: Path) -> Setting:
     url = env.raw("DATABASE_URL")
     if url is None:
         return Setting(RedactedUrl(f"sqlite:///{data / 'postroom.sqlite3'}"), DEFAULT)
@@ -251,7 +167,7 @@ def normalise_base_url(value: str) -> str | None:
     return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
 
 
-def _base_url(env: _Env, environment: str) -> Setting:
+def _base_url(env: EnvReader, environment: str) -> Setting:
     name = "POSTROOM_BASE_URL"
     value = env.raw(name)
     if value is None:
@@ -280,7 +196,7 @@ def _base_url(env: _Env, environment: str) -> Setting:
     return Setting(base, env.origin(name))
 
 
-def _trusted_proxy(env: _Env) -> Setting:
+def _trusted_proxy(env: EnvReader) -> Setting:
     name = "POSTROOM_TRUSTED_PROXY"
     value = env.raw(name)
     if value is None:
@@ -299,7 +215,7 @@ def _trusted_proxy(env: _Env) -> Setting:
     return Setting(value, env.origin(name))
 
 
-def _fallback_url(env: _Env) -> Setting:
+def _fallback_url(env: EnvReader) -> Setting:
     name = "POSTROOM_FALLBACK_SMTP_URL"
     value = env.raw(name)
     if value is None:
@@ -318,7 +234,7 @@ def _fallback_url(env: _Env) -> Setting:
     return Setting(relay, env.origin(name))
 
 
-def _fallback_from(env: _Env) -> Setting:
+def _fallback_from(env: EnvReader) -> Setting:
     name = "POSTROOM_FALLBACK_FROM"
     value = env.raw(name)
     if value is None:
@@ -335,7 +251,7 @@ def _fallback_from(env: _Env) -> Setting:
         return Setting(None, "env:POSTROOM_FALLBACK_FROM (invalid)")
 
 
-def _list(env: _Env, name: str, default: tuple[str, ...]) -> Setting:
+def _list(env: EnvReader, name: str, default: tuple[str, ...]) -> Setting:
     value = env.raw(name)
     if value is None:
         return Setting(default, DEFAULT)
@@ -344,7 +260,7 @@ def _list(env: _Env, name: str, default: tuple[str, ...]) -> Setting:
     )
 
 
-def _origins(env: _Env) -> Setting:
+def _origins(env: EnvReader) -> Setting:
     name = "POSTROOM_CSRF_TRUSTED_ORIGINS"
     setting = _list(env, name, ())
     good = tuple(o for o in setting.value if normalise_base_url(o) == o.lower().rstrip("/"))
@@ -359,7 +275,7 @@ def _origins(env: _Env) -> Setting:
     return Setting(good, setting.origin)
 
 
-def _log_level(env: _Env) -> Setting:
+def _log_level(env: EnvReader) -> Setting:
     name = "POSTROOM_LOG_LEVEL"
     value = env.raw(name)
     if value is None:
@@ -375,7 +291,7 @@ def _log_level(env: _Env) -> Setting:
     return Setting("INFO", "default (env:POSTROOM_LOG_LEVEL is invalid)")
 
 
-def _secret_key(env: _Env, data: Path) -> Setting:
+def _secret_key(env: EnvReader, data: Path) -> Setting:
     value = env.raw("POSTROOM_SECRET_KEY")
     if value is None:
         return Setting(None, f"generated once into {data / 'secret_key'}")

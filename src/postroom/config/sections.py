@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import timedelta
 from email.utils import parseaddr
@@ -12,7 +11,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from postroom.config.model import WARNING, Alerts, Delivery, Health, Issue, Security
+from postroom.config.model import Alerts, Delivery, Health, Issue, Security
 from postroom.config.values import Reader, invalid_origin
 from postroom.mailsettings import convert
 from postroom.mailsettings.layers import Layers
@@ -272,46 +271,3 @@ def _dns_server(value: Any) -> tuple[str, int]:
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise convert.Invalid(expected + ", with a port from 1 to 65535")
     return host, int(port)
-
-
-# Sections whose every key Postroom knows: a key it does not know there is most likely a typo
-# that would otherwise leave the default in place without a word.
-KNOWN_KEYS = {
-    "Postroom:Delivery": (
-        "GiveUpAfterHours",
-        "MessagesPerSecond",
-        "KeepSentBodiesDays",
-        "KeepLogDays",
-    ),
-    "Postroom:Alerts": ("StuckAfterMinutes", "EveryMinutes", "WebhookUrl"),
-    "Postroom:Health": ("TimeoutSeconds", "DnsServer"),
-    "Postroom:HealthReport": ("PeriodHours", "Recipient", "Detail", "FailuresOnly"),
-}
-
-
-def unknown_keys(layers: Layers, issues: list[Issue]) -> None:
-    """A warning for each key of :data:`KNOWN_KEYS`' sections that is not one of them."""
-    for section, known in KNOWN_KEYS.items():
-        lowered = {name.lower(): name for name in known}
-        for key, entry in layers.children(section):
-            last = key.rsplit(":", 1)[-1]
-            if last in lowered:
-                continue
-            close = [k for k in lowered if k.startswith(last) or last.startswith(k)]
-            close = close or difflib.get_close_matches(last, list(lowered), n=1)
-            hint = (
-                f"Did you mean {section}:{lowered[close[0]]}?"
-                if close
-                else (f"The keys of {section} are " + ", ".join(known) + ".")
-            )
-            issues.append(
-                Issue(
-                    entry.source,
-                    f"{entry.name} is not a setting Postroom knows; it is ignored.",
-                    line=entry.line,
-                    key=f"{section}:{entry.name.replace('__', ':').rsplit(':', 1)[-1]}",
-                    hint=hint,
-                    section=section.split(":")[1].lower().replace("healthreport", "health"),
-                    level=WARNING,
-                )
-            )

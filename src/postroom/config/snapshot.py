@@ -24,8 +24,8 @@ from postroom.config.sections import (
     read_delivery,
     read_health,
     read_security,
-    unknown_keys,
 )
+from postroom.config.unknown import unknown_keys
 from postroom.mailsettings.layers import Layers
 from postroom.mailsettings.loader import Loaded, load_sources
 from postroom.mailsettings.model import Problem
