@@ -152,3 +152,14 @@ def test_the_configuration_health_check_passes_when_all_is_well():
     run = run_check(get_check("configuration"))
 
     assert run.status == "success"
+
+
+def test_a_misspelt_environment_name_is_a_warning(monkeypatch, isolated_site):
+    monkeypatch.setenv("POSTROOM_ENVIRONMENT", "Prodcution")
+
+    found = problem("POSTROOM_ENVIRONMENT")
+
+    assert found.level == "warning"
+    assert "neither Development nor Production" in found.message
+    (isolated_site / "appsettings.Prodcution.json").write_text("{}")  # a custom environment
+    assert [p for p in current_config().problems if p.key == "POSTROOM_ENVIRONMENT"] == []

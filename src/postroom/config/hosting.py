@@ -62,10 +62,7 @@ def read_hosting(environ: Mapping[str, str] | None = None) -> tuple[Hosting, lis
     environment = environment_name(environ)
     data = data_dir(environ)
     hosting = Hosting(
-        environment=Setting(
-            environment,
-            env.origin("POSTROOM_ENVIRONMENT") if env.raw("POSTROOM_ENVIRONMENT") else DEFAULT,
-        ),
+        environment=_environment(env, environment, site_dir(environ)),
         site_dir=Setting(
             site_dir(environ),
             env.origin("POSTROOM_SITE")
@@ -116,6 +113,22 @@ def read_hosting(environ: Mapping[str, str] | None = None) -> tuple[Hosting, lis
         static_root=env.text("POSTROOM_STATIC_ROOT"),
     )
     return hosting, issues
+
+
+def _environment(env: EnvReader, name: str, site: Path) -> Setting:
+    if env.raw("POSTROOM_ENVIRONMENT") is None:
+        return Setting(name, DEFAULT)
+    if name not in (DEVELOPMENT, PRODUCTION) and not (site / f"appsettings.{name}.json").is_file():
+        env.problem(
+            "POSTROOM_ENVIRONMENT",
+            f"POSTROOM_ENVIRONMENT is {name[:40]!r}: neither Development nor Production, and there"
+            f" is no appsettings.{name[:40]}.json. Postroom runs as outside Development (no"
+            " development inbox).",
+            "Set POSTROOM_ENVIRONMENT=Production or Development; a custom name such as Staging"
+            " is meant for a site with its own appsettings.Staging.json.",
+            level=WARNING,
+        )
+    return Setting(name, env.origin("POSTROOM_ENVIRONMENT"))
 
 
 def _host(env: EnvReader, name: str, blocks: tuple[str, ...]) -> Setting:
