@@ -10,7 +10,9 @@ bench/webserver.py):
   (slowloris);
 - size: request headers up to ``MAX_HEADER_BYTES``; a body larger than any route accepts
   (:data:`MAX_BODY_BYTES`) is answered 413 from its Content-Length before it is read, and a
-  chunked body is cut off at the same size.
+  chunked body is cut off at the same size;
+- disk: bodies too large for memory are spooled in the data directory (see
+  :func:`keep_spool_private`), never in /tmp.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import errno
 import logging
 import os
 import resource
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
@@ -31,6 +35,7 @@ from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer
 
+from postroom import runtime
 from postroom.forms.editing import MAX_REQUEST_MB
 
 log = logging.getLogger("postroom.web")
@@ -71,6 +76,19 @@ def connection_limit() -> int:
     """How many web connections at once: below the descriptor limit, with room for the rest."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     return max(50, min(MAX_CONNECTIONS, soft - RESERVED_DESCRIPTORS))
+
+
+def keep_spool_private() -> Path:
+    """Spool large request bodies and uploads into the private data directory, not /tmp.
+
+    Waitress keeps a body over 512 KiB in a temporary file, and Django does so with an upload
+    over 2.5 MiB: in /tmp (often a RAM disk shared by every program) others could fill it or
+    see the files. The files are unlinked at creation, so nothing stays behind.
+    """
+    spool = runtime.data_dir() / "spool"
+    spool.mkdir(mode=runtime.PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+    tempfile.tempdir = str(spool)
+    return spool
 
 
 def proxy_options() -> dict[str, object]:
@@ -152,6 +170,7 @@ def create_web_server(  # noqa: ANN201 (a waitress server)
     import waitress.server
 
     raise_descriptor_limit()
+    keep_spool_private()
     application = get_wsgi_application()
     if environ:
         application = _with_environ(application, environ)

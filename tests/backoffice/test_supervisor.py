@@ -1,0 +1,172 @@
+"""One part of `serve` failing never stops the others; a failed part is restarted with backoff."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from postroom.backoffice import supervisor
+from postroom.backoffice.supervisor import Part, Supervisor
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+def steady_part(name: str, beats: list[float]) -> Part:
+    def run(stop: threading.Event) -> None:
+        while not stop.wait(0.02):
+            beats.append(time.monotonic())
+
+    return Part(name, run)
+
+
+def failing_part(name: str, failures: int, starts: list[float]) -> Part:
+    """Raises on its first ``failures`` starts, then runs until stopped."""
+
+    def run(stop: threading.Event) -> None:
+        starts.append(time.monotonic())
+        if len(starts) <= failures:
+            raise ConnectionError(f"lost the database (attempt {len(starts)})")
+        stop.wait()
+
+    return Part(name, run)
+
+
+def test_a_failing_part_is_restarted_with_growing_pauses_while_the_others_run(caplog):
+    beats: list[float] = []
+    starts: list[float] = []
+    parts = Supervisor(
+        [steady_part("web", beats), failing_part("worker", 3, starts)], first_backoff=0.1
+    )
+    caplog.set_level(logging.ERROR, logger="postroom.serve")
+    parts.start()
+    try:
+        wait_until(lambda: len(starts) == 4)
+        wait_until(lambda: parts.status()["worker"]["state"] == "running")
+        beats_before = len(beats)
+        wait_until(lambda: len(beats) > beats_before + 3)  # the web never stopped
+        worker = parts.status()["worker"]
+        assert worker["restarts"] == 3
+        assert worker["last_error"] == "ConnectionError: lost the database (attempt 3)"
+        assert parts.status()["web"] == {"state": "running", "restarts": 0, "last_error": None}
+    finally:
+        assert parts.stop(10) == []
+    pauses = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    assert pauses[0] >= 0.1 and pauses[1] >= 0.2 and pauses[2] >= 0.4  # 1 s, 2 s, 4 s … by default
+    lines = [r.getMessage() for r in caplog.records if r.name == "postroom.serve"]
+    assert lines[0] == (
+        "The worker stopped (ConnectionError: lost the database (attempt 1)); "
+        "restarting it in 0.1 s (restart 1)."
+    )
+    assert all(record.exc_info is None for record in caplog.records if record.levelno >= 40)
+    assert parts.status()["worker"]["state"] == "stopped"
+
+
+def test_the_pause_between_restarts_stops_growing_at_the_maximum():
+    starts: list[float] = []
+    parts = Supervisor([failing_part("catcher", 5, starts)], first_backoff=0.05, max_backoff=0.1)
+    parts.start()
+    try:
+        wait_until(lambda: len(starts) == 6)
+    finally:
+        parts.stop(10)
+    pauses = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    assert max(pauses[2:]) < 0.1 + 1.0  # capped (generous margin for a loaded machine)
+
+
+def test_a_part_that_returns_by_itself_is_restarted_and_shown_restarting():
+    release = threading.Event()
+    runs: list[int] = []
+
+    def run(stop: threading.Event) -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            return  # ended although nobody asked it to stop
+        release.wait(10)
+        stop.wait()
+
+    parts = Supervisor([Part("catcher", run)], first_backoff=0.3)
+    parts.start()
+    try:
+        wait_until(lambda: parts.restarting() == ["catcher"])
+        status = parts.status()["catcher"]
+        assert status["last_error"] == "it stopped by itself" and status["restarts"] == 1
+        wait_until(lambda: len(runs) == 2)
+        assert parts.restarting() == []
+    finally:
+        release.set()
+        parts.stop(10)
+
+
+def test_stop_interrupts_the_pause_before_a_restart():
+    starts: list[float] = []
+    parts = Supervisor([failing_part("worker", 100, starts)], first_backoff=30)
+    parts.start()
+    wait_until(lambda: parts.restarting() == ["worker"])
+    began = time.monotonic()
+    assert parts.stop(10) == []
+    assert time.monotonic() - began < 5
+    assert len(starts) == 1
+
+
+def test_error_text_is_one_bounded_line():
+    text = supervisor.describe_failure(ValueError("line one\nline two " + "x" * 500))
+    assert "\n" not in text and text.startswith("ValueError: line one line two")
+    assert len(text) <= len("ValueError: ") + supervisor.ERROR_TEXT_LIMIT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_the_worker_crashes_the_web_keeps_answering_and_the_worker_comes_back(monkeypatch):
+    """The fault: the worker's wake-up waiter fails on its first two starts (as a lost
+    database connection would), which ends ``worker.run`` with an exception."""
+    from postroom.backoffice.parts import web_part, worker_part
+    from postroom.backoffice.webserver import create_web_server
+    from postroom.delivery import worker
+
+    real_waiter = worker.Waiter
+    crashes = []
+
+    def broken_waiter(*args, **kwargs):
+        if len(crashes) < 2:
+            crashes.append(1)
+            raise OSError("the wake-up socket could not be opened")
+        return real_waiter(*args, **kwargs)
+
+    monkeypatch.setattr(worker, "Waiter", broken_waiter)
+    server = create_web_server("127.0.0.1", 0)
+    port = server.effective_port
+    parts = Supervisor([web_part("127.0.0.1", port, server), worker_part()], first_backoff=0.5)
+    supervisor.install(parts)
+    parts.start()
+
+    def healthz() -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+            assert response.status == 200
+            return json.loads(response.read())
+
+    try:
+        wait_until(lambda: healthz()["parts"]["worker"]["state"] == "restarting")
+        health = healthz()  # the web answers while the worker is down
+        assert health["status"] == "degraded"
+        assert health["parts"]["web"]["state"] == "running"
+        assert (
+            "OSError: the wake-up socket could not be opened"
+            == (health["parts"]["worker"]["last_error"])
+        )
+        wait_until(lambda: healthz()["parts"]["worker"]["restarts"] == 2, timeout=20)
+        wait_until(lambda: healthz()["parts"]["worker"]["state"] == "running", timeout=20)
+        assert healthz()["status"] == "ok"
+    finally:
+        supervisor.install(None)
+        worker.notify_now()
+        assert parts.stop(30) == []
