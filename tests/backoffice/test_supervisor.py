@@ -160,8 +160,8 @@ def test_when_the_worker_crashes_the_web_keeps_answering_and_the_worker_comes_ba
         assert health["status"] == "degraded"
         assert health["parts"]["web"]["state"] == "running"
         assert (
-            "OSError: the wake-up socket could not be opened"
-            == (health["parts"]["worker"]["last_error"])
+            (health["parts"]["worker"]["last_error"])
+            == "OSError: the wake-up socket could not be opened"
         )
         wait_until(lambda: healthz()["parts"]["worker"]["restarts"] == 2, timeout=20)
         wait_until(lambda: healthz()["parts"]["worker"]["state"] == "running", timeout=20)
