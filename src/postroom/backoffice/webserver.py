@@ -36,6 +36,7 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer
 
 from postroom import runtime
+from postroom.backoffice import webloop
 from postroom.forms.editing import MAX_REQUEST_MB
 
 log = logging.getLogger("postroom.web")
@@ -48,6 +49,7 @@ MAX_HEADER_BYTES = 64 * 1024
 CHANNEL_TIMEOUT = 15  # seconds of silence before a connection is closed
 HEADER_TIMEOUT = 20  # seconds from a request's first byte to the end of its headers
 CLEANUP_INTERVAL = 2  # how often the two timeouts above are checked
+ACCEPT_BATCH = 128  # new connections taken per turn of the server's loop
 THREADS = 8
 # Descriptors kept free of web connections: the database, the catcher, the worker's SMTP
 # connections, log files and the listening sockets themselves.
@@ -162,6 +164,23 @@ def _with_environ(application: Any, extra: dict[str, object]) -> Any:
     return wrapped
 
 
+def _accept_in_batches(listener: BaseWSGIServer, original_accept: Any) -> Any:
+    """Waitress accepts one connection per turn of its loop, and a turn costs time in
+    proportion to the open connections: with thousands open, visitors would wait behind
+    every new attacker connection in the kernel's queue. Take up to ``ACCEPT_BATCH`` a turn."""
+
+    def handle_accept() -> None:
+        for _ in range(ACCEPT_BATCH):
+            before = len(listener._map)
+            if before >= listener.adj.connection_limit:
+                return
+            original_accept()
+            if len(listener._map) == before:  # nothing waiting (or it failed): done
+                return
+
+    return handle_accept
+
+
 def create_web_server(  # noqa: ANN201 (a waitress server)
     host: str, port: int, threads: int = THREADS, environ: dict[str, object] | None = None
 ):
@@ -189,6 +208,7 @@ def create_web_server(  # noqa: ANN201 (a waitress server)
     for listener in _listeners(server):
         listener.channel_class = _Channel
         listener.maintenance = _close_slow_headers(listener, listener.maintenance)
+        listener.handle_accept = _accept_in_batches(listener, listener.handle_accept)
     return server
 
 
@@ -207,15 +227,25 @@ class WebServerStopped(RuntimeError):
 def serve_until(server: Any, stop: threading.Event, tick: float = 0.5) -> None:
     """Serve until ``stop`` is set (checked every ``tick`` seconds), then close everything.
 
-    Run in a thread of its own by `serve`: waitress's own ``run()`` only ends on Ctrl-C.
+    `serve` runs this in a thread of its own (waitress's own ``run()`` only ends on Ctrl-C),
+    on :class:`~postroom.backoffice.webloop.EpollLoop` where the system has epoll.
     """
     socket_map = _socket_map(server)
+    listeners = _listeners(server)
+    loop = webloop.EpollLoop(socket_map, listeners) if webloop.available() else None
+    for listener in listeners:
+        listener.trigger._postroom_trigger = True
     try:
         while not stop.is_set():
-            if not _listeners(server):
+            if not any(listener.socket for listener in listeners):
                 raise WebServerStopped("the listening socket closed")
-            wasyncore.loop(timeout=tick, map=socket_map, use_poll=True, count=1)
+            if loop is not None:
+                loop.turn(tick)
+            else:
+                wasyncore.loop(timeout=tick, map=socket_map, use_poll=True, count=1)
     finally:
+        if loop is not None:
+            loop.close()
         close_web_server(server)
 
 
