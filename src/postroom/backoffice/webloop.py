@@ -7,9 +7,10 @@ need: /healthz p99 was about half a second under 5,000 idle + 500 slowloris conn
 (bench/webserver.py). This loop keeps one epoll set and asks again only
 
 - the connections that had an event on the last turn, new connections and the listeners;
-- every connection after the trigger fired (a request thread finished or has output: waitress
-  pulls the trigger then) and at least every ``FULL_REFRESH_SECONDS`` (waitress's maintenance
-  marks connections for closing without an event).
+- the busy connections (a request in a thread, output waiting, closing) after the trigger
+  fired: waitress pulls it when a request thread has finished or has output;
+- every connection at least every ``FULL_REFRESH_SECONDS`` (waitress's maintenance marks
+  connections for closing without an event).
 
 The handling of each event is waitress's own (``wasyncore.readwrite``).
 """
@@ -23,7 +24,7 @@ from typing import Any
 
 from waitress import wasyncore
 
-FULL_REFRESH_SECONDS = 0.5
+FULL_REFRESH_SECONDS = 1.0
 _READ = select.POLLIN | select.POLLPRI
 _WRITE = select.POLLOUT
 
@@ -42,7 +43,10 @@ class EpollLoop:
         self._always = always
         self._epoll = select.epoll()
         self._known: dict[int, tuple[Any, int]] = {}  # fd -> (dispatcher, flags asked for)
-        self._dirty: set[int] = set()
+        self._dirty: set[int] = set()  # had an event on the last turn
+        self._busy: set[int] = set()  # requests in a thread, output waiting, or closing
+        self._triggered = False
+        self._accepted = False
         self._next_full = 0.0
 
     def close(self) -> None:
@@ -54,15 +58,19 @@ class EpollLoop:
     def turn(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for events and handle them."""
         now = time.monotonic()
-        for fd in self._known.keys() - self._map.keys():
-            self._forget(fd)
         if now >= self._next_full:
             self._next_full = now + FULL_REFRESH_SECONDS
-            candidates = list(self._map.keys())
+            for fd in self._known.keys() - self._map.keys():
+                self._forget(fd)
+            candidates = set(self._map)
         else:
-            candidates = [*(self._map.keys() - self._known.keys()), *self._dirty]
-            candidates += [listener._fileno for listener in self._always if listener.socket]
-        self._dirty = set()
+            candidates = self._dirty
+            if self._triggered:  # a request thread changed one of the busy connections
+                candidates |= self._busy
+            if self._accepted:
+                candidates |= self._map.keys() - self._known.keys()
+            candidates.update(listener._fileno for listener in self._always if listener.socket)
+        self._dirty, self._triggered, self._accepted = set(), False, False
         for fd in candidates:
             self._update(fd)
         wait = max(0.0, min(timeout, self._next_full - time.monotonic()))
@@ -77,7 +85,9 @@ class EpollLoop:
             wasyncore.readwrite(dispatcher, flags)
             self._dirty.add(fd)
             if getattr(dispatcher, "_postroom_trigger", False):
-                self._next_full = 0.0
+                self._triggered = True
+            elif getattr(dispatcher, "accepting", False):
+                self._accepted = True
 
     def _update(self, fd: int) -> None:
         dispatcher = self._map.get(fd)
@@ -89,6 +99,10 @@ class EpollLoop:
             flags |= _READ
         if dispatcher.writable() and not dispatcher.accepting:
             flags |= _WRITE
+        if flags != _READ or getattr(dispatcher, "requests", None):
+            self._busy.add(fd)
+        else:
+            self._busy.discard(fd)
         known = self._known.get(fd)
         same = known is not None and known[0] is dispatcher
         if same and known[1] == flags:
@@ -113,6 +127,7 @@ class EpollLoop:
         self._known[fd] = (dispatcher, flags)
 
     def _forget(self, fd: int) -> None:
+        self._busy.discard(fd)
         known = self._known.pop(fd, None)
         if known is not None and known[1]:
             # A closed socket has left the epoll set by itself; a reused number must not stay.
