@@ -170,3 +170,48 @@ def test_when_the_worker_crashes_the_web_keeps_answering_and_the_worker_comes_ba
         supervisor.install(None)
         worker.notify_now()
         assert parts.stop(30) == []
+
+
+class FakeSupervisor:
+    def __init__(self, status: dict) -> None:
+        self._status = status
+
+    def status(self) -> dict:
+        return self._status
+
+
+@pytest.mark.django_db
+def test_the_dashboard_says_clearly_when_a_part_is_restarting(admin_client):
+    supervisor.install(
+        FakeSupervisor(
+            {
+                "web": {"state": "running", "restarts": 0, "last_error": None},
+                "worker": {
+                    "state": "restarting",
+                    "restarts": 3,
+                    "last_error": "OperationalError: database is locked",
+                },
+            }
+        )
+    )
+    try:
+        html = admin_client.get("/").content.decode()
+    finally:
+        supervisor.install(None)
+    assert 'id="part-worker"' in html
+    assert "The worker is restarting" in html
+    assert "after 3 failures" in html
+    assert "OperationalError: database is locked" in html
+    assert 'id="part-web"' not in html
+
+
+@pytest.mark.django_db
+def test_the_dashboard_has_no_notice_while_every_part_runs(admin_client):
+    supervisor.install(
+        FakeSupervisor({"worker": {"state": "running", "restarts": 1, "last_error": "x"}})
+    )
+    try:
+        html = admin_client.get("/").content.decode()
+    finally:
+        supervisor.install(None)
+    assert "is restarting" not in html
