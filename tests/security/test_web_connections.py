@@ -117,3 +117,31 @@ def test_a_request_whose_headers_never_end_is_cut_off(serve):
         assert closed
         assert 19 <= time.monotonic() - began < 28
     served.healthz_latencies(5)
+
+
+def test_idle_and_slowloris_together_a_smaller_version_of_the_bench(serve):
+    """bench/webserver.py holds 5,000 idle + 500 slowloris connections; this holds 2,000 + 500
+    (the full figure takes longer to set up than a test should on a shared 2-core machine)."""
+    served = serve("--no-inbox")
+    limit = limit_for(served)
+    idle = open_idle(served.web_port, 2000)
+    slow = open_idle(served.web_port, 500)
+    latencies: list[float] = []
+    try:
+        assert (len(idle), len(slow)) == (2000, 500)
+        for sock in slow:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        time.sleep(1.0)
+        groups = [slow[start : start + 50] for start in range(0, len(slow), 50)]
+        for tick in range(5 * len(groups)):
+            began = time.monotonic()
+            for sock in groups[tick % len(groups)]:
+                with contextlib.suppress(OSError):
+                    sock.send(b"X-Slow: %d\r\n" % tick)
+            latencies += served.healthz_latencies(1)
+            time.sleep(max(0.0, 0.1 - (time.monotonic() - began)))
+        assert descriptors(served.pid) >= 2500
+        assert p99(latencies) < limit, (p99(latencies), limit)
+    finally:
+        close_all(idle + slow)
+    served.healthz_latencies(5)

@@ -3,8 +3,9 @@
 Every resource has a named limit, as Postfix does it (the figures behind the choices are in
 bench/webserver.py):
 
-- connections: ``poll()`` instead of ``select()`` (which fails past descriptor 1024), at most
-  :func:`connection_limit` at once, below the process's descriptor limit;
+- connections: an epoll loop (:mod:`postroom.backoffice.webloop`; ``poll()`` elsewhere) instead
+  of ``select()``, which fails past descriptor 1024; at most :func:`connection_limit` at once,
+  below the process's descriptor limit, which is raised to the hard limit first;
 - time: a connection that says nothing for ``CHANNEL_TIMEOUT`` seconds is closed, and so is one
   that has not finished its request headers ``HEADER_TIMEOUT`` seconds after it began them
   (slowloris);
@@ -21,7 +22,6 @@ import contextlib
 import errno
 import logging
 import os
-import resource
 import tempfile
 import threading
 import time
@@ -39,6 +39,11 @@ from postroom import runtime
 from postroom.backoffice import webloop
 from postroom.forms.editing import MAX_REQUEST_MB
 
+try:
+    import resource
+except ImportError:  # Windows: no descriptor limits to raise
+    resource = None  # type: ignore[assignment]
+
 log = logging.getLogger("postroom.web")
 
 # The largest body a route accepts is a form's upload ceiling; multipart adds boundaries and
@@ -55,6 +60,7 @@ THREADS = 8
 # connections, log files and the listening sockets themselves.
 RESERVED_DESCRIPTORS = 256
 MAX_CONNECTIONS = 10_000
+WINDOWS_CONNECTIONS = 500  # waitress uses select() there, which handles 512 sockets
 
 
 def raise_descriptor_limit() -> int:
@@ -63,6 +69,8 @@ def raise_descriptor_limit() -> int:
     Linux starts processes with a soft limit of 1024, far below what thousands of idle
     visitors (or an attacker) need; the hard limit is what the administrator allows.
     """
+    if resource is None:
+        return WINDOWS_CONNECTIONS
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = hard if hard != resource.RLIM_INFINITY else max(soft, 65_536)
     if soft < target:
@@ -76,6 +84,8 @@ def raise_descriptor_limit() -> int:
 
 def connection_limit() -> int:
     """How many web connections at once: below the descriptor limit, with room for the rest."""
+    if resource is None:
+        return WINDOWS_CONNECTIONS
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     return max(50, min(MAX_CONNECTIONS, soft - RESERVED_DESCRIPTORS))
 
