@@ -19,6 +19,18 @@ Candidates:
   timeout); only when granian is importable (``uv run --with granian``).
 
 PASS for a candidate when it survives and its /healthz p99 under load is < 200 ms.
+
+Measured on the shared 2-core development machine (load average about 15 from other work):
+
+    candidate        quiet p50/p99    req/s   loaded p50/p99       req/s
+    waitress-before  35 / 164 ms        74    none answered (5 s)      0   FAIL
+    postroom-web     16 / 43 ms        126    23 / 102 ms            107   PASS
+    granian          20 / 41 ms        161    5.5 / 32 ms            257   PASS
+
+Granian is faster under this load, but its WSGI mode cannot run inside the `serve` process
+beside the worker and the catcher (its embedding API is ASGI/RSGI only), and it has no request
+body limit (no early 413), no idle-connection timeout and no trusted-proxy handling; waitress,
+driven by Postroom's epoll loop, meets the target with all of those.
 """
 
 from __future__ import annotations
