@@ -215,3 +215,48 @@ def test_the_dashboard_has_no_notice_while_every_part_runs(admin_client):
     finally:
         supervisor.install(None)
     assert "is restarting" not in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_web_server_is_started_again_on_the_same_port(monkeypatch):
+    from postroom.backoffice import parts as serve_parts
+    from postroom.backoffice.webserver import close_web_server, create_web_server, serve_until
+
+    failures = []
+
+    def fails_once(server, stop):
+        if not failures:
+            failures.append(1)
+            close_web_server(server)  # as a crash in the loop leaves it: nothing listening
+            raise OSError("poll() failed")
+        serve_until(server, stop)
+
+    monkeypatch.setattr(serve_parts, "serve_until", fails_once)
+    server = create_web_server("127.0.0.1", 0)
+    port = server.effective_port
+    parts = Supervisor([serve_parts.web_part("127.0.0.1", port, server)], first_backoff=0.2)
+    supervisor.install(parts)
+    parts.start()
+
+    def web_status() -> dict:
+        url = f"http://127.0.0.1:{port}/healthz"
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
+            return json.loads(response.read())["parts"]["web"]
+
+    try:
+        wait_until(lambda: failures and parts.status()["web"]["state"] == "running")
+        status = {}
+
+        def answers() -> bool:
+            nonlocal status
+            try:
+                status = web_status()
+            except OSError:
+                return False
+            return True
+
+        wait_until(answers, timeout=20)
+        assert status == {"state": "running", "restarts": 1, "last_error": "OSError: poll() failed"}
+    finally:
+        supervisor.install(None)
+        assert parts.stop(30) == []
