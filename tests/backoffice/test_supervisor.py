@@ -260,3 +260,37 @@ def test_a_failed_web_server_is_started_again_on_the_same_port(monkeypatch):
     finally:
         supervisor.install(None)
         assert parts.stop(30) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_the_catchers_loop_dies_it_is_started_again_on_the_same_port(monkeypatch, tmp_path):
+    import smtplib
+
+    from postroom.backoffice import parts as serve_parts
+    from postroom.inbox.server import InboxServer
+
+    monkeypatch.setattr(serve_parts, "CATCHER_CHECK_SECONDS", 0.1)
+    catcher = InboxServer("127.0.0.1", 0, tls_dir=tmp_path / "tls")
+    catcher.start()
+    port = catcher.port
+    parts = Supervisor([serve_parts.catcher_part("127.0.0.1", port, catcher)], first_backoff=0.2)
+    parts.start()
+    try:
+        loop = catcher._controller.loop
+        loop.call_soon_threadsafe(loop.stop)  # the fault: the catcher's event loop ends
+        wait_until(lambda: parts.status()["catcher"]["restarts"] == 1)
+        assert parts.status()["catcher"]["last_error"] == (
+            "CatcherStopped: the catcher's event loop ended"
+        )
+        wait_until(lambda: parts.status()["catcher"]["state"] == "running")
+
+        def accepts_mail() -> bool:
+            try:
+                with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
+                    return smtp.noop()[0] == 250
+            except OSError:
+                return False
+
+        wait_until(accepts_mail, timeout=20)
+    finally:
+        assert parts.stop(30) == []
