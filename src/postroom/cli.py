@@ -43,6 +43,10 @@ def _print_postroom_commands() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from postroom.runtime import keep_files_private
+
+    # Before the settings load: they create the data directory and the secret key.
+    keep_files_private()
     argv = _take_site_option(list(sys.argv[1:] if argv is None else argv))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 

@@ -116,6 +116,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = _HOSTING.static_root.value  # only for collectstatic
 WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step
 WHITENOISE_AUTOREFRESH = DEBUG
+# Uploaded files are kept private to Postroom's user, like everything in the data directory.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Everything sent through django.core.mail goes through Postroom's outbox.
 EMAIL_BACKEND = "postroom.delivery.backend.OutboxEmailBackend"

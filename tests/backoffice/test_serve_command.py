@@ -1,5 +1,6 @@
 """`postroom serve` with no configuration at all: starts, says where things are, stops on Ctrl-C."""
 
+import json
 import sqlite3
 import urllib.request
 
@@ -37,7 +38,11 @@ def test_serve_runs_everything_and_stops_cleanly(tmp_path, database_url):
         wait_for_port(inbox, process=process)
         wait_for_output(log, "Press Ctrl-C to stop.")
         status, body, headers = _get(f"http://127.0.0.1:{web}/healthz")
-        assert (status, body) == (200, b"ok\n")
+        assert status == 200
+        health = json.loads(body)
+        assert health["status"] == "ok"
+        assert set(health["parts"]) == {"web", "worker", "catcher"}
+        assert all(part["state"] == "running" for part in health["parts"].values())
         assert headers["Server"] == "Postroom"  # waitress, with our name
         status, body, _ = _get(f"http://127.0.0.1:{web}/static/postroom/postroom.css")
         assert status == 200 and b"--accent" in body

@@ -9,14 +9,16 @@ from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from postroom import runtime
 from postroom.accounts.models import User
+from postroom.backoffice import supervisor
 from postroom.backoffice.forms import FirstAdministratorForm, TestEmailForm
+from postroom.backoffice.parts import INBOX_PORT_ENVIRON
 from postroom.config import Config, current_config
 from postroom.delivery.alerts import current_problems
 from postroom.delivery.enqueue import enqueue
@@ -58,14 +60,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     held = OutboxMessage.objects.filter(status="held").count()
     problems = current_problems(current_policy())
+    inbox_port = request.META.get(INBOX_PORT_ENVIRON)  # set by `serve --inbox-port`
     return render(
         request,
         "backoffice/dashboard.html",
         {
             "smtp": smtp,
             "config_errors": [p for p in config.errors if p.section != "smtp"],
-            "route": current_route(smtp),
-            "destination": describe_destination(smtp),
+            "route": current_route(smtp, inbox_port),
+            "destination": describe_destination(smtp, inbox_port),
+            "parts_restarting": _parts_restarting(),
             "counts": counts,
             "held": held,
             "stuck_minutes": problems.oldest_queued_minutes,
@@ -143,11 +147,39 @@ def _settings_files() -> list[dict[str, object]]:
     ]
 
 
-def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness for load balancers and monitors: the process answers and the database does."""
+def _parts_restarting() -> list[dict[str, object]]:
+    running = supervisor.current()
+    if running is None:
+        return []
+    return [
+        {"name": name, **status}
+        for name, status in running.status().items()
+        if status["state"] == supervisor.RESTARTING
+    ]
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness for load balancers and monitors: the process answers and the database does.
+
+    200 while the database answers, 503 when it does not. ``parts`` says, under `serve`, how
+    the web, the worker and the catcher are doing; a part that is restarting makes the status
+    ``degraded`` but not 503, since the backoffice itself still answers.
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        database = "ok"
     except Exception:
-        return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
-    return HttpResponse("ok\n", content_type="text/plain")
+        database = "unavailable"
+    running = supervisor.current()
+    parts = running.status() if running is not None else {}
+    if database != "ok":
+        status = "database unavailable"
+    elif any(part["state"] == supervisor.RESTARTING for part in parts.values()):
+        status = "degraded"
+    else:
+        status = "ok"
+    return JsonResponse(
+        {"status": status, "database": database, "parts": parts},
+        status=200 if database == "ok" else 503,
+    )

@@ -30,17 +30,20 @@ class Route:
     development_inbox: bool = False
 
 
-def current_route(smtp: SmtpSettings | None = None) -> Route | None:
+def current_route(smtp: SmtpSettings | None = None, inbox_port: int | None = None) -> Route | None:
+    """``inbox_port``: where this process's catcher listens (`serve --inbox-port`), if not the
+    configured POSTROOM_INBOX_PORT."""
     smtp = smtp or current_smtp_settings()
     if smtp.configured:
         return Route(transport_for(smtp).description, lambda: transport_for(smtp))
     if runtime.is_development():
-        return _development_inbox()
+        return _development_inbox(inbox_port)
     return None
 
 
-def _development_inbox() -> Route:
-    host, port = django_settings.POSTROOM_INBOX_HOST, django_settings.POSTROOM_INBOX_PORT
+def _development_inbox(port: int | None = None) -> Route:
+    host = django_settings.POSTROOM_INBOX_HOST
+    port = django_settings.POSTROOM_INBOX_PORT if port is None else port
     return Route(
         f"the development inbox at {host}:{port}",
         lambda: SmtpTransport(host=host, port=port, security=NONE, timeout=10.0),
@@ -48,10 +51,10 @@ def _development_inbox() -> Route:
     )
 
 
-def describe_destination(smtp: SmtpSettings | None = None) -> str:
+def describe_destination(smtp: SmtpSettings | None = None, inbox_port: int | None = None) -> str:
     """One sentence for start-up output and the dashboard: where mail goes now."""
     smtp = smtp or current_smtp_settings()
-    route = current_route(smtp)
+    route = current_route(smtp, inbox_port)
     if route is not None:
         return f"mail goes to {route.description}"
     reason = "the SMTP settings have errors" if smtp.errors else "SMTP is not configured"
@@ -71,7 +74,7 @@ def relay_transport(relay: FallbackRelay) -> SmtpTransport:
     )
 
 
-def fallback_route() -> Route | None:
+def fallback_route(inbox_port: int | None = None) -> Route | None:
     """The hosting relay for invitations and alerts; in Development, the development inbox.
 
     A malformed ``POSTROOM_FALLBACK_SMTP_URL`` is a configuration problem (shown by
@@ -84,5 +87,5 @@ def fallback_route() -> Route | None:
         description = f"the fallback relay {relay_transport(relay).description}"
         return Route(description, lambda: relay_transport(relay))
     if setting.origin is None and runtime.is_development():
-        return _development_inbox()
+        return _development_inbox(inbox_port)
     return None

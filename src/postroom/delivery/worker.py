@@ -71,7 +71,9 @@ class Worker:
         name: str | None = None,
         batch_size: int = BATCH_SIZE,
         lease: timedelta | None = None,
+        inbox_port: int | None = None,
     ) -> None:
+        self.inbox_port = inbox_port  # the catcher of this process, when not the configured port
         self.id = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.batch_size = batch_size
         self.lease = lease or default_lease()
@@ -111,7 +113,10 @@ class Worker:
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Deliver one batch of due messages; returns how many were attempted."""
-        routes = {Channel.SITE: current_route(), Channel.FALLBACK: fallback_route()}
+        routes = {
+            Channel.SITE: current_route(inbox_port=self.inbox_port),
+            Channel.FALLBACK: fallback_route(self.inbox_port),
+        }
         self._hold_or_release({channel: route is not None for channel, route in routes.items()})
         routed = [channel for channel, route in routes.items() if route is not None]
         policy = current_policy()
@@ -368,8 +373,9 @@ def _as_words(period: timedelta) -> str:
     return f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
 
 
-def run(stop: threading.Event, burst: bool = False) -> None:
-    Worker().run(stop, burst)
+def run(stop: threading.Event, burst: bool = False, inbox_port: int | None = None) -> None:
+    """Deliver until ``stop``; ``inbox_port`` is where `serve` started its catcher."""
+    Worker(inbox_port=inbox_port).run(stop, burst)
 
 
 def run_once(limit: int = BATCH_SIZE) -> int:

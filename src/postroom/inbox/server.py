@@ -157,6 +157,12 @@ class InboxServer:
         return self._controller is not None
 
     @property
+    def alive(self) -> bool:
+        """Whether the catcher still serves: False once its event loop's thread has ended."""
+        thread = getattr(self._controller, "_thread", None)
+        return thread is not None and thread.is_alive()
+
+    @property
     def cert_path(self) -> Path:
         return self.tls_dir / tls.CERT_FILE
 

@@ -70,7 +70,7 @@ def generate(directory: Path) -> None:
         serialization.NoEncryption(),
     )
     _write(directory / KEY_FILE, key_bytes, 0o600)
-    _write(directory / CERT_FILE, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    _write(directory / CERT_FILE, cert.public_bytes(serialization.Encoding.PEM), 0o600)
     logger.info("Generated a self-signed certificate for the development inbox in %s", directory)
 
 

@@ -198,3 +198,31 @@ def secure_cookies() -> list[Result]:
             )
         ]
     return [Result.info("Secure cookies are off in Development (on by default in Production).")]
+
+
+@check(
+    "security-data-dir",
+    "The data directory is private",
+    SECURITY,
+    "The data directory holds the database (every message, user and password hash) and the"
+    " secret key; other users on this machine must not be able to read it.",
+    docs="README.md#where-postroom-keeps-things",
+)
+def data_dir_private() -> list[Result]:
+    if os.name == "nt":
+        return [Result.info("File permissions are not checked on Windows.")]
+    from postroom.startup import sqlite_files
+
+    data = Path(settings.DATA_DIR)
+    exposed = runtime.readable_by_others([data, *sqlite_files(), data / "secret_key"])
+    if not exposed:
+        return [Result.success(f"{data} and the database in it are readable by Postroom only.")]
+    return [
+        Result.warning(
+            f"{path} can be {'entered' if path.is_dir() else 'read'} by other users on this"
+            f" machine (mode {mode:o}).",
+            f"chmod {'700' if path.is_dir() else '600'} {path} (Postroom also does this when it"
+            " starts).",
+        )
+        for path, mode in exposed
+    ]

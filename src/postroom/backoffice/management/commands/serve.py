@@ -6,9 +6,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from postroom import config, runtime
+from postroom.backoffice import supervisor
+from postroom.backoffice.parts import INBOX_PORT_ENVIRON, catcher_part, web_part, worker_part
 from postroom.backoffice.webserver import create_web_server
 from postroom.delivery import worker
 from postroom.startup import banner, prepare_database, stop_on_sigterm
+
+STOP_TIMEOUT = 60.0  # the worker finishes the message it is sending
 
 
 class Command(BaseCommand):
@@ -28,44 +32,54 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host: str, port: int, inbox_port: int, no_inbox: bool, **options):
-        from postroom.inbox.server import InboxError, start_inbox
-
         config.ensure_can_start(config.SERVE)  # a value that stops a part: say so, exit 1
         prepare_database()
-        # The worker sends to the catcher at this port when nothing else is configured.
-        settings.POSTROOM_INBOX_PORT = inbox_port
-        stop = threading.Event()
-        web = inbox = delivery = None
+        parts = None
         try:
-            web = create_web_server(host, port)
-            lines = [f"  Backoffice: http://{host}:{port}/"]
-            if runtime.is_development() and not no_inbox:
-                inbox_host = settings.POSTROOM_INBOX_HOST
-                try:
-                    inbox = start_inbox(inbox_host, inbox_port)
-                except InboxError as error:
-                    raise CommandError(str(error)) from None
-                lines.append(
-                    f"  Inbox:     smtp://{inbox_host}:{inbox_port} "
-                    f"(read it at http://{host}:{port}/inbox/)"
-                )
-            delivery = threading.Thread(target=worker.run, args=(stop,), name="worker")
-            delivery.start()
-            self.stdout.write(banner(lines))
-            self.stdout.flush()
+            parts = self.start_parts(host, port, inbox_port, catcher=not no_inbox)
             stop_on_sigterm()
-            web.run()
+            idle = threading.Event()
+            while not idle.wait(1.0):  # Ctrl-C and SIGTERM interrupt the wait
+                pass
         except KeyboardInterrupt:
             pass
         finally:
             # Ctrl-C may come at any moment of start-up: stop whatever was started.
             self.stdout.write("Stopping…")
-            if web is not None:
-                web.close()
-            stop.set()
-            worker.notify_now()
-            if delivery is not None:
-                delivery.join(60)
-            if inbox is not None:
-                inbox.stop()
+            if parts is not None:
+                parts.stopping.set()
+                worker.notify_now()
+                still_running = parts.stop(STOP_TIMEOUT)
+                if still_running:
+                    self.stderr.write(f"Gave up waiting for: {', '.join(still_running)}.")
+                supervisor.install(None)
         self.stdout.write("Stopped.")
+
+    def start_parts(
+        self, host: str, port: int, inbox_port: int, catcher: bool
+    ) -> supervisor.Supervisor:
+        """Listen on every port first (a port in use stops start-up with a clear message),
+        then run each part under the supervisor, which restarts a part that fails."""
+        from postroom.inbox.server import InboxError, start_inbox
+
+        web = create_web_server(host, port, environ={INBOX_PORT_ENVIRON: inbox_port})
+        lines = [f"  Backoffice: http://{host}:{port}/"]
+        parts = [web_part(host, port, web, inbox_port), worker_part(inbox_port)]
+        if runtime.is_development() and catcher:
+            inbox_host = settings.POSTROOM_INBOX_HOST
+            try:
+                inbox = start_inbox(inbox_host, inbox_port)
+            except InboxError as error:
+                web.close()
+                raise CommandError(str(error)) from None
+            parts.append(catcher_part(inbox_host, inbox_port, inbox))
+            lines.append(
+                f"  Inbox:     smtp://{inbox_host}:{inbox_port} "
+                f"(read it at http://{host}:{port}/inbox/)"
+            )
+        running = supervisor.Supervisor(parts)
+        supervisor.install(running)
+        running.start()
+        self.stdout.write(banner(lines, inbox_port))
+        self.stdout.flush()
+        return running

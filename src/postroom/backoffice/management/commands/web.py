@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import contextlib
+import threading
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from postroom import config
-from postroom.backoffice.webserver import create_web_server
+from postroom.backoffice.webserver import create_web_server, serve_until
 from postroom.startup import banner, prepare_database, stop_on_sigterm
 
 
@@ -21,10 +24,6 @@ class Command(BaseCommand):
         server = create_web_server(host, port)
         self.stdout.write(banner([f"  Backoffice: http://{host}:{port}/"]))
         stop_on_sigterm()
-        try:
-            server.run()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.close()
+        with contextlib.suppress(KeyboardInterrupt):
+            serve_until(server, threading.Event())  # until Ctrl-C or SIGTERM; then closed
         self.stdout.write("Stopped.")

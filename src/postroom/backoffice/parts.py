@@ -1,0 +1,64 @@
+"""The three parts of `postroom serve`, each a ``run(stop)`` function for the supervisor.
+
+Each part is given what it needs (addresses, ports) here; none reads them back from a setting
+that another part changed. The web server and the catcher are started once by `serve` itself,
+so that a port in use is reported before anything runs; a restart starts them anew.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any
+
+from postroom.backoffice.supervisor import Part
+from postroom.backoffice.webserver import create_web_server, serve_until
+from postroom.delivery import worker
+
+CATCHER_CHECK_SECONDS = 1.0
+INBOX_PORT_ENVIRON = "postroom.inbox_port"
+
+
+class CatcherStopped(RuntimeError):
+    """The catcher's event loop ended while `serve` was still running."""
+
+
+def web_part(host: str, port: int, server: Any, inbox_port: int | None = None) -> Part:
+    """Serve the backoffice with ``server``; after a failure, with a new one on the same port."""
+    started = [server]
+
+    def run(stop: threading.Event) -> None:
+        current = started.pop() if started else create_web_server(host, port, environ=environ)
+        serve_until(current, stop)
+
+    environ = {INBOX_PORT_ENVIRON: inbox_port} if inbox_port is not None else None
+    return Part("web", run)
+
+
+def worker_part(inbox_port: int | None = None) -> Part:
+    """The delivery worker, sending to this process's catcher when mail goes to the inbox."""
+
+    def run(stop: threading.Event) -> None:
+        worker.run(stop, inbox_port=inbox_port)
+
+    return Part("worker", run)
+
+
+def catcher_part(host: str, port: int, server: Any) -> Part:
+    """Watch the running catcher; after a failure, start a new one on the same port."""
+    from postroom.inbox.server import start_inbox
+
+    started = [server]
+
+    def run(stop: threading.Event) -> None:
+        current = started.pop() if started else start_inbox(host, port)
+        try:
+            while not stop.wait(CATCHER_CHECK_SECONDS):
+                if not current.alive:
+                    raise CatcherStopped("the catcher's event loop ended")
+        finally:
+            # A catcher whose loop died may fail to stop cleanly; its socket closes either way.
+            with contextlib.suppress(Exception):
+                current.stop()
+
+    return Part("catcher", run)
