@@ -42,7 +42,8 @@ class Problem(enum.Enum):
 class DataDecoder:
     """Feed it what arrives after ``354``; it returns the message's bytes and finds the end.
 
-    Memory stays bounded by ``line_limit``: only the unfinished last line is held.
+    Memory stays bounded by ``line_limit``: only the unfinished last line is held. Once
+    :attr:`problem` is set, the bytes returned before it must be thrown away.
     """
 
     def __init__(self, *, size_limit: int, header_limit: int, line_limit: int) -> None:
@@ -85,7 +86,7 @@ class DataDecoder:
 
     def _hold(self, data: bytes) -> None:
         self._held += data
-        if len(self._held) > self.line_limit:
+        if len(self._held) > self.line_limit + 1:  # + 1: a CR that may start the line ending
             self._fail(Problem.LINE_TOO_LONG)
         if self.problem is not None and len(self._held) > _END_PREFIX:
             del self._held[_END_PREFIX:]
@@ -98,7 +99,7 @@ class DataDecoder:
         """Whole lines (starting a line, ending with LF) in; the message's bytes out."""
         if not lines or self.problem is not None:
             return b""
-        if len(lines) > self.line_limit and max(map(len, lines.split(b"\n"))) > self.line_limit:
+        if len(lines) > self.line_limit and self._has_long_line(lines):
             self._fail(Problem.LINE_TOO_LONG)
             return b""
         if self._in_header:
@@ -112,6 +113,12 @@ class DataDecoder:
             self._fail(Problem.TOO_BIG)
             return b""
         return message
+
+    def _has_long_line(self, lines: bytes) -> bool:
+        # The limit excludes the line ending, CRLF or LF.
+        return any(
+            len(line) - line.endswith(b"\r") > self.line_limit for line in lines.split(b"\n")
+        )
 
     def _count_header(self, lines: bytes) -> None:
         # A line at a time, but never more than header_limit bytes' worth per message.

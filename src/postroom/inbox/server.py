@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
@@ -195,10 +196,12 @@ class _CatcherSMTP(SMTP):
         self._on_close: Callable[[], None] | None = on_close
 
     def connection_lost(self, error: Exception | None) -> None:
-        super().connection_lost(error)
-        on_close, self._on_close = self._on_close, None
-        if on_close is not None:
-            on_close()
+        try:
+            super().connection_lost(error)
+        finally:
+            on_close, self._on_close = self._on_close, None
+            if on_close is not None:
+                on_close()
 
     def _timeout_cb(self) -> None:
         """Say why before closing (Postfix: 421 4.4.2 Error: timeout exceeded)."""
@@ -433,6 +436,10 @@ class InboxServer:
                 controller.loop.close()
             raise
         self._controller = controller
+        # aiosmtpd's start-up self-test connection counts until its close is seen.
+        deadline = time.monotonic() + START_TIMEOUT
+        while controller.open_connections and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def stop(self) -> None:
         controller, self._controller = self._controller, None
