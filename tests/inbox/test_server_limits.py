@@ -281,6 +281,7 @@ def test_stores_run_two_at_a_time_and_all_arrive(server_with, monkeypatch) -> No
     running = 0
     most = 0
     lock = threading.Lock()
+    database_lock = threading.Lock()
     real_store = inbox_server_module._store
 
     def counting_store(*args):
@@ -290,7 +291,10 @@ def test_stores_run_two_at_a_time_and_all_arrive(server_with, monkeypatch) -> No
             most = max(most, running)
         try:
             time.sleep(0.2)
-            return real_store(*args)
+            # One write at a time: SQLite's shared in-memory test database does not wait for a
+            # table lock, as a database file does.
+            with database_lock:
+                return real_store(*args)
         finally:
             with lock:
                 running -= 1
