@@ -7,8 +7,10 @@ certificate, and never relays anything anywhere.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import errno
+import gc
 import logging
 import os
 import socket
@@ -16,13 +18,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, syntax
-from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
 from postroom import runtime
@@ -48,9 +50,13 @@ HEADER_SIZE_LIMIT = 100 * 1024  # bytes before the first blank line; 552 beyond 
 # too strict for a catcher whose job is to show what was sent. Bare LF ends a line too.
 LINE_LENGTH_LIMIT = 1024 * 1024
 RECIPIENT_LIMIT = 1000  # RCPT TO per message; 452 beyond (smtpd_recipient_limit)
-# Messages stored at once. Storing holds the whole message in memory (several copies while it
-# is parsed and written), so this, not the number of clients, bounds the catcher's memory.
+# Messages stored at once. Storing holds the whole message in memory, several times over while
+# it is parsed and written, so this, not the number of clients, bounds the catcher's memory.
+# Parsing holds the interpreter lock, so more at once would not be faster either.
 STORE_CONCURRENCY = 2
+# Messages larger than this are stored one at a time (and with at most one smaller one):
+# parsing a 24 MB message takes about 200 MB for a few seconds.
+LARGE_MESSAGE_SIZE = 1024 * 1024
 # A message in transit is kept in memory up to this size, then spooled to a private file.
 SPOOL_MEMORY_LIMIT = 512 * 1024
 READ_CHUNK = 64 * 1024
@@ -120,6 +126,12 @@ def _store(sender: str, recipients: list[str], content: IO[bytes]) -> int:
         return message.pk
     finally:
         close_old_connections()
+        if len(raw) > LARGE_MESSAGE_SIZE:
+            # Parsing leaves reference cycles that hold the decoded message; left to the
+            # collector, each large message would stay in memory long after it was stored.
+            del raw
+            message = None
+            gc.collect()
 
 
 class CatchAllHandler:
@@ -128,6 +140,15 @@ class CatchAllHandler:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self._store_slots = asyncio.Semaphore(limits.concurrent_stores)
+        self._large_slot = asyncio.Semaphore(1)
+        # Its own threads: few, so memory freed by one store is reused by the next.
+        self._store_threads = ThreadPoolExecutor(
+            limits.concurrent_stores, thread_name_prefix="inbox-store"
+        )
+
+    def close(self) -> None:
+        """Wait for the stores under way, so that no accepted message is lost."""
+        self._store_threads.shutdown(wait=True)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -145,9 +166,10 @@ class CatchAllHandler:
         size = content.tell()
         try:
             # The whole message is read into memory only here, a few at a time.
-            async with self._store_slots:
-                pk = await sync_to_async(_store, thread_sensitive=False)(
-                    sender, recipients, content
+            large = self._large_slot if size > LARGE_MESSAGE_SIZE else contextlib.nullcontext()
+            async with large, self._store_slots:
+                pk = await asyncio.get_running_loop().run_in_executor(
+                    self._store_threads, _store, sender, recipients, content
                 )
         except Exception:
             logger.exception("The development inbox could not store a message")
@@ -445,6 +467,7 @@ class InboxServer:
         controller, self._controller = self._controller, None
         if controller is not None:
             controller.stop()
+            controller.handler.close()
 
     def __enter__(self) -> InboxServer:
         self.start()
