@@ -19,6 +19,7 @@ from postroom.inbox.models import CaughtMessage
 from postroom.inbox.server import (
     CONNECTION_LIMIT,
     HEADER_SIZE_LIMIT,
+    LARGE_MESSAGE_SIZE,
     READ_TIMEOUT,
     RECIPIENT_LIMIT,
     STORE_CONCURRENCY,
@@ -234,7 +235,12 @@ def test_logged_recipients_and_fields_are_cut_short() -> None:
     assert len(describe_recipients([long_address] * 5)) < 1000
 
 
-def test_stores_run_two_at_a_time_and_all_arrive(server_with, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("size", "at_once"),
+    [(700 * 1024, STORE_CONCURRENCY), (LARGE_MESSAGE_SIZE + 100_000, 1)],
+    ids=["small", "large"],
+)
+def test_stores_run_a_few_at_a_time_and_all_arrive(server_with, monkeypatch, size, at_once) -> None:
     server = server_with()
     running = 0
     most = 0
@@ -258,7 +264,9 @@ def test_stores_run_two_at_a_time_and_all_arrive(server_with, monkeypatch) -> No
                 running -= 1
 
     monkeypatch.setattr(inbox_server_module, "_store", counting_store)
-    bodies = [b"Subject: m%d\r\n\r\n" % n + b"z" * (700 * 1024) + b"\r\n" for n in range(6)]
+    bodies = [
+        b"Subject: m%d\r\n\r\n" % n + (b"z" * 998 + b"\r\n") * (size // 1000) for n in range(6)
+    ]
 
     def send(raw: bytes) -> None:
         with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as smtp:
@@ -266,7 +274,7 @@ def test_stores_run_two_at_a_time_and_all_arrive(server_with, monkeypatch) -> No
 
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(send, bodies))
-    assert most == STORE_CONCURRENCY
+    assert most == at_once
     stored = {hashlib.sha256(bytes(m.raw)).hexdigest() for m in CaughtMessage.objects.all()}
     assert stored == {hashlib.sha256(raw).hexdigest() for raw in bodies}
 
