@@ -1,7 +1,8 @@
 """The development mail catcher: an SMTP server that keeps every message in the database.
 
 It accepts any AUTH credentials, with or without TLS, offers STARTTLS with a self-signed
-certificate, and never relays anything anywhere.
+certificate, and never relays anything anywhere. Every resource it spends on a client has a
+named limit (below); the bytes after DATA are read by :mod:`postroom.inbox.datastream`.
 """
 
 from __future__ import annotations
