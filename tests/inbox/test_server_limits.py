@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import smtplib
@@ -186,7 +187,7 @@ def test_a_client_that_stalls_inside_data_is_timed_out(server_with) -> None:
 
 def test_a_slow_but_steady_client_is_not_cut_off(server_with) -> None:
     # Each read has its own timeout: a message taking longer than one timeout arrives whole.
-    server = server_with(read_timeout=1)
+    server = server_with(read_timeout=1, min_data_rate=5)
     client = RawClient(server.port)
     client.envelope()
     assert client.command(b"DATA").startswith(b"354")
@@ -198,6 +199,24 @@ def test_a_slow_but_steady_client_is_not_cut_off(server_with) -> None:
     assert client.reply().startswith(b"250")
     client.close()
     assert bytes(CaughtMessage.objects.get().raw).endswith(b"part 7\r\n")
+
+
+def test_a_trickle_that_never_stalls_is_closed_once_too_slow(server_with) -> None:
+    server = server_with(read_timeout=1, min_data_rate=10)
+    client = RawClient(server.port)
+    client.envelope()
+    assert client.command(b"DATA").startswith(b"354")
+    client.sock.settimeout(0.5)
+    started = time.monotonic()
+    reply = b""
+    while not reply and time.monotonic() - started < 15:
+        client.sock.sendall(b"x\n")  # 4 bytes a second: under the 10 required
+        with contextlib.suppress(TimeoutError):
+            reply = client.sock.recv(200)
+    assert reply.startswith(b"421 4.4.2 postroom-inbox Error: data too slow"), reply
+    assert time.monotonic() - started < 10
+    client.close()
+    assert CaughtMessage.objects.count() == 0
 
 
 def test_recipients_past_the_limit_get_452_and_the_log_line_stays_short(

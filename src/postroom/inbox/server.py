@@ -45,6 +45,10 @@ READ_TIMEOUT = 60.0
 # Seconds a client waits for the reply to its final "." while the message is stored
 # (RFC 5321 section 4.5.3.2.6 gives clients 10 minutes).
 STORE_TIMEOUT = 600.0
+# Bytes per second a message must average, beyond the first READ_TIMEOUT, or the client is
+# closed with 421: a trickle of a byte a minute would otherwise hold a connection for ever
+# (Postfix: smtpd_min_data_rate 500 with smtpd_per_request_deadline).
+MIN_DATA_RATE = 500
 MESSAGE_SIZE_LIMIT = 25 * 1024 * 1024  # announced as SIZE; 552 beyond (message_size_limit)
 HEADER_SIZE_LIMIT = 100 * 1024  # bytes before the first blank line; 552 beyond (header_size_limit)
 # Real applications send long unfolded lines (HTML, unwrapped base64); RFC 5321's 1000 is
@@ -74,6 +78,7 @@ class Limits:
     connections: int = CONNECTION_LIMIT
     read_timeout: float = READ_TIMEOUT
     store_timeout: float = STORE_TIMEOUT
+    min_data_rate: int = MIN_DATA_RATE
     message_size: int = MESSAGE_SIZE_LIMIT
     header_size: int = HEADER_SIZE_LIMIT
     line_length: int = LINE_LENGTH_LIMIT
@@ -228,11 +233,14 @@ class _CatcherSMTP(SMTP):
 
     def _timeout_cb(self) -> None:
         """Say why before closing (Postfix: 421 4.4.2 Error: timeout exceeded)."""
+        self._close_with(f"421 4.4.2 {self.hostname} Error: timeout exceeded", "an idle")
+
+    def _close_with(self, reply: str, which: str) -> None:
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        logger.info("The development inbox closed an idle connection from %s", self.session.peer)
-        transport.write(f"421 4.4.2 {self.hostname} Error: timeout exceeded\r\n".encode())
+        logger.info("The development inbox closed %s connection from %s", which, self.session.peer)
+        transport.write(f"{reply}\r\n".encode())
         if transport.get_write_buffer_size():
             transport.abort()  # the client reads nothing: do not wait for it to
         else:
@@ -258,11 +266,17 @@ class _CatcherSMTP(SMTP):
         )
         with tempfile.SpooledTemporaryFile(SPOOL_MEMORY_LIMIT, dir=self.spool_dir) as content:
             rest = None
+            started, received = self.loop.time(), 0
             while rest is None:
                 chunk = await self._reader.read(READ_CHUNK)
                 if not chunk:
                     return  # the client went away; nothing is stored
                 self._reset_timeout()
+                received += len(chunk)
+                allowed = self.limits.read_timeout + received / self.limits.min_data_rate
+                if self.loop.time() - started > allowed:
+                    self._close_with(f"421 4.4.2 {self.hostname} Error: data too slow", "a slow")
+                    return
                 message, rest = decoder.feed(chunk)
                 content.write(message)
             # Commands the client pipelined after the final "." are read as commands again.
