@@ -219,6 +219,25 @@ def test_a_trickle_that_never_stalls_is_closed_once_too_slow(server_with) -> Non
     assert CaughtMessage.objects.count() == 0
 
 
+def test_junk_commands_past_the_limit_close_the_connection(server_with) -> None:
+    server = server_with(junk_commands=3)
+    client = RawClient(server.port)
+    client.envelope()
+    for _ in range(3):
+        assert client.command(b"NOOP").startswith(b"250")
+    assert client.command(b"NOOP").startswith(b"421 4.7.0 NOOP sent too many times")
+    assert client.reply() == b""
+    client.close()
+
+
+def test_many_messages_on_one_connection_are_not_junk(server_with) -> None:
+    server = server_with(junk_commands=3)
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as smtp:
+        for n in range(30):
+            smtp.sendmail("app@example.com", ["user@example.com"], b"Subject: %d\r\n\r\nhi\r\n" % n)
+    assert CaughtMessage.objects.count() == 30
+
+
 def test_recipients_past_the_limit_get_452_and_the_log_line_stays_short(
     server_with, caplog
 ) -> None:

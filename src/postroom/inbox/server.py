@@ -55,6 +55,10 @@ HEADER_SIZE_LIMIT = 100 * 1024  # bytes before the first blank line; 552 beyond 
 # too strict for a catcher whose job is to show what was sent. Bare LF ends a line too.
 LINE_LENGTH_LIMIT = 1024 * 1024
 RECIPIENT_LIMIT = 1000  # RCPT TO per message; 452 beyond (smtpd_recipient_limit)
+# NOOP, RSET, VRFY, EXPN and HELP per connection, each; then 421 and closed. Each resets the
+# read timeout, so without this a client could hold a connection for ever with NOOP
+# (Postfix: smtpd_junk_command_limit 100).
+JUNK_COMMAND_LIMIT = 100
 # Messages stored at once. Storing holds the whole message in memory, several times over while
 # it is parsed and written, so this, not the number of clients, bounds the catcher's memory.
 # Parsing holds the interpreter lock, so more at once would not be faster either.
@@ -83,6 +87,7 @@ class Limits:
     header_size: int = HEADER_SIZE_LIMIT
     line_length: int = LINE_LENGTH_LIMIT
     recipients: int = RECIPIENT_LIMIT
+    junk_commands: int = JUNK_COMMAND_LIMIT
     concurrent_stores: int = STORE_CONCURRENCY
 
 
@@ -216,8 +221,13 @@ class _CatcherSMTP(SMTP):
         on_close: Callable[[], None],
         **kwargs: Any,
     ) -> None:
+        junk = dict.fromkeys(("NOOP", "RSET", "VRFY", "EXPN", "HELP"), limits.junk_commands)
         super().__init__(
-            handler, data_size_limit=limits.message_size, timeout=limits.read_timeout, **kwargs
+            handler,
+            data_size_limit=limits.message_size,
+            timeout=limits.read_timeout,
+            command_call_limit={**junk, "*": sys.maxsize},  # the rest: no limit of their own
+            **kwargs,
         )
         self.limits = limits
         self.spool_dir = spool_dir
