@@ -317,6 +317,20 @@ def test_stores_run_a_few_at_a_time_and_all_arrive(server_with, monkeypatch, siz
     assert stored == {hashlib.sha256(raw).hexdigest() for raw in bodies}
 
 
+def test_a_message_whose_client_leaves_after_the_final_dot_is_still_stored(server_with) -> None:
+    # As with Postfix: once the data has ended, the message is the catcher's to keep.
+    server = server_with()
+    client = RawClient(server.port)
+    client.envelope()
+    assert client.command(b"DATA").startswith(b"354")
+    client.sock.sendall(b"Subject: left early\r\n\r\n" + (b"v" * 998 + b"\r\n") * 3000 + b".\r\n")
+    client.close()
+    deadline = time.monotonic() + 20
+    while not CaughtMessage.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert CaughtMessage.objects.get().subject == "left early"
+
+
 def test_messages_in_transit_are_spooled_privately_and_removed(server_with, tmp_path) -> None:
     server = server_with()
     spool = tmp_path / "spool"

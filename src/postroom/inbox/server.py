@@ -161,6 +161,17 @@ class CatchAllHandler:
         """Wait for the stores under way, so that no accepted message is lost."""
         self._store_threads.shutdown(wait=True)
 
+    async def _store(self, sender: str, recipients: list[str], content: IO[bytes]) -> int:
+        stored = asyncio.get_running_loop().run_in_executor(
+            self._store_threads, _store, sender, recipients, content
+        )
+        try:
+            return await asyncio.shield(stored)
+        except asyncio.CancelledError:
+            # The client left. The store goes on, and keeps its slot and its file until done.
+            await asyncio.wait([stored])
+            raise
+
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
@@ -179,9 +190,7 @@ class CatchAllHandler:
             # The whole message is read into memory only here, a few at a time.
             large = self._large_slot if size > LARGE_MESSAGE_SIZE else contextlib.nullcontext()
             async with large, self._store_slots:
-                pk = await asyncio.get_running_loop().run_in_executor(
-                    self._store_threads, _store, sender, recipients, content
-                )
+                pk = await self._store(sender, recipients, content)
         except Exception:
             logger.exception("The development inbox could not store a message")
             return "451 4.3.0 Requested action aborted: the message could not be stored"
@@ -206,7 +215,7 @@ class _CatcherSMTP(SMTP):
 
     aiosmtpd's own DATA keeps the message as a list of lines in memory, counts a bare-LF
     message as one line, and leaves its timer running from the DATA command on, so a large
-    message on a slow link is cut off while a slow trickle is not.
+    message is cut off after one timeout however steadily it arrives.
     """
 
     # The stream buffer for command lines; DATA is read in chunks and needs none of it.
