@@ -11,7 +11,14 @@ import pytest
 
 from emails import make_email
 from postroom.inbox.models import CaughtMessage
-from postroom.inbox.server import SIZE_LIMIT, InboxError, InboxPortInUse, InboxServer, start_inbox
+from postroom.inbox.server import (
+    MESSAGE_SIZE_LIMIT,
+    InboxError,
+    InboxPortInUse,
+    InboxServer,
+    Limits,
+    start_inbox,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
 
@@ -99,7 +106,7 @@ def test_long_lines_are_accepted(inbox_server: InboxServer) -> None:
 
 
 def test_oversize_message_is_refused_with_552(tmp_path) -> None:
-    server = InboxServer("127.0.0.1", 0, tls_dir=tmp_path, size_limit=2048)
+    server = InboxServer("127.0.0.1", 0, tls_dir=tmp_path, limits=Limits(message_size=2048))
     with server, smtplib.SMTP("127.0.0.1", server.port, timeout=10) as smtp:
         smtp.ehlo()
         assert smtp.esmtp_features["size"] == "2048"
@@ -111,10 +118,10 @@ def test_oversize_message_is_refused_with_552(tmp_path) -> None:
 
 
 def test_default_limit_is_25_mib(inbox_server: InboxServer) -> None:
-    assert SIZE_LIMIT == 25 * 1024 * 1024
+    assert MESSAGE_SIZE_LIMIT == 25 * 1024 * 1024
     with smtplib.SMTP("127.0.0.1", inbox_server.port, timeout=10) as smtp:
         smtp.ehlo()
-        assert smtp.esmtp_features["size"] == str(SIZE_LIMIT)
+        assert smtp.esmtp_features["size"] == str(MESSAGE_SIZE_LIMIT)
 
 
 def test_busy_port_gives_a_clear_error(tmp_path) -> None:
