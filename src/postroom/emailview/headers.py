@@ -47,16 +47,19 @@ def charset_codec(name: str | None) -> str | None:
         return None
 
 
-def decode_bytes(data: bytes, charset: str | None = None) -> str:
-    """Text in ``charset``; without a known one, UTF-8, falling back to windows-1252."""
+def decode_bytes(data: bytes, charset: str | None = None, *, cut: bool = False) -> str:
+    """Text in ``charset``; without a known one, UTF-8, falling back to windows-1252.
+
+    ``cut`` says the bytes were cut short, maybe inside the last UTF-8 character.
+    """
     codec = charset_codec(charset)
     if codec is not None:
         return data.decode(codec, errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        if error.start >= len(data) - 3 and error.reason == "unexpected end of data":
-            return data.decode("utf-8", errors="replace")  # cut inside the last character
+        if cut and error.start >= len(data) - 3 and error.reason == "unexpected end of data":
+            return data.decode("utf-8", errors="ignore")
     return data.decode("windows-1252", errors="replace")
 
 
@@ -103,7 +106,7 @@ def _word_bytes(encoding: str, payload: str) -> bytes:
 
 def decode_value(value: bytes, limit: int = VALUE_LIMIT) -> str:
     """A header value for display: unfolded, decoded and cut at ``limit`` characters."""
-    head = decode_bytes(value[: limit + 64])
+    head = decode_bytes(value[: limit + 64], cut=len(value) > limit + 64)
     text = clean(decode_words(head))
     if len(value) > limit + 64 or len(text) > limit:
         return text[:limit] + TRUNCATED.format(max(len(value) - limit, 1))
@@ -126,7 +129,13 @@ def parse_fields(block: bytes) -> list[Field]:
             continue
         value = value.removesuffix(b"\r")
         name = decode_bytes(key[:200]).strip()
-        fields.append(Field(name, decode_value(value), decode_bytes(value[:PARAMS_LIMIT])))
+        fields.append(
+            Field(
+                name,
+                decode_value(value),
+                decode_bytes(value[:PARAMS_LIMIT], cut=len(value) > PARAMS_LIMIT),
+            )
+        )
     return fields
 
 
@@ -175,12 +184,18 @@ def _join_sections(parts: list[tuple[int, bool, str]]) -> str:
     """An RFC 2231 value from its sections: ``charset'language'percent-encoded`` first."""
     parts.sort(key=lambda part: part[0])
     charset = None
-    chunks: list[bytes] = []
+    text: list[str] = []
+    pending: list[bytes] = []  # encoded sections, joined before decoding: a character may span two
     for position, (_, encoded, value) in enumerate(parts[:100]):
         if encoded and position == 0 and value.count("'") >= 2:
             charset, _, value = value.split("'", 2)
         if encoded:
-            chunks.append(unquote_to_bytes(value))
-        else:
-            chunks.append(value.encode("utf-8", errors="replace"))
-    return clean(decode_bytes(b"".join(chunks), charset))
+            pending.append(unquote_to_bytes(value))
+            continue
+        if pending:
+            text.append(decode_bytes(b"".join(pending), charset))
+            pending = []
+        text.append(value)
+    if pending:
+        text.append(decode_bytes(b"".join(pending), charset))
+    return clean("".join(text))

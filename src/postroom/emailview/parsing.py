@@ -281,9 +281,9 @@ def fetch_limit(span: Span, characters: int) -> tuple[int, int]:
 
 def body_text(span: Span, data: bytes, limit: int = TEXT_LIMIT) -> tuple[str, bool]:
     """The text of a body from (the start of) its bytes, and whether it was cut."""
-    text = decode_bytes(decode_transfer(data, span.encoding), span.charset)
-    cut = len(text) > limit or len(data) < span.end - span.start
-    return text[:limit], cut
+    partial = len(data) < span.end - span.start
+    text = decode_bytes(decode_transfer(data, span.encoding), span.charset, cut=partial)
+    return text[:limit], partial or len(text) > limit
 
 
 def headers_list(block: bytes) -> tuple[list[tuple[str, str]], bool]:
