@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import time
 import tracemalloc
 
@@ -157,3 +158,25 @@ def test_outline_survives_storing_as_json() -> None:
     assert parsing.Outline.from_json({}) is None
     assert parsing.Outline.from_json({"version": -1}) is None
     assert found.preview == "stored"
+
+
+def _samples() -> list[bytes]:
+    nested = make_email(subject="Fwd", text="outer", html='<p>hi <img src="cid:i"></p>')
+    nested.add_attachment(make_email(subject="Inner"))
+    nested.add_attachment(b"\x89PNG", maintype="image", subtype="png", filename="f.png")
+    return [
+        nested.as_bytes(),
+        _mixed(TEXT_PART, b'Content-Type: application-x-gzip; name="a.gz"\r\n\r\nGZ'),
+    ]
+
+
+def test_cut_and_corrupted_messages_never_raise_and_store_cleanly() -> None:
+    for sample in _samples():
+        for cut in range(0, len(sample), 37):
+            for raw in (sample[:cut], sample[:cut] + b"\x00\xff" + sample[cut + 2 :]):
+                found = parsing.outline(raw, ["user@example.com"])
+                assert parsing.Outline.from_json(json.loads(json.dumps(found.to_json()))) == found
+                assert "\\u0000" not in json.dumps(found.to_json())
+                parsed = parsing.read(raw)
+                for item in parsed.attachments:
+                    assert parsing.attachment_content(raw, item.index) is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from postroom.emailview.headers import Field, header_end, parse_fields, split_params
+from postroom.emailview.headers import Field, clean, header_end, parse_fields, split_params
 
 MAX_DEPTH = 20
 MAX_PARTS = 500
@@ -104,7 +104,7 @@ def _leaf(fields: list[Field], content_type: str, params: dict[str, str], span: 
     declared = first(fields, "Content-Disposition")
     disposition, disposition_params = split_params(declared.raw if declared else "")
     encoding_field = first(fields, "Content-Transfer-Encoding")
-    encoding = encoding_field.raw.strip().lower()[:40] if encoding_field else ""
+    encoding = clean(encoding_field.raw).lower()[:40] if encoding_field else ""
     content_id = first(fields, "Content-ID")
     return Leaf(
         content_type=content_type,

@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 
 from postroom.emailview.headers import (
     PARAMS_LIMIT,
+    clean,
     decode_bytes,
     header_end,
     parse_fields,
@@ -250,7 +251,7 @@ def _preview(raw: bytes, text: Leaf | None, html: Leaf | None) -> str:
     content, _ = body_text(span, raw[span.start : min(span.end, span.start + 8 * 1024)], 4000)
     if body is html:
         content = _TAG.sub(" ", content)
-    return _SPACES.sub(" ", content).strip()[:PREVIEW_LIMIT]
+    return _SPACES.sub(" ", clean(content))[:PREVIEW_LIMIT]
 
 
 # Decoding the parts a page shows ------------------------------------------------------------
