@@ -354,3 +354,9 @@ def test_real_world_shapes_are_shown_as_mail_clients_show_them(staff_client: Cli
     assert "document.xml.gz" in files.content.decode() and "Résumé.pdf" in files.content.decode()
     gz = staff_client.get(reverse("inbox:attachment", args=[message.pk, 0]))
     assert gz.content == b"GZ" and gz["Content-Type"] == "application/octet-stream"
+
+
+def test_the_list_shows_the_start_of_each_text(staff_client: Client) -> None:
+    store(make_email("Greeting", text="Hello Ada,\n\nyour   invoice is ready.").as_bytes())
+    body = staff_client.get(reverse("inbox:list")).content.decode()
+    assert '<span class="muted preview">Hello Ada, your invoice is ready.</span>' in body
