@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 VALUE_LIMIT = 16 * 1024  # characters of one header value decoded and shown; the rest is cut
+MAX_FIELDS = 2000  # header fields read; real mail has under a hundred
 PARAMS_LIMIT = 8 * 1024  # characters of Content-Type / Content-Disposition read for parameters
 TRUNCATED = " … (truncated: {} more bytes in the raw source)"
 
@@ -23,8 +24,10 @@ _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?\s]*)\?=")
 _PARAM = re.compile(r';\s*([^\s=;]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"?|[^;]*))?')
 _SECTION = re.compile(r"^(.+?)\*(\d+)?(\*)?$")
 _QUOTED_PAIR = re.compile(r"\\(.)")
-# The first line that is neither a field ("Name:") nor a continuation: the blank line, usually.
-_BLOCK_END = re.compile(rb"^(?![ \t]|[\x21-\x39\x3b-\x7e]+[ \t]*:)", re.M)
+_FIELD_START = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
+# A line that is neither a field nor a continuation, the blank line usually. Starting with a
+# literal newline lets the regex engine skip ahead quickly.
+_OTHER_LINE = re.compile(rb"\n(?![ \t]|[\x21-\x39\x3b-\x7e]+[ \t]*:)")
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Field:
     name: str
     value: str  # decoded and cleaned; cut at VALUE_LIMIT with a note
     raw: str  # undecoded text (8-bit bytes decoded), cut at PARAMS_LIMIT, for parameters
+    data: bytes  # the whole unfolded value as received
 
 
 def charset_codec(name: str | None) -> str | None:
@@ -113,29 +117,29 @@ def decode_value(value: bytes, limit: int = VALUE_LIMIT) -> str:
     return text
 
 
-def unfold(block: bytes) -> list[bytes]:
-    """The lines of a header block with folded continuations joined: one line per field."""
+def unfold(block: bytes) -> bytes:
+    """A header block with folded continuations joined: one line per field."""
     for fold, space in ((b"\r\n ", b" "), (b"\r\n\t", b"\t"), (b"\n ", b" "), (b"\n\t", b"\t")):
         block = block.replace(fold, space)
-    return block.split(b"\n")
+    return block
 
 
-def parse_fields(block: bytes) -> list[Field]:
-    """The header fields of ``block`` (the bytes before the blank line), in order."""
+def parse_fields(block: bytes, limit: int = MAX_FIELDS) -> list[Field]:
+    """The first ``limit`` header fields of ``block`` (the bytes before the blank line)."""
+    text = unfold(block)
     fields: list[Field] = []
-    for line in unfold(block):
-        key, colon, value = line.partition(b":")
+    position = 0
+    while position < len(text) and len(fields) < limit:
+        newline = text.find(b"\n", position)
+        stop = len(text) if newline < 0 else newline
+        key, colon, value = text[position:stop].partition(b":")
+        position = stop + 1
         if not colon or key[:1] in (b" ", b"\t"):
             continue
         value = value.removesuffix(b"\r")
         name = decode_bytes(key[:200]).strip()
-        fields.append(
-            Field(
-                name,
-                decode_value(value),
-                decode_bytes(value[:PARAMS_LIMIT], cut=len(value) > PARAMS_LIMIT),
-            )
-        )
+        raw_value = decode_bytes(value[:PARAMS_LIMIT], cut=len(value) > PARAMS_LIMIT)
+        fields.append(Field(name, decode_value(value), raw_value, value))
     return fields
 
 
@@ -147,10 +151,13 @@ def header_end(raw: bytes, start: int = 0, end: int | None = None) -> tuple[int,
     ``start`` must be the start of a line.
     """
     end = len(raw) if end is None else end
-    match = _BLOCK_END.search(raw, start, end)
-    if match is None:
-        return end, end
-    position = match.start()
+    if _FIELD_START.match(raw, start, end):
+        match = _OTHER_LINE.search(raw, start, end)
+        if match is None:
+            return end, end
+        position = match.start() + 1
+    else:
+        position = start
     newline = raw.find(b"\n", position, end)
     line_end = end if newline < 0 else newline + 1
     if not raw[position:line_end].strip(b"\r\n"):

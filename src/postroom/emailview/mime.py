@@ -9,14 +9,15 @@ nesting, so the work is at most ``MAX_DEPTH`` passes over the bytes.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from postroom.emailview.headers import Field, clean, header_end, parse_fields, split_params
 
-MAX_DEPTH = 20
+MAX_DEPTH = 12  # real mail nests four or five deep
 MAX_PARTS = 500
 PART_HEADER_LIMIT = 64 * 1024  # bytes of a part's header block read; a real one is < 2 KB
-DELIMITER_LINE_LIMIT = 200  # a boundary line longer than this is text that starts like one
+BOUNDARY_LIMIT = 200  # bytes of a boundary used; RFC 2046 allows 70
 
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 
@@ -119,35 +120,33 @@ def split_multipart(raw: bytes, start: int, end: int, boundary: str) -> list[tup
     """The (start, end) of each body part between ``--boundary`` lines, in order.
 
     A missing close delimiter ends the last part at ``end``; no delimiter at all gives [].
+    ``start`` must be the start of a line.
     """
-    delimiter = b"--" + boundary.encode("utf-8", errors="replace")
     parts: list[tuple[int, int]] = []
     part_start = -1
-    found = start if raw.startswith(delimiter, start) else -1
-    if found < 0:
-        found = _next_delimiter(raw, delimiter, start, end)
-    while found >= 0 and len(parts) < MAX_PARTS:
-        after = found + len(delimiter)
-        newline = raw.find(b"\n", after, end)
-        line_end = end if newline < 0 else newline + 1
-        closing = raw.startswith(b"--", after)
-        if not closing and (line_end - after > DELIMITER_LINE_LIMIT or raw[after:line_end].strip()):
-            found = _next_delimiter(raw, delimiter, after, end)  # text that starts like one
-            continue
+    for line_start, line_end, closing in _delimiter_lines(raw, start, end, boundary):
         if part_start >= 0:
-            part_end = found - 1 if found > start else found
+            part_end = line_start - 1 if line_start > start else line_start
             if part_end > part_start and raw[part_end - 1 : part_end] == b"\r":
                 part_end -= 1
             parts.append((part_start, max(part_end, part_start)))
-        if closing:
+        if closing or len(parts) >= MAX_PARTS:
             return parts
-        part_start = line_end
-        found = _next_delimiter(raw, delimiter, line_end - 1, end) if newline >= 0 else -1
+        part_start = min(line_end + 1, end)
     if part_start >= 0 and len(parts) < MAX_PARTS:
         parts.append((part_start, end))
     return parts
 
 
-def _next_delimiter(raw: bytes, delimiter: bytes, position: int, end: int) -> int:
-    found = raw.find(b"\n" + delimiter, position, end)
-    return found + 1 if found >= 0 else -1
+def _delimiter_lines(
+    raw: bytes, start: int, end: int, boundary: str
+) -> Iterator[tuple[int, int, bool]]:
+    """(start, end, is the close delimiter) of each "--boundary" line (RFC 2046 5.1.1)."""
+    token = re.escape(b"--" + boundary.encode("utf-8", errors="replace")[:BOUNDARY_LIMIT])
+    rest = rb"(?:(--)[^\n]*|[ \t]*\r?)(?=\n|$)"  # the close mark, or transport padding
+    first = re.compile(token + rest).match(raw, start, end)
+    if first:
+        yield first.start(), first.end(), bool(first.group(1))
+    # Starting with a literal newline lets the regex engine skip ahead quickly.
+    for match in re.compile(rb"\n" + token + rest).finditer(raw, start, end):
+        yield match.start() + 1, match.end(), bool(match.group(1))

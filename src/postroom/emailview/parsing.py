@@ -23,7 +23,6 @@ from postroom.emailview.headers import (
     decode_bytes,
     header_end,
     parse_fields,
-    unfold,
 )
 from postroom.emailview.mime import Leaf, Span, first, scan
 
@@ -150,7 +149,7 @@ def outline(raw: bytes, recipients: Sequence[str] = ()) -> Outline:
         return ", ".join(found)[:limit]
 
     text, html, attachments = _sort_leaves(raw, structure.leaves)
-    visible = b" ".join(_raw_values(raw[: structure.header_end], (b"to", b"cc"))).lower()
+    visible = b" ".join(item.data for item in fields if item.name.lower() in ("to", "cc")).lower()
     blind = tuple(r for r in recipients if r.lower().encode("utf-8", "replace") not in visible)
     return Outline(
         ok=bool(fields),
@@ -178,16 +177,6 @@ def summarize(raw: bytes) -> Summary:
         message_id=found.message_id[:SUMMARY_FIELD_LIMIT],
         has_attachments=found.has_attachments,
     )
-
-
-def _raw_values(block: bytes, names: tuple[bytes, ...]) -> list[bytes]:
-    """The undecoded values of the named fields, for a containment test linear in their size."""
-    values: list[bytes] = []
-    for line in unfold(block):
-        name, _, rest = line.partition(b":")
-        if name.strip().lower() in names:
-            values.append(rest)
-    return values
 
 
 def _sort_leaves(
