@@ -7,6 +7,8 @@ import json
 import time
 import tracemalloc
 
+import pytest
+
 from emails import make_email
 from postroom.emailview import parsing
 
@@ -180,3 +182,26 @@ def test_cut_and_corrupted_messages_never_raise_and_store_cleanly() -> None:
                 parsed = parsing.read(raw)
                 for item in parsed.attachments:
                     assert parsing.attachment_content(raw, item.index) is not None
+
+
+HOSTILE = {
+    "header lines and no body": b"X-A: b\r\n" * 600_000,
+    "deep nesting": b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
+        for i in range(1000)
+    )
+    + b"x" * 5_000_000,
+    "lines that start like a boundary": b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+    + b"--bx\r\n" * 1_000_000,
+    "a million encoded words": b"Subject: " + b"=?utf-8?q?a?= " * 400_000 + b"\r\n\r\n",
+    "many parameters": b"Content-Type: multipart/mixed; " + b'a="x;' * 1_000_000 + b"\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("raw", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_shapes_are_read_in_linear_time(raw: bytes) -> None:
+    started = time.perf_counter()
+    found = parsing.outline(raw)
+    parsing.read(raw)
+    assert time.perf_counter() - started < 2.0  # about 0.1 s each; quadratic would be hours
+    assert len(found.subject) <= parsing.SHOWN_FIELD_LIMIT
