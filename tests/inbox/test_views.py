@@ -360,3 +360,15 @@ def test_the_list_shows_the_start_of_each_text(staff_client: Client) -> None:
     store(make_email("Greeting", text="Hello Ada,\n\nyour   invoice is ready.").as_bytes())
     body = staff_client.get(reverse("inbox:list")).content.decode()
     assert '<span class="muted preview">Hello Ada, your invoice is ready.</span>' in body
+
+
+def test_inline_images_are_read_from_their_slices(staff_client: Client) -> None:
+    message = make_email(html='<p>Logo: <img src="cid:logo@example.com"></p>')
+    message.get_payload()[1].add_related(
+        b"\x89PNG logo", maintype="image", subtype="png", cid="<logo@example.com>"
+    )
+    stored = store(message.as_bytes())
+    html = staff_client.get(reverse("inbox:html", args=[stored.pk])).content.decode()
+    encoded = base64.b64encode(b"\x89PNG logo").decode()
+    assert f'src="data:image/png;base64,{encoded}"' in html
+    assert not CaughtMessage.objects.get(pk=stored.pk).has_attachments

@@ -1,8 +1,8 @@
 """The MIME structure of a raw message, found in one linear pass over its bytes.
 
 Each leaf part is located by byte offsets into the raw message, so a page can later fetch and
-decode just the part it shows. Multipart bodies are split with ``bytes.find`` on the boundary;
-nothing is decoded here but header fields. Depth and part count are capped against hostile
+decode just the part it shows. Multipart bodies are split by a regex scan for the boundary
+lines; nothing is decoded here but header fields. Depth and part count are capped against hostile
 nesting, so the work is at most ``MAX_DEPTH`` passes over the bytes.
 """
 
@@ -144,9 +144,9 @@ def _delimiter_lines(
     """(start, end, is the close delimiter) of each "--boundary" line (RFC 2046 5.1.1)."""
     token = re.escape(b"--" + boundary.encode("utf-8", errors="replace")[:BOUNDARY_LIMIT])
     rest = rb"(?:(--)[^\n]*|[ \t]*\r?)(?=\n|$)"  # the close mark, or transport padding
-    first = re.compile(token + rest).match(raw, start, end)
-    if first:
-        yield first.start(), first.end(), bool(first.group(1))
+    opening = re.compile(token + rest).match(raw, start, end)
+    if opening:
+        yield opening.start(), opening.end(), bool(opening.group(1))
     # Starting with a literal newline lets the regex engine skip ahead quickly.
     for match in re.compile(rb"\n" + token + rest).finditer(raw, start, end):
         yield match.start() + 1, match.end(), bool(match.group(1))
