@@ -132,7 +132,8 @@ def test_a_huge_folded_to_header_is_read_in_linear_time_and_space() -> None:
     assert elapsed < 1.0, elapsed  # about 0.15 s on a loaded machine; the stdlib took minutes
     assert peak < 25 * len(raw), peak  # tens of megabytes; the stdlib grew by gigabytes
     assert found.subject == "many" and found.to_header.startswith("Person 0 <person0@example.com>")
-    assert len(found.to_header) <= parsing.SHOWN_FIELD_LIMIT
+    assert len(found.to_header) < parsing.SHOWN_FIELD_LIMIT + 100
+    assert found.to_header.endswith("more bytes in the raw source)")
     assert found.blind_copies == ("hidden@example.com",)
     assert parsing.summarize(raw).to_header.startswith("Person 0")
     headers = dict(parsing.read(raw).headers)
@@ -204,4 +205,4 @@ def test_hostile_shapes_are_read_in_linear_time(raw: bytes) -> None:
     found = parsing.outline(raw)
     parsing.read(raw)
     assert time.perf_counter() - started < 2.0  # about 0.1 s each; quadratic would be hours
-    assert len(found.subject) <= parsing.SHOWN_FIELD_LIMIT
+    assert len(found.subject) < parsing.SHOWN_FIELD_LIMIT + 100

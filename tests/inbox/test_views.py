@@ -372,3 +372,19 @@ def test_inline_images_are_read_from_their_slices(staff_client: Client) -> None:
     encoded = base64.b64encode(b"\x89PNG logo").decode()
     assert f'src="data:image/png;base64,{encoded}"' in html
     assert not CaughtMessage.objects.get(pk=stored.pk).has_attachments
+
+
+def test_a_2_mb_to_header_is_shown_cut_and_quickly(
+    staff_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    addresses = b",\r\n ".join(b"Person %d <p%d@example.com>" % (i, i) for i in range(70_000))
+    raw = b"From: a@example.com\r\nTo: " + addresses + b"\r\nSubject: Many\r\n\r\nbody\r\n"
+    message = store(raw, recipients=["p69999@example.com", "hidden@example.com"])
+    _refuse_full_parsing(monkeypatch)
+    for url in _page_urls(message.pk):
+        elapsed, page = _timed_get(staff_client, url)
+        assert elapsed < PAGE_BUDGET, (url, elapsed)
+    detail = staff_client.get(reverse("inbox:detail", args=[message.pk])).content.decode()
+    assert "Person 0 &lt;p0@example.com&gt;" in detail and "p69999@example.com&gt;" not in detail
+    assert "more bytes in the raw source)" in detail
+    assert detail.count(">Bcc</span>") == 1  # only hidden@ is in no To header

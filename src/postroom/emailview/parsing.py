@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 
 from postroom.emailview.headers import (
     PARAMS_LIMIT,
+    TRUNCATED,
     clean,
     decode_bytes,
     header_end,
@@ -145,8 +146,12 @@ def outline(raw: bytes, recipients: Sequence[str] = ()) -> Outline:
     fields = structure.fields
 
     def value(name: str, limit: int = SHOWN_FIELD_LIMIT) -> str:
-        found = [item.value for item in fields if item.name.lower() == name.lower()]
-        return ", ".join(found)[:limit]
+        found = [item for item in fields if item.name.lower() == name.lower()]
+        text = ", ".join(item.value for item in found)
+        if len(text) <= limit:
+            return text
+        size = sum(len(item.data) for item in found)
+        return text[:limit] + TRUNCATED.format(max(size - limit, 1))
 
     text, html, attachments = _sort_leaves(raw, structure.leaves)
     visible = b" ".join(item.data for item in fields if item.name.lower() in ("to", "cc")).lower()
