@@ -2,35 +2,38 @@
 
 :func:`outline` reads a raw message once and returns everything a page shows about it
 (decoded headers, where the text and HTML bodies are, the attachments and where each lies), as
-JSON-ready data to store. Pages then fetch and decode only the slice they show
-(:func:`body_text`, :func:`body_html`, :func:`part_content`). :func:`read` does it all at once for
-callers without a stored outline. Nothing here raises on bad input.
+JSON-ready data to store. Pages then fetch and decode only the slice they show (with
+:mod:`postroom.emailview.decoding`, :func:`body_html`, :func:`part_content`). :func:`read` does
+it all at once for callers without a stored outline. Nothing here raises on bad input.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 
+from postroom.emailview.decoding import (
+    TEXT_LIMIT,
+    body_text,
+    decode_transfer,
+    fetch_limit,
+    headers_list,
+    parse_date,
+    safe_filename,
+)
 from postroom.emailview.headers import (
-    PARAMS_LIMIT,
     TRUNCATED,
     clean,
-    decode_bytes,
     header_end,
     parse_fields,
 )
 from postroom.emailview.mime import Leaf, Span, first, scan
 
 OUTLINE_VERSION = 1
-TEXT_LIMIT = 256 * 1024  # characters of a text body shown; the .eml download has it all
 HTML_LIMIT = 5 * 1024 * 1024  # bytes of an HTML body served to its frame
-HEADERS_LIMIT = 256 * 1024  # bytes of the header block listed on the Headers tab
 INLINE_IMAGE_LIMIT = 2 * 1024 * 1024  # inline images up to this become data: URIs
 INLINE_IMAGES_TOTAL = 10 * 1024 * 1024
 SUMMARY_FIELD_LIMIT = 998  # RFC 5322 line length: enough for the list's columns
@@ -39,9 +42,7 @@ PREVIEW_LIMIT = 200
 ATTACHED_HEADER_LIMIT = 64 * 1024
 
 _CID_REFERENCE = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
 _TAG = re.compile(r"<[^>]{0,2000}>|<[^>]*$")
-_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]+")
 _SPACES = re.compile(r"\s+")
 _BODY_TYPES = ("text/plain", "text/html")
 
@@ -251,45 +252,6 @@ def _preview(raw: bytes, text: Leaf | None, html: Leaf | None) -> str:
 # Decoding the parts a page shows ------------------------------------------------------------
 
 
-def decode_transfer(data: bytes, encoding: str) -> bytes:
-    """A body's bytes with its Content-Transfer-Encoding undone; broken input decodes partly."""
-    if encoding == "base64":
-        try:
-            return binascii.a2b_base64(data)
-        except (binascii.Error, ValueError):
-            letters = _NOT_BASE64.sub(b"", data)
-            letters = letters[: len(letters) - len(letters) % 4]
-            try:
-                return binascii.a2b_base64(letters)
-            except (binascii.Error, ValueError):
-                return b""
-    if encoding == "quoted-printable":
-        return binascii.a2b_qp(data)
-    return data
-
-
-def fetch_limit(span: Span, characters: int) -> tuple[int, int]:
-    """The byte range of ``span`` enough to show its first ``characters``."""
-    budget = characters * 4 + 16 if span.encoding else characters * 4
-    return span.start, min(span.end, span.start + budget)
-
-
-def body_text(span: Span, data: bytes, limit: int = TEXT_LIMIT) -> tuple[str, bool]:
-    """The text of a body from (the start of) its bytes, and whether it was cut."""
-    partial = len(data) < span.end - span.start
-    text = decode_bytes(decode_transfer(data, span.encoding), span.charset, cut=partial)
-    return text[:limit], partial or len(text) > limit
-
-
-def headers_list(block: bytes) -> tuple[list[tuple[str, str]], bool]:
-    """The header fields of ``block`` as (name, decoded value), and whether any were cut."""
-    limited = block[:HEADERS_LIMIT]
-    if len(block) > HEADERS_LIMIT:
-        limited = limited[: limited.rfind(b"\n") + 1]  # no field cut in the middle
-    fields = [(item.name, item.value) for item in parse_fields(limited)]
-    return fields, len(block) > HEADERS_LIMIT
-
-
 def inline_image_spans(found: Outline) -> list[Attachment]:
     """The inline images the HTML body may show, within the size limits."""
     images, total = [], 0
@@ -370,20 +332,3 @@ def attachment_content(raw: bytes, index: int) -> tuple[Attachment, bytes] | Non
         return None
     item = attachments[index]
     return item, part_content(item, raw[item.span.start : item.span.end])
-
-
-def parse_date(value: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return parsedate_to_datetime(value[:200])
-    except Exception:  # the stdlib raises several kinds on nonsense dates
-        return None
-
-
-def safe_filename(name: str, fallback: str) -> str:
-    """A file name with no path, control characters or quotes; ``fallback`` when empty."""
-    name = _CONTROL_CHARS.sub("", (name or "")[:PARAMS_LIMIT])
-    name = re.split(r"[\\/]", name)[-1]
-    name = name.replace('"', "'").strip().lstrip(".")
-    return name[:200] or fallback

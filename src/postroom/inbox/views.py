@@ -13,7 +13,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from postroom.accounts.permissions import administrator_required
-from postroom.emailview import parsing
+from postroom.emailview import decoding, parsing
 from postroom.emailview.responses import download, sandboxed_html
 from postroom.inbox.models import CaughtMessage
 
@@ -101,12 +101,12 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _tab_content(message: CaughtMessage, found: parsing.Outline, tab: str) -> dict[str, object]:
     """Only what the open tab shows, read from slices of the raw message."""
     if tab == "text" and found.text is not None:
-        limit = parsing.fetch_limit(found.text, parsing.TEXT_LIMIT)
-        text, cut = parsing.body_text(found.text, message.raw_slices([limit])[0])
+        limit = decoding.fetch_limit(found.text, decoding.TEXT_LIMIT)
+        text, cut = decoding.body_text(found.text, message.raw_slices([limit])[0])
         return {"text": text, "text_truncated": cut}
     if tab == "headers":
-        end = min(found.header_end, parsing.HEADERS_LIMIT + 1)
-        headers, cut = parsing.headers_list(message.raw_slices([(0, end)])[0])
+        end = min(found.header_end, decoding.HEADERS_LIMIT + 1)
+        headers, cut = decoding.headers_list(message.raw_slices([(0, end)])[0])
         return {"headers": headers, "headers_truncated": cut}
     if tab == "raw":
         raw = message.raw_slices([(0, RAW_DISPLAY_LIMIT)])[0]
@@ -145,7 +145,7 @@ def attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse:
 def source(request: HttpRequest, pk: int) -> HttpResponse:
     """The whole message as an .eml file."""
     message = get_object_or_404(CaughtMessage, pk=pk)
-    name = parsing.safe_filename(message.subject, "message")[:80]
+    name = decoding.safe_filename(message.subject, "message")[:80]
     return download(bytes(message.raw), "message/rfc822", f"{name}.eml")
 
 
