@@ -177,6 +177,13 @@ def test_source_download(staff_client: Client) -> None:
         b"\x00\xff garbage",
         b"Subject: =?bogus?q?x?=\r\nContent-Type: text/html; charset=nope\r\n\r\n<b>\xff</b>",
         b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain',
+        b"Content-Type: multipart/mixed\r\n\r\n--b\r\nno boundary parameter\r\n--b--",
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        b"Content-Type: message/rfc822\r\n\r\nSubject: cut off\r\nContent-Type: multi",
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        b"Content-Type: application/pdf; name*=bogus-charset''%FF%00x.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n%%%\r\n--b--",
+        b"Subject: \x00\x01\r\nContent-Type: text/plain; charset=\x00\r\n\r\n\x00body",
     ],
 )
 def test_malformed_messages_do_not_break_pages(staff_client: Client, raw: bytes) -> None:
@@ -186,6 +193,9 @@ def test_malformed_messages_do_not_break_pages(staff_client: Client, raw: bytes)
     for tab in ("html", "text", "headers", "raw", "attachments"):
         assert staff_client.get(url, {"tab": tab}).status_code == 200, tab
     assert staff_client.get(reverse("inbox:html", args=[message.pk])).status_code in (200, 404)
+    for item in message.outline().attachments:
+        response = staff_client.get(reverse("inbox:attachment", args=[message.pk, item.index]))
+        assert response.status_code == 200
 
 
 def test_missing_message_is_404(staff_client: Client) -> None:
