@@ -92,17 +92,16 @@ class CaughtMessage(models.Model):
     def raw_slices(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
         """Byte ranges of the raw message, read in one query without loading the rest."""
         wanted = [(start, end) for start, end in ranges if end > start]
-        expressions = [
-            Substr("raw", start + 1, end - start, output_field=models.BinaryField())
-            for start, end in wanted
-        ]
-        row = (
-            CaughtMessage.objects.filter(pk=self.pk).values_list(*expressions).first()
-            if expressions
-            else ()
-        )
-        found = iter(bytes(value or b"") for value in (row or [b""] * len(wanted)))
-        return [next(found) if end > start else b"" for start, end in ranges]
+        values: list[object] = []
+        if wanted:
+            expressions = [
+                Substr("raw", start + 1, end - start, output_field=models.BinaryField())
+                for start, end in wanted
+            ]
+            row = CaughtMessage.objects.filter(pk=self.pk).values_list(*expressions).first()
+            values = list(row) if row else []  # a message deleted meanwhile reads as empty
+        found = iter(bytes(value or b"") for value in values)
+        return [next(found, b"") if end > start else b"" for start, end in ranges]
 
     @property
     def recipients_list(self) -> list[str]:
