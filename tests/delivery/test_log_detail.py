@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -230,3 +231,22 @@ def test_every_link_on_the_log_and_a_message_works(admin_client):
         html = admin_client.get(url).content.decode()
         for link in set(re.findall(r'(?:href|src)="(/outbox/[^"#]*)"', html)):
             assert admin_client.get(link.replace("&amp;", "&")).status_code == 200, link
+
+
+def test_a_long_text_is_cut_with_a_link_to_the_whole_message(admin_client):
+    body = "A line of a very long report.\n" * 20_000  # 600 KB
+    row = enqueue(EmailMessage("Report", body, "site@example.org", ["a@example.net"]))
+    started = time.perf_counter()
+    html = page(admin_client, row, "?tab=text")
+    assert time.perf_counter() - started < 1.0
+    assert "Showing the start of a long text." in html
+    assert f'href="/outbox/{row.pk}/source.eml"' in html
+    assert html.count("A line of a very long report.") < 10_000
+
+
+def test_attachments_of_unknown_type_are_not_shown_as_the_text(admin_client):
+    message = EmailMessage("Files", "The real text", "site@example.org", ["a@example.net"])
+    message.attach("document.xml.gz", b"\x1f\x8b gzip bytes", "application/x-gzip")
+    row = enqueue(message)
+    html = page(admin_client, row, "?tab=text")
+    assert "<pre>The real text" in html and "gzip bytes" not in html

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import os
+import time
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from emails import make_email
+from postroom.emailview import mime, parsing
 from postroom.inbox.models import CaughtMessage
 
 from .conftest import store
@@ -172,6 +177,13 @@ def test_source_download(staff_client: Client) -> None:
         b"\x00\xff garbage",
         b"Subject: =?bogus?q?x?=\r\nContent-Type: text/html; charset=nope\r\n\r\n<b>\xff</b>",
         b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain',
+        b"Content-Type: multipart/mixed\r\n\r\n--b\r\nno boundary parameter\r\n--b--",
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        b"Content-Type: message/rfc822\r\n\r\nSubject: cut off\r\nContent-Type: multi",
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        b"Content-Type: application/pdf; name*=bogus-charset''%FF%00x.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n%%%\r\n--b--",
+        b"Subject: \x00\x01\r\nContent-Type: text/plain; charset=\x00\r\n\r\n\x00body",
     ],
 )
 def test_malformed_messages_do_not_break_pages(staff_client: Client, raw: bytes) -> None:
@@ -181,6 +193,9 @@ def test_malformed_messages_do_not_break_pages(staff_client: Client, raw: bytes)
     for tab in ("html", "text", "headers", "raw", "attachments"):
         assert staff_client.get(url, {"tab": tab}).status_code == 200, tab
     assert staff_client.get(reverse("inbox:html", args=[message.pk])).status_code in (200, 404)
+    for item in message.outline().attachments:
+        response = staff_client.get(reverse("inbox:attachment", args=[message.pk, item.index]))
+        assert response.status_code == 200
 
 
 def test_missing_message_is_404(staff_client: Client) -> None:
@@ -226,3 +241,160 @@ def test_poll_and_table_fragment(staff_client: Client) -> None:
     assert fragment.startswith('<div id="inbox-table"')
     assert f'data-latest-id="{message.pk}"' in fragment and "Fresh" in fragment
     assert "<html" not in fragment
+
+
+# Large and real-world messages ----------------------------------------------------------------
+
+PAGE_BUDGET = 0.2  # seconds; pages take about 20 ms, the margin is for a loaded machine
+LONG_LINE = b"A line of the long text body, long enough to need the download link.\n"
+
+
+def _big_message() -> bytes:
+    """About 25 MB: a 6 MB text body and an 18 MB base64 attachment, built by hand for speed."""
+    attachment = base64.encodebytes(os.urandom(14_000_000))
+    return (
+        b"From: Sender <app@example.com>\r\nTo: user@example.com\r\nSubject: Huge\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        + LONG_LINE
+        * 90_000
+        + b"\r\n--b1\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n"
+        b'Content-Disposition: attachment; filename="data.zip"\r\n\r\n'
+        + attachment
+        + b"\r\n--b1--\r\n"
+    )
+
+
+def _nested_message() -> bytes:
+    """About 3 MB: a message forwarding a message that has an attachment of its own."""
+    inner = make_email("Inner report", text="inner text")
+    inner.add_attachment(os.urandom(2_200_000), maintype="image", subtype="png", filename="i.png")
+    outer = make_email("Fwd: report", text="see the forwarded message", html="<p>see it</p>")
+    outer.add_attachment(inner)
+    return outer.as_bytes()
+
+
+def _refuse_full_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a page parsed the whole message again")
+
+    monkeypatch.setattr(parsing, "outline", refuse)
+    monkeypatch.setattr(mime, "scan", refuse)
+
+
+def _timed_get(client: Client, url: str) -> tuple[float, str]:
+    """The fastest of three requests (the first warms caches), and the page."""
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        response = client.get(url)
+        timings.append(time.perf_counter() - started)
+        assert response.status_code == 200, url
+    return min(timings), response.content.decode(errors="replace")
+
+
+def _page_urls(pk: int) -> list[str]:
+    detail = reverse("inbox:detail", args=[pk])
+    tabs = [f"{detail}?tab={tab}" for tab in ("text", "headers", "raw", "attachments")]
+    return [reverse("inbox:list"), reverse("inbox:table"), detail, *tabs]
+
+
+def test_a_25_mb_message_is_parsed_once_and_its_pages_are_fast(
+    staff_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = _big_message()
+    assert len(raw) > 25_000_000
+    message = store(raw)
+    _refuse_full_parsing(monkeypatch)
+    for url in _page_urls(message.pk):
+        elapsed, _ = _timed_get(staff_client, url)
+        assert elapsed < PAGE_BUDGET, (url, elapsed)
+    _, text_tab = _timed_get(staff_client, reverse("inbox:detail", args=[message.pk]) + "?tab=text")
+    assert "Showing the start of a long text." in text_tab
+    assert reverse("inbox:source", args=[message.pk]) in text_tab
+    assert text_tab.count("A line of the long text body") < 10_000  # 256 KB of 6 MB
+    files = staff_client.get(reverse("inbox:attachment", args=[message.pk, 0]))
+    assert len(files.content) == 14_000_000
+
+
+def test_a_nested_3_mb_message_has_fast_pages_and_lists_the_attached_message(
+    staff_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = store(_nested_message())
+    _refuse_full_parsing(monkeypatch)
+    for url in [*_page_urls(message.pk), reverse("inbox:html", args=[message.pk])]:
+        elapsed, _ = _timed_get(staff_client, url)
+        assert elapsed < PAGE_BUDGET, (url, elapsed)
+    files_tab = staff_client.get(reverse("inbox:detail", args=[message.pk]), {"tab": "attachments"})
+    body = files_tab.content.decode()
+    assert "Attachments (1)" in body and "message-1.eml" in body and "Inner report" in body
+    inner = staff_client.get(reverse("inbox:attachment", args=[message.pk, 0])).content
+    assert b"Subject: Inner report" in inner and len(inner) > 2_900_000
+
+
+def test_messages_caught_before_outlines_are_read_once_then_stored(
+    staff_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = store(_with_attachment())
+    CaughtMessage.objects.filter(pk=message.pk).update(summary={}, preview="")
+    url = reverse("inbox:detail", args=[message.pk])
+    assert "Attachments (1)" in staff_client.get(url).content.decode()
+    message.refresh_from_db()
+    assert message.summary["version"] == parsing.OUTLINE_VERSION
+    assert message.preview == "Text body"
+    _refuse_full_parsing(monkeypatch)
+    assert "<pre>Text body" in staff_client.get(url, {"tab": "text"}).content.decode()
+
+
+def test_real_world_shapes_are_shown_as_mail_clients_show_them(staff_client: Client) -> None:
+    raw = (
+        b"From: J\xc3\xbcrgen <j@example.com>\r\nTo: Ren\xe9 <r@example.com>\r\n"
+        b'Subject: Caf\xe9\r\nContent-Type: multipart/mixed; boundary="s"\r\n\r\n'
+        b'--s\r\nContent-Type: application-x-gzip; name="document.xml.gz"\r\n\r\nGZ\r\n'
+        b"--s\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="=?utf-8?q?R=C3=A9sum=C3=A9.pdf?="\r\n'
+        b"\r\n%PDF\r\n--s\r\nContent-Type: text/plain\r\n\r\nThe body\r\n--s--\r\n"
+    )
+    message = store(raw)
+    assert (message.subject, message.from_header) == ("Café", "Jürgen <j@example.com>")
+    page = staff_client.get(reverse("inbox:detail", args=[message.pk])).content.decode()
+    assert "René &lt;r@example.com&gt;" in page and "\ufffd" not in page
+    assert "<pre>The body" in page and "Attachments (2)" in page
+    files = staff_client.get(reverse("inbox:detail", args=[message.pk]), {"tab": "attachments"})
+    assert "document.xml.gz" in files.content.decode() and "Résumé.pdf" in files.content.decode()
+    gz = staff_client.get(reverse("inbox:attachment", args=[message.pk, 0]))
+    assert gz.content == b"GZ" and gz["Content-Type"] == "application/octet-stream"
+
+
+def test_the_list_shows_the_start_of_each_text(staff_client: Client) -> None:
+    store(make_email("Greeting", text="Hello Ada,\n\nyour   invoice is ready.").as_bytes())
+    body = staff_client.get(reverse("inbox:list")).content.decode()
+    assert '<span class="muted preview">Hello Ada, your invoice is ready.</span>' in body
+
+
+def test_inline_images_are_read_from_their_slices(staff_client: Client) -> None:
+    message = make_email(html='<p>Logo: <img src="cid:logo@example.com"></p>')
+    message.get_payload()[1].add_related(
+        b"\x89PNG logo", maintype="image", subtype="png", cid="<logo@example.com>"
+    )
+    stored = store(message.as_bytes())
+    html = staff_client.get(reverse("inbox:html", args=[stored.pk])).content.decode()
+    encoded = base64.b64encode(b"\x89PNG logo").decode()
+    assert f'src="data:image/png;base64,{encoded}"' in html
+    assert not CaughtMessage.objects.get(pk=stored.pk).has_attachments
+
+
+def test_a_2_mb_to_header_is_shown_cut_and_quickly(
+    staff_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    addresses = b",\r\n ".join(b"Person %d <p%d@example.com>" % (i, i) for i in range(70_000))
+    raw = b"From: a@example.com\r\nTo: " + addresses + b"\r\nSubject: Many\r\n\r\nbody\r\n"
+    message = store(raw, recipients=["p69999@example.com", "hidden@example.com"])
+    _refuse_full_parsing(monkeypatch)
+    for url in _page_urls(message.pk):
+        elapsed, page = _timed_get(staff_client, url)
+        assert elapsed < PAGE_BUDGET, (url, elapsed)
+    detail = staff_client.get(reverse("inbox:detail", args=[message.pk])).content.decode()
+    assert "Person 0 &lt;p0@example.com&gt;" in detail and "p69999@example.com&gt;" not in detail
+    assert "more bytes in the raw source)" in detail
+    assert detail.count(">Bcc</span>") == 1  # only hidden@ is in no To header

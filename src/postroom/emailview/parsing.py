@@ -1,31 +1,112 @@
-"""Reading caught messages with the stdlib ``email`` package.
+"""Reading stored messages as mail clients read them, in time linear in their size.
 
-Everything here takes raw RFC 5322 bytes and never raises on bad input: a part that cannot
-be decoded is shown as best we can, and a message that cannot be parsed at all still has
-its raw source.
+:func:`outline` reads a raw message once and returns everything a page shows about it
+(decoded headers, where the text and HTML bodies are, the attachments and where each lies), as
+JSON-ready data to store. Pages then fetch and decode only the slice they show (with
+:mod:`postroom.emailview.decoding`, :func:`body_html`, :func:`part_content`). :func:`read` does
+it all at once for callers without a stored outline. Nothing here raises on bad input.
 """
 
 from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from email import policy
-from email.message import EmailMessage, Message
-from email.parser import BytesParser
-from email.utils import parsedate_to_datetime
 
-# Inline images are turned into data: URIs up to this size; bigger ones stay broken.
-INLINE_IMAGE_LIMIT = 2 * 1024 * 1024
-MAX_DEPTH = 50
-MAX_PARTS = 500
-SUMMARY_FIELD_LIMIT = 998  # RFC 5322 line length: enough for any sane header
+from postroom.emailview.decoding import (
+    TEXT_LIMIT,
+    body_text,
+    decode_transfer,
+    fetch_limit,
+    headers_list,
+    parse_date,
+    safe_filename,
+)
+from postroom.emailview.headers import (
+    TRUNCATED,
+    clean,
+    header_end,
+    parse_fields,
+)
+from postroom.emailview.mime import Leaf, Span, first, scan
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
+OUTLINE_VERSION = 1
+HTML_LIMIT = 5 * 1024 * 1024  # bytes of an HTML body served to its frame
+INLINE_IMAGE_LIMIT = 2 * 1024 * 1024  # inline images up to this become data: URIs
+INLINE_IMAGES_TOTAL = 10 * 1024 * 1024
+SUMMARY_FIELD_LIMIT = 998  # RFC 5322 line length: enough for the list's columns
+SHOWN_FIELD_LIMIT = 4000  # characters of From/To/Cc/Subject on the detail page
+PREVIEW_LIMIT = 200
+ATTACHED_HEADER_LIMIT = 64 * 1024
+
 _CID_REFERENCE = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
-_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+_TAG = re.compile(r"<[^>]{0,2000}>|<[^>]*$")
+_SPACES = re.compile(r"\s+")
+_BODY_TYPES = ("text/plain", "text/html")
+
+Fetch = Callable[[Sequence[tuple[int, int]]], list[bytes]]  # byte ranges of the raw message
+
+
+@dataclass(frozen=True)
+class Attachment:
+    index: int  # position among the message's attachments, stable for a given message
+    filename: str  # safe for display and for Content-Disposition
+    content_type: str
+    size: int  # decoded size
+    inline: bool  # referenced from the HTML body (Content-ID) rather than attached
+    span: Span = Span(0, 0)
+    content_id: str = ""
+    subject: str = ""  # of an attached message (message/rfc822)
+
+
+@dataclass(frozen=True)
+class Outline:
+    """What the pages show about a message, found in one pass, stored as JSON."""
+
+    ok: bool  # False when no header could be read: the page points to the raw source
+    from_header: str = ""
+    to_header: str = ""
+    cc_header: str = ""
+    subject: str = ""
+    message_id: str = ""
+    date_header: str = ""
+    header_end: int = 0  # the header block is raw[:header_end]
+    text: Span | None = None
+    html: Span | None = None
+    attachments: tuple[Attachment, ...] = ()
+    preview: str = ""
+    blind_copies: tuple[str, ...] = ()  # envelope recipients in no To or Cc header
+
+    @property
+    def date(self) -> datetime | None:
+        return parse_date(self.date_header)
+
+    @property
+    def has_attachments(self) -> bool:
+        return any(not item.inline for item in self.attachments)
+
+    def to_json(self) -> dict[str, object]:
+        return {"version": OUTLINE_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: object) -> Outline | None:
+        """The stored outline, or None when missing or from another version."""
+        if not isinstance(data, dict) or data.get("version") != OUTLINE_VERSION:
+            return None
+        try:
+            values = {key: value for key, value in data.items() if key != "version"}
+            values["text"] = Span(**values["text"]) if values.get("text") else None
+            values["html"] = Span(**values["html"]) if values.get("html") else None
+            values["attachments"] = tuple(
+                Attachment(**{**item, "span": Span(**item["span"])})
+                for item in values.get("attachments", ())
+            )
+            values["blind_copies"] = tuple(values.get("blind_copies", ()))
+            return cls(**values)
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
 @dataclass(frozen=True)
@@ -38,19 +119,10 @@ class Summary:
 
 
 @dataclass(frozen=True)
-class Attachment:
-    index: int  # position among the message's attachments, stable for a given message
-    filename: str  # safe for display and for Content-Disposition
-    content_type: str
-    size: int
-    inline: bool  # referenced from the HTML body (Content-ID) rather than attached
-
-
-@dataclass(frozen=True)
 class ParsedMessage:
-    """What the detail screen shows."""
+    """What a detail screen shows."""
 
-    ok: bool  # False when the message could not be parsed at all: show the raw source
+    ok: bool
     from_header: str
     to_header: str
     cc_header: str
@@ -61,273 +133,210 @@ class ParsedMessage:
     html: str | None
     headers: list[tuple[str, str]]
     attachments: list[Attachment]
+    text_truncated: bool = False
+    headers_truncated: bool = False
 
 
-def parse(raw: bytes) -> EmailMessage | None:
-    try:
-        message = BytesParser(policy=policy.default).parsebytes(bytes(raw))
-    except Exception:
-        return None
-    return message if isinstance(message, EmailMessage) else None
+# Reading a message once ---------------------------------------------------------------------
 
 
-def header(message: Message | None, name: str) -> str:
-    """A header's decoded value (RFC 2047), or its raw text when it will not decode."""
-    if message is None:
-        return ""
-    try:
-        values = message.get_all(name) or []
-        return _clean(", ".join(str(value) for value in values))
-    except Exception:
-        return _clean(", ".join(_raw_header_values(message, name)))
+def outline(raw: bytes, recipients: Sequence[str] = ()) -> Outline:
+    """Everything the pages need about ``raw``, in one pass linear in its size."""
+    raw = bytes(raw)
+    structure = scan(raw)
+    fields = structure.fields
 
+    def value(name: str, limit: int = SHOWN_FIELD_LIMIT) -> str:
+        found = [item for item in fields if item.name.lower() == name.lower()]
+        text = ", ".join(item.value for item in found)
+        if len(text) <= limit:
+            return text
+        size = sum(len(item.data) for item in found)
+        return text[:limit] + TRUNCATED.format(max(size - limit, 1))
 
-def _raw_header_values(message: Message, name: str) -> list[str]:
-    try:
-        return [str(value) for key, value in message.raw_items() if key.lower() == name.lower()]
-    except Exception:
-        return []
-
-
-def _clean(value: str) -> str:
-    return _CONTROL_CHARS.sub(" ", value).strip()
+    text, html, attachments = _sort_leaves(raw, structure.leaves)
+    visible = b" ".join(item.data for item in fields if item.name.lower() in ("to", "cc")).lower()
+    blind = tuple(r for r in recipients if r.lower().encode("utf-8", "replace") not in visible)
+    return Outline(
+        ok=bool(fields),
+        from_header=value("From"),
+        to_header=value("To"),
+        cc_header=value("Cc"),
+        subject=value("Subject"),
+        message_id=value("Message-ID", SUMMARY_FIELD_LIMIT),
+        date_header=value("Date", 200),
+        header_end=structure.header_end,
+        text=text.span if text else None,
+        html=html.span if html else None,
+        attachments=tuple(attachments),
+        preview=_preview(raw, text, html),
+        blind_copies=blind,
+    )
 
 
 def summarize(raw: bytes) -> Summary:
-    message = parse(raw)
+    found = outline(raw)
     return Summary(
-        from_header=header(message, "From")[:SUMMARY_FIELD_LIMIT],
-        to_header=header(message, "To")[:SUMMARY_FIELD_LIMIT],
-        subject=header(message, "Subject")[:SUMMARY_FIELD_LIMIT],
-        message_id=header(message, "Message-ID")[:SUMMARY_FIELD_LIMIT],
-        has_attachments=any(not part.inline for part in list_attachments(message)),
+        from_header=found.from_header[:SUMMARY_FIELD_LIMIT],
+        to_header=found.to_header[:SUMMARY_FIELD_LIMIT],
+        subject=found.subject[:SUMMARY_FIELD_LIMIT],
+        message_id=found.message_id[:SUMMARY_FIELD_LIMIT],
+        has_attachments=found.has_attachments,
     )
+
+
+def _sort_leaves(
+    raw: bytes, leaves: list[Leaf]
+) -> tuple[Leaf | None, Leaf | None, list[Attachment]]:
+    """The text body, the HTML body, and the rest as attachments, as mail clients sort them.
+
+    A part is an attachment when it is declared one, has a file name, or is neither plain text
+    nor HTML; of the remaining parts the first plain and the first HTML are the bodies.
+    """
+    bodies: dict[str, Leaf] = {}
+    others: list[Leaf] = []
+    for leaf in leaves:
+        is_file = leaf.disposition == "attachment" or leaf.filename
+        if not is_file and leaf.content_type in _BODY_TYPES and leaf.content_type not in bodies:
+            bodies[leaf.content_type] = leaf
+        else:
+            others.append(leaf)
+    attachments = [_attachment(raw, leaf, index) for index, leaf in enumerate(others)]
+    return bodies.get("text/plain"), bodies.get("text/html"), attachments
+
+
+def _attachment(raw: bytes, leaf: Leaf, index: int) -> Attachment:
+    is_message = leaf.content_type == "message/rfc822"
+    fallback = f"message-{index + 1}.eml" if is_message else f"attachment-{index + 1}"
+    return Attachment(
+        index=index,
+        filename=safe_filename(leaf.filename, fallback),
+        content_type=leaf.content_type,
+        size=_decoded_size(raw, leaf.span),
+        inline=leaf.disposition != "attachment" and bool(leaf.content_id),
+        span=leaf.span,
+        content_id=leaf.content_id[:500],
+        subject=_attached_subject(raw, leaf.span) if is_message else "",
+    )
+
+
+def _decoded_size(raw: bytes, span: Span) -> int:
+    if span.encoding == "base64":
+        # Counting is slow next to finding: count the newlines, and the rest only if there are
+        # any. Lines end alike throughout a part, so CRLF lines have as many CRs as LFs.
+        newlines = raw.count(b"\n", span.start, span.end)
+        first_line = raw.find(b"\n", span.start, span.end)
+        crlf = first_line > span.start and raw[first_line - 1 : first_line] == b"\r"
+        spaces = newlines * (2 if crlf else 1)
+        for char in (b" ", b"\t") if crlf else (b" ", b"\t", b"\r"):
+            if raw.find(char, span.start, span.end) >= 0:
+                spaces += raw.count(char, span.start, span.end)
+        padding = min(raw[max(span.start, span.end - 8) : span.end].count(b"="), 2)
+        return max((span.end - span.start - spaces) * 3 // 4 - padding, 0)
+    if span.encoding == "quoted-printable":
+        return len(decode_transfer(raw[span.start : span.end], span.encoding))
+    return span.end - span.start
+
+
+def _attached_subject(raw: bytes, span: Span) -> str:
+    if span.encoding not in ("", "7bit", "8bit", "binary"):
+        return ""
+    block_end, _ = header_end(raw, span.start, min(span.end, span.start + ATTACHED_HEADER_LIMIT))
+    subject = first(parse_fields(raw[span.start : block_end]), "Subject")
+    return subject.value[:SUMMARY_FIELD_LIMIT] if subject else ""
+
+
+def _preview(raw: bytes, text: Leaf | None, html: Leaf | None) -> str:
+    body = text or html
+    if body is None:
+        return ""
+    span = body.span
+    content, _ = body_text(span, raw[span.start : min(span.end, span.start + 8 * 1024)], 4000)
+    if body is html:
+        content = _TAG.sub(" ", content)
+    return _SPACES.sub(" ", clean(content))[:PREVIEW_LIMIT]
+
+
+# Decoding the parts a page shows ------------------------------------------------------------
+
+
+def inline_image_spans(found: Outline) -> list[Attachment]:
+    """The inline images the HTML body may show, within the size limits."""
+    images, total = [], 0
+    for item in found.attachments:
+        fits = item.size <= INLINE_IMAGE_LIMIT and total + item.size <= INLINE_IMAGES_TOTAL
+        if item.content_id and item.content_type.startswith("image/") and fits:
+            images.append(item)
+            total += item.size
+    return images
+
+
+def body_html(found: Outline, fetch: Fetch) -> str | None:
+    """The HTML body with ``cid:`` images made data: URIs (the only images its frame allows)."""
+    if found.html is None:
+        return None
+    span = found.html
+    images = inline_image_spans(found)
+    ranges = [(span.start, min(span.end, span.start + HTML_LIMIT))]
+    ranges += [(item.span.start, item.span.end) for item in images]
+    data = fetch(ranges)
+    html, _ = body_text(span, data[0], HTML_LIMIT)
+    pairs = zip(images, data[1:], strict=True)
+    by_cid = {item.content_id.lower(): (item, payload) for item, payload in pairs}
+    if not by_cid:
+        return html
+
+    def replace(match: re.Match[str]) -> str:
+        image = by_cid.get(match.group(1).lower())
+        if image is None:
+            return match.group(0)
+        item, payload = image
+        encoded = base64.b64encode(decode_transfer(payload, item.span.encoding)).decode("ascii")
+        return f"data:{item.content_type};base64,{encoded}"
+
+    return _CID_REFERENCE.sub(replace, html)
+
+
+def part_content(item: Attachment, data: bytes) -> bytes:
+    return decode_transfer(data, item.span.encoding)
+
+
+# All at once, for callers without a stored outline ------------------------------------------
 
 
 def read(raw: bytes) -> ParsedMessage:
-    message = parse(raw)
-    html_part = _body_part(message, "html")
-    html = _part_text(html_part) if html_part is not None else None
-    if html is not None and message is not None:
-        html = _inline_cid_images(html, message)
-    text_part = _body_part(message, "plain")
-    date_header = header(message, "Date")
+    raw = bytes(raw)
+    found = outline(raw)
+
+    def fetch(ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        return [raw[start:end] for start, end in ranges]
+
+    text, text_cut = (None, False)
+    if found.text is not None:
+        text, text_cut = body_text(found.text, raw[slice(*fetch_limit(found.text, TEXT_LIMIT))])
+    headers, headers_cut = headers_list(raw[: found.header_end])
     return ParsedMessage(
-        ok=message is not None,
-        from_header=header(message, "From"),
-        to_header=header(message, "To"),
-        cc_header=header(message, "Cc"),
-        subject=header(message, "Subject"),
-        date=_parse_date(date_header),
-        date_header=date_header,
-        text=_part_text(text_part) if text_part is not None else None,
-        html=html,
-        headers=list_headers(message),
-        attachments=list_attachments(message),
+        ok=found.ok,
+        from_header=found.from_header,
+        to_header=found.to_header,
+        cc_header=found.cc_header,
+        subject=found.subject,
+        date=found.date,
+        date_header=found.date_header,
+        text=text,
+        html=body_html(found, fetch),
+        headers=headers,
+        attachments=list(found.attachments),
+        text_truncated=text_cut,
+        headers_truncated=headers_cut,
     )
-
-
-def list_headers(message: Message | None) -> list[tuple[str, str]]:
-    if message is None:
-        return []
-    try:
-        items = message.raw_items()
-    except Exception:
-        return []
-    result = []
-    for name, value in items:
-        try:
-            decoded = str(message.policy.header_fetch_parse(name, value))
-        except Exception:
-            decoded = str(value)
-        result.append((str(name), _clean(decoded)))
-    return result
-
-
-def _parse_date(value: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return parsedate_to_datetime(value)
-    except Exception:
-        return None
-
-
-def _body_part(message: EmailMessage | None, subtype: str) -> Message | None:
-    if message is None:
-        return None
-    try:
-        return message.get_body(preferencelist=(subtype,))
-    except Exception:
-        return None
-
-
-def _part_text(part: Message) -> str:
-    content = _quietly(part.get_content) if isinstance(part, EmailMessage) else None
-    if isinstance(content, str):
-        return content
-    payload = _part_bytes(part)
-    charset = _charset(part)
-    try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:
-        return payload.decode("utf-8", errors="replace")
-
-
-def _charset(part: Message) -> str:
-    try:
-        return part.get_content_charset() or "utf-8"
-    except Exception:
-        return "utf-8"
-
-
-def _part_bytes(part: Message) -> bytes:
-    """The decoded payload (base64, quoted-printable), or the undecoded text."""
-    payload = _quietly(part.get_payload, decode=True)
-    if isinstance(payload, bytes):
-        return payload
-    payload = _quietly(part.get_payload)
-    if isinstance(payload, str):
-        return payload.encode("utf-8", errors="surrogateescape")
-    return b""
-
-
-def _quietly(function: Callable[..., object], *args: object, **kwargs: object) -> object:
-    """``function(...)``, or None when it fails: the stdlib raises many kinds on bad input."""
-    try:
-        return function(*args, **kwargs)
-    except Exception:
-        return None
-
-
-def _leaf_parts(message: Message) -> list[Message]:
-    """Parts in message order; an attached message/rfc822 counts as one part."""
-    leaves: list[Message] = []
-
-    def visit(part: Message, depth: int) -> None:
-        # A hostile message can nest multiparts deeply or hold thousands of empty parts.
-        if depth > MAX_DEPTH or len(leaves) >= MAX_PARTS:
-            return
-        try:
-            if _content_type(part) == "message/rfc822" or not part.is_multipart():
-                leaves.append(part)
-                return
-            children = part.get_payload()
-        except Exception:
-            return
-        if isinstance(children, list):
-            for child in children:
-                visit(child, depth + 1)
-
-    visit(message, 0)
-    return leaves
-
-
-def _attachment_parts(message: EmailMessage | None) -> list[Message]:
-    """Leaf parts other than the text and HTML bodies, in message order."""
-    if message is None:
-        return []
-    bodies = [_body_part(message, "plain"), _body_part(message, "html")]
-    return [part for part in _leaf_parts(message) if not any(part is body for body in bodies)]
-
-
-def _content_type(part: Message) -> str:
-    try:
-        value = part.get_content_type().lower()
-    except Exception:
-        return "application/octet-stream"
-    return value if _CONTENT_TYPE.match(value) else "application/octet-stream"
-
-
-def _is_inline(part: Message) -> bool:
-    try:
-        disposition = part.get_content_disposition()
-        return disposition != "attachment" and bool(part.get("Content-ID"))
-    except Exception:
-        return False
-
-
-def safe_filename(name: str, fallback: str) -> str:
-    """A file name with no path, control characters or quotes; ``fallback`` when empty."""
-    name = _CONTROL_CHARS.sub("", name or "")
-    name = re.split(r"[\\/]", name)[-1]
-    name = name.replace('"', "'").strip().lstrip(".")
-    return name[:200] or fallback
-
-
-def _filename(part: Message, index: int) -> str:
-    try:
-        name = part.get_filename() or ""
-    except Exception:
-        name = ""
-    if not name and _content_type(part) == "message/rfc822":
-        name = f"message-{index + 1}.eml"
-    return safe_filename(str(name), f"attachment-{index + 1}")
-
-
-def _attachment_payload(part: Message) -> bytes:
-    if _content_type(part) == "message/rfc822":
-        try:
-            inner = part.get_payload()
-            if isinstance(inner, list) and inner:
-                return inner[0].as_bytes(policy=policy.default)
-        except Exception:
-            return b""
-    return _part_bytes(part)
-
-
-def list_attachments(message: EmailMessage | None) -> list[Attachment]:
-    return [
-        Attachment(
-            index=index,
-            filename=_filename(part, index),
-            content_type=_content_type(part),
-            size=len(_attachment_payload(part)),
-            inline=_is_inline(part),
-        )
-        for index, part in enumerate(_attachment_parts(message))
-    ]
 
 
 def attachment_content(raw: bytes, index: int) -> tuple[Attachment, bytes] | None:
-    """The attachment at ``index`` (as numbered by :func:`list_attachments`) and its bytes."""
-    message = parse(raw)
-    parts = _attachment_parts(message)
-    if not 0 <= index < len(parts):
+    """The attachment at ``index`` (as numbered by :func:`outline`) and its bytes."""
+    raw = bytes(raw)
+    attachments = outline(raw).attachments
+    if not 0 <= index < len(attachments):
         return None
-    part = parts[index]
-    payload = _attachment_payload(part)
-    info = Attachment(
-        index=index,
-        filename=_filename(part, index),
-        content_type=_content_type(part),
-        size=len(payload),
-        inline=_is_inline(part),
-    )
-    return info, payload
-
-
-def _inline_cid_images(html: str, message: EmailMessage) -> str:
-    """Replace ``cid:`` references with data: URIs, the only images the HTML view allows."""
-    by_cid: dict[str, Message] = {}
-    for part in _attachment_parts(message):
-        content_id = str(part.get("Content-ID", "") or "").strip().strip("<>")
-        if content_id and _content_type(part).startswith("image/"):
-            by_cid[content_id.lower()] = part
-
-    def replace(match: re.Match[str]) -> str:
-        part = by_cid.get(match.group(1).lower())
-        if part is None:
-            return match.group(0)
-        payload = _part_bytes(part)
-        if len(payload) > INLINE_IMAGE_LIMIT:
-            return match.group(0)
-        encoded = base64.b64encode(payload).decode("ascii")
-        return f"data:{_content_type(part)};base64,{encoded}"
-
-    if not by_cid:
-        return html
-    try:
-        return _CID_REFERENCE.sub(replace, html)
-    except Exception:
-        return html
+    item = attachments[index]
+    return item, part_content(item, raw[item.span.start : item.span.end])

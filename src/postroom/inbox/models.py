@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from email.utils import getaddresses
 
 from django.db import models
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from postroom.emailview import parsing
+from postroom.emailview.parsing import Outline
 
 
 class CaughtMessageQuerySet(models.QuerySet["CaughtMessage"]):
@@ -24,8 +27,8 @@ class CaughtMessageQuerySet(models.QuerySet["CaughtMessage"]):
         )
 
     def summaries(self) -> CaughtMessageQuerySet:
-        """Without the raw bytes, which can be megabytes per message."""
-        return self.defer("raw")
+        """Without the raw bytes (megabytes per message) or the outline: what the list shows."""
+        return self.defer("raw", "summary")
 
 
 class CaughtMessage(models.Model):
@@ -38,6 +41,9 @@ class CaughtMessage(models.Model):
     message_id = models.CharField("Message-ID", max_length=998, blank=True)
     size = models.PositiveIntegerField(default=0)
     has_attachments = models.BooleanField(default=False)
+    preview = models.CharField(max_length=200, blank=True)
+    # What the detail page shows, found once when the message is caught (see parsing.outline).
+    summary = models.JSONField(default=dict, blank=True)
     raw = models.BinaryField()  # the bytes as received, stored as-is
 
     objects = CaughtMessageQuerySet.as_manager()
@@ -51,19 +57,51 @@ class CaughtMessage(models.Model):
 
     @classmethod
     def from_envelope(cls, sender: str, recipients: list[str], raw: bytes) -> CaughtMessage:
-        """An unsaved message with its summary fields filled in from ``raw``."""
-        summary = parsing.summarize(raw)
+        """An unsaved message with its summary fields filled in from ``raw``, read once."""
+        raw = bytes(raw)
+        found = parsing.outline(raw, recipients)
+        limit = parsing.SUMMARY_FIELD_LIMIT
         return cls(
             envelope_sender=(sender or "")[:998],
             envelope_recipients=", ".join(recipients),
-            from_header=summary.from_header,
-            to_header=summary.to_header,
-            subject=summary.subject,
-            message_id=summary.message_id,
+            from_header=found.from_header[:limit],
+            to_header=found.to_header[:limit],
+            subject=found.subject[:limit],
+            message_id=found.message_id[:limit],
             size=len(raw),
-            has_attachments=summary.has_attachments,
-            raw=bytes(raw),
+            has_attachments=found.has_attachments,
+            preview=found.preview,
+            summary=found.to_json(),
+            raw=raw,
         )
+
+    def outline(self) -> Outline:
+        """The stored outline; read from the raw bytes once (and saved) when it is missing."""
+        found = Outline.from_json(self.summary)
+        if found is not None:
+            return found
+        raw = CaughtMessage.objects.filter(pk=self.pk).values_list("raw", flat=True).first()
+        found = parsing.outline(bytes(raw or b""), self.recipients_list)
+        self.summary, self.preview = found.to_json(), found.preview
+        self.has_attachments = found.has_attachments
+        CaughtMessage.objects.filter(pk=self.pk).update(
+            summary=self.summary, preview=self.preview, has_attachments=self.has_attachments
+        )
+        return found
+
+    def raw_slices(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        """Byte ranges of the raw message, read in one query without loading the rest."""
+        wanted = [(start, end) for start, end in ranges if end > start]
+        values: list[object] = []
+        if wanted:
+            expressions = [
+                Substr("raw", start + 1, end - start, output_field=models.BinaryField())
+                for start, end in wanted
+            ]
+            row = CaughtMessage.objects.filter(pk=self.pk).values_list(*expressions).first()
+            values = list(row) if row else []  # a message deleted meanwhile reads as empty
+        found = iter(bytes(value or b"") for value in values)
+        return [next(found, b"") if end > start else b"" for start, end in ranges]
 
     @property
     def recipients_list(self) -> list[str]:

@@ -13,7 +13,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from postroom.accounts.permissions import administrator_required
-from postroom.emailview import parsing
+from postroom.emailview import decoding, parsing
 from postroom.emailview.responses import download, sandboxed_html
 from postroom.inbox.models import CaughtMessage
 
@@ -69,30 +69,52 @@ def poll(request: HttpRequest) -> JsonResponse:
     return JsonResponse(_latest())
 
 
+def _stored(pk: int) -> tuple[CaughtMessage, parsing.Outline]:
+    """The message without its raw bytes, and its outline: no page reads the whole message."""
+    message = get_object_or_404(CaughtMessage.objects.defer("raw"), pk=pk)
+    return message, message.outline()
+
+
 @inbox_access
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    message = get_object_or_404(CaughtMessage, pk=pk)
-    raw = bytes(message.raw)
-    parsed = parsing.read(raw)
-    tabs = [(key, label) for key, label in TABS if key != "html" or parsed.html is not None]
-    if parsed.attachments:
-        tabs.append(("attachments", f"Attachments ({len(parsed.attachments)})"))
+    message, found = _stored(pk)
+    tabs = [(key, label) for key, label in TABS if key != "html" or found.html is not None]
+    if found.attachments:
+        tabs.append(("attachments", f"Attachments ({len(found.attachments)})"))
     keys = [key for key, _ in tabs]
-    tab = request.GET.get("tab") or ("html" if parsed.html is not None else "text")
+    tab = request.GET.get("tab") or ("html" if found.html is not None else "text")
     if tab not in keys:
         tab = "text"
-    visible = f"{parsed.to_header} {parsed.cc_header}".lower()
+    blind = set(found.blind_copies)
     context = {
         "message": message,
-        "parsed": parsed,
-        "envelope_recipients": [(r, r.lower() not in visible) for r in message.recipients_list],
+        "parsed": found,
+        "envelope_recipients": [(r, r in blind) for r in message.recipients_list],
         "tabs": tabs,
         "tab": tab,
-        "raw_text": raw[:RAW_DISPLAY_LIMIT].decode("utf-8", errors="replace"),
-        "raw_truncated": len(raw) > RAW_DISPLAY_LIMIT,
+        **_tab_content(message, found, tab),
     }
     return render(request, "inbox/detail.html", context)
+
+
+def _tab_content(message: CaughtMessage, found: parsing.Outline, tab: str) -> dict[str, object]:
+    """Only what the open tab shows, read from slices of the raw message."""
+    if tab == "text" and found.text is not None:
+        limit = decoding.fetch_limit(found.text, decoding.TEXT_LIMIT)
+        text, cut = decoding.body_text(found.text, message.raw_slices([limit])[0])
+        return {"text": text, "text_truncated": cut}
+    if tab == "headers":
+        end = min(found.header_end, decoding.HEADERS_LIMIT + 1)
+        headers, cut = decoding.headers_list(message.raw_slices([(0, end)])[0])
+        return {"headers": headers, "headers_truncated": cut}
+    if tab == "raw":
+        raw = message.raw_slices([(0, RAW_DISPLAY_LIMIT)])[0]
+        return {
+            "raw_text": raw.decode("utf-8", errors="replace"),
+            "raw_truncated": message.size > RAW_DISPLAY_LIMIT,
+        }
+    return {}
 
 
 @inbox_access
@@ -100,8 +122,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @xframe_options_sameorigin
 def html_body(request: HttpRequest, pk: int) -> HttpResponse:
     """The HTML part, for the sandboxed frame: no scripts, no remote content."""
-    message = get_object_or_404(CaughtMessage, pk=pk)
-    html = parsing.read(bytes(message.raw)).html
+    message, found = _stored(pk)
+    html = parsing.body_html(found, message.raw_slices)
     if html is None:
         raise Http404("This message has no HTML part.")
     return sandboxed_html(html)
@@ -110,12 +132,12 @@ def html_body(request: HttpRequest, pk: int) -> HttpResponse:
 @inbox_access
 @require_GET
 def attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse:
-    message = get_object_or_404(CaughtMessage, pk=pk)
-    found = parsing.attachment_content(bytes(message.raw), index)
-    if found is None:
+    message, found = _stored(pk)
+    if not 0 <= index < len(found.attachments):
         raise Http404("No such attachment.")
-    info, content = found
-    return download(content, info.content_type, info.filename)
+    item = found.attachments[index]
+    data = message.raw_slices([(item.span.start, item.span.end)])[0]
+    return download(parsing.part_content(item, data), item.content_type, item.filename)
 
 
 @inbox_access
@@ -123,7 +145,7 @@ def attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse:
 def source(request: HttpRequest, pk: int) -> HttpResponse:
     """The whole message as an .eml file."""
     message = get_object_or_404(CaughtMessage, pk=pk)
-    name = parsing.safe_filename(message.subject, "message")[:80]
+    name = decoding.safe_filename(message.subject, "message")[:80]
     return download(bytes(message.raw), "message/rfc822", f"{name}.eml")
 
 
