@@ -28,5 +28,6 @@ class FormsConfig(AppConfig):
         def forget_rate_windows() -> None:
             if throttle.take_turn("forms-rate-windows", timedelta(hours=1)):
                 spam.forget_old_buckets()
+                spam.forget_used_tokens()
 
         housekeeping.register(forget_rate_windows)
