@@ -6,11 +6,13 @@ environment variables through :mod:`postroom.mailsettings`.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from postroom import runtime
 
@@ -143,6 +145,41 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
+
+
+def _upload_storage() -> dict[str, object]:
+    """Where form uploads are kept: ``POSTROOM_UPLOAD_STORAGE`` (a Django storage class) and
+    ``POSTROOM_UPLOAD_STORAGE_OPTIONS`` (a JSON object of its options). By default, files in
+    the data directory; several machines share a directory or a bucket instead."""
+    backend = os.environ.get("POSTROOM_UPLOAD_STORAGE", "").strip()
+    text = os.environ.get("POSTROOM_UPLOAD_STORAGE_OPTIONS", "").strip()
+    try:
+        options = json.loads(text) if text else {}
+    except ValueError as error:  # the value is not shown: it may hold a cloud access key
+        raise ImproperlyConfigured(
+            f"POSTROOM_UPLOAD_STORAGE_OPTIONS is not valid JSON (line {error.lineno}, column "
+            f'{error.colno}); write an object such as {{"location": "/srv/postroom/uploads"}}.'
+        ) from None
+    if not isinstance(options, dict):
+        raise ImproperlyConfigured(
+            'POSTROOM_UPLOAD_STORAGE_OPTIONS must be a JSON object, e.g. {"location": "/srv/up"}.'
+        )
+    if not backend:
+        backend = "django.core.files.storage.FileSystemStorage"
+        options = {
+            "location": str(DATA_DIR / "uploads"),
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+            **options,
+        }
+    return {"BACKEND": backend, "OPTIONS": options}
+
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "uploads": _upload_storage(),  # see postroom.forms.uploads
+}
 
 STATIC_URL = "static/"
 STATIC_ROOT = os.environ.get("POSTROOM_STATIC_ROOT") or None  # only for collectstatic
