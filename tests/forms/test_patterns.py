@@ -49,6 +49,7 @@ def test_a_backtracking_pattern_answers_at_once(client, contact_form):
         (r"(?<!x)y", "a lookahead or lookbehind"),
         (r"(?>ab)c", "an atomic group"),
         (r"a++b", "a possessive quantifier"),
+        (r"[0-9]{,3}", "{,3} (write {0,3})"),  # RE2 would take it for the text "{,3}"
     ],
 )
 def test_the_builder_refuses_what_cannot_run_in_linear_time(
@@ -95,6 +96,8 @@ def test_a_pattern_saved_before_the_check_is_skipped_and_flagged(
         ("[[:alpha:]]+", None),
         ("a{,3}", None),  # literal braces in RE2, an error in the browser
         (r"\pL+", None),
+        (r"\S+", None),  # the browser would refuse Unicode spaces that RE2 takes
+        (r"a\sb", r"a\sb"),
         (r"(a)\1", None),  # not run at all
     ],
 )

@@ -15,6 +15,9 @@ import re2
 
 MAX_MEMORY = 2 * 1024 * 1024  # per compiled pattern; RE2 refuses patterns that need more
 
+# Python reads a{,3} as a{0,3}, RE2 as the text "a{,3}": refused rather than silently changed.
+_NO_LOWER_BOUND = re.compile(r"(?<!\\)\{,\d+\}")
+
 # Constructs RE2 does not run, found in the pattern's text to name them in the message.
 # Only consulted once RE2 has refused a pattern, so a rare false match costs only wording.
 _UNSUPPORTED = (
@@ -25,6 +28,7 @@ _UNSUPPORTED = (
     (re.compile(r"\\Z"), "\\Z (leave it out: the whole answer must match anyway)"),
     (re.compile(r"\(\?#"), "a comment (?#…)"),
     (re.compile(r"\(\?[a-zA-Z]*x"), "verbose mode (?x)"),
+    (_NO_LOWER_BOUND, "a repetition without its lower bound such as {,3} (write {0,3})"),
 )
 
 
@@ -38,7 +42,9 @@ def _options() -> re2.Options:
 
 @functools.lru_cache(maxsize=512)
 def compiled(pattern: str):  # noqa: ANN201 (re2's compiled type is private)
-    """``pattern`` compiled by RE2, or None when RE2 cannot run it."""
+    """``pattern`` compiled by RE2, or None when RE2 cannot run it (as it was meant)."""
+    if _NO_LOWER_BOUND.search(pattern):
+        return None
     try:
         return re2.compile(pattern, _options())
     except re2.error:
@@ -52,9 +58,9 @@ def problem(pattern: str) -> str | None:
     for finder, construct in _UNSUPPORTED:
         if finder.search(pattern):
             return (
-                f"it uses {construct}, which Postroom does not support: patterns are "
-                "checked in time proportional to the answer's length, so backreferences, "
-                "lookarounds, atomic groups and possessive quantifiers are not available"
+                f"it uses {construct}, which Postroom does not support (patterns are "
+                "checked with RE2, in time proportional to the answer's length, so that no "
+                "answer can keep the server busy)"
             )
     return f"it is not a valid regular expression ({_reason(pattern)})"
 
@@ -81,8 +87,10 @@ def matches(pattern: str, answer: str) -> bool | None:
 # pattern written in a small common subset, meaning the same in both engines, is given to the
 # browser; any other is checked by the server alone (the browser would ignore or misread it).
 
-_PLAIN_ESCAPES = set("dDwWsSbBntrfv") | set("^$\\.*+?()[]{}|/")
-_CLASS_ESCAPES = set("dDwWsSntrfv") | set("^$\\.*+?()[]{}|/-")
+# \s: JavaScript's also takes Unicode spaces, RE2's only ASCII ones, so the browser is never
+# stricter with \s; it would be with \S, and with \s in a negated class, which are left out.
+_PLAIN_ESCAPES = set("dDwWsbBntrfv") | set("^$\\.*+?()[]{}|/")
+_CLASS_ESCAPES = set("dDwWntrfv") | set("^$\\.*+?()[]{}|/-")
 _CLASS_RESERVED = set("()[]{}/|-\\")  # must be escaped inside a class in "v" mode
 _DOUBLES = set("&!#$%*+,.:;<=>?@^`~")  # a pair of these is reserved inside a "v" class
 _QUANTIFIER = re.compile(r"\{\d+(,\d*)?\}")
