@@ -89,6 +89,16 @@ def test_used_tokens_are_kept_no_longer_than_the_token_lives(contact_form):
     assert UsedToken.objects.get().expires_at > datetime.now(UTC) + timedelta(hours=23)
 
 
+def test_an_idle_worker_forgets_expired_tokens(contact_form):
+    from postroom.delivery import housekeeping
+    from postroom.delivery.policy import current_policy
+
+    assert spam.use_token(old_token(contact_form), now=time.time() - spam.TOKEN_MAX_AGE - 60)
+    assert spam.use_token(old_token(contact_form))
+    housekeeping.run(current_policy())
+    assert UsedToken.objects.count() == 1
+
+
 def test_the_table_of_used_tokens_holds_no_usable_token(client, contact_form):
     token = old_token(contact_form)
     post(client, contact_form, GOOD, token=token)

@@ -28,6 +28,11 @@ class FormsConfig(AppConfig):
         def forget_rate_windows() -> None:
             if throttle.take_turn("forms-rate-windows", timedelta(hours=1)):
                 spam.forget_old_buckets()
-                spam.forget_used_tokens()
 
         housekeeping.register(forget_rate_windows)
+
+        def forget_used_tokens() -> None:
+            if throttle.take_turn("forms-used-tokens", timedelta(hours=1)):
+                spam.forget_used_tokens()
+
+        housekeeping.register(forget_used_tokens)
