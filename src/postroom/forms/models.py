@@ -114,7 +114,8 @@ class Field(models.Model):
     pattern = models.CharField(
         max_length=300,
         blank=True,
-        help_text="A regular expression the whole answer must match, e.g. [A-Z]{2}[0-9]{4}",
+        help_text="A regular expression the whole answer must match, e.g. [A-Z]{2}[0-9]{4} "
+        "(RE2 syntax: no backreferences or lookarounds).",
     )
     min_value = models.CharField("Minimum", max_length=30, blank=True)
     max_value = models.CharField("Maximum", max_length=30, blank=True)
