@@ -61,6 +61,29 @@ def fresh_database_url() -> Iterator[str | None]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"  # the server CI always starts
+
+
+@contextlib.contextmanager
+def fresh_postgres_url() -> Iterator[str]:
+    """A new empty PostgreSQL database even when the suite runs on SQLite: on DATABASE_URL's
+    server, else on POSTROOM_TEST_POSTGRES (default: the local server). Raises ConnectionError
+    when no server answers."""
+    url = os.environ.get("DATABASE_URL") or os.environ.get("POSTROOM_TEST_POSTGRES", LOCAL_POSTGRES)
+    name = f"postroom_e2e_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError:
+        where = f"{urlsplit(url).hostname}:{urlsplit(url).port or 5432}"  # not the password
+        raise ConnectionError(f"no PostgreSQL server answers at {where}") from None
+    try:
+        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def postroom_env(tmp_path: Path, database_url: str | None, **extra: str) -> dict[str, str]:
     env = {
         key: value

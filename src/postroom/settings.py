@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from postroom.config.hosting import database, read_hosting, secret_key
+from postroom.config.hosting import database, read_hosting, secret_key, upload_storage
 
 BASE_DIR = Path(__file__).resolve().parent
 _HOSTING, _ = read_hosting()
@@ -111,6 +111,14 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
+
+
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "uploads": upload_storage(_HOSTING),  # see postroom.forms.uploads
+}
 
 STATIC_URL = "static/"
 STATIC_ROOT = _HOSTING.static_root.value  # only for collectstatic

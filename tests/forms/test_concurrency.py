@@ -43,7 +43,8 @@ form.workflows.update(subject="Entry from {name}",
                       message="[{name}|{email}|{message}]\\n{all_fields}")
 Workflow.objects.create(form=form, kind="confirmation", name="Thanks", to_field="email",
                         position=2, subject="Thanks {name}", message="You wrote: {message}")
-print("TOKEN=" + spam.issue_token(form))
+for _ in range({count}):  # a page token carries one entry
+    print("TOKEN=" + spam.issue_token(form))
 """
 TOKEN_IN_TEXT = re.compile(r"tok-[0-9a-f]{12}")
 
@@ -94,7 +95,14 @@ def test_concurrent_entries_each_get_only_their_own_values(tmp_path):
     with fresh_database_url() as database_url:
         env = postroom_env(tmp_path, database_url, POSTROOM_LOG_LEVEL="WARNING")
         done = subprocess.run(
-            [sys.executable, "-m", "postroom.cli", "shell", "-c", SETUP],
+            [
+                sys.executable,
+                "-m",
+                "postroom.cli",
+                "shell",
+                "-c",
+                SETUP.replace("{count}", str(CLIENTS * PER_CLIENT)),
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -102,7 +110,7 @@ def test_concurrent_entries_each_get_only_their_own_values(tmp_path):
             check=False,
         )
         assert done.returncode == 0, done.stderr
-        token = re.search(r"TOKEN=(\S+)", done.stdout).group(1)
+        tokens = re.findall(r"TOKEN=(\S+)", done.stdout)
 
         ports = [free_port(), free_port()]
         servers = [
@@ -111,12 +119,12 @@ def test_concurrent_entries_each_get_only_their_own_values(tmp_path):
         try:
             for port, server in zip(ports, servers, strict=True):
                 wait_for_port(port, process=server)
-            jobs = [(ports[n % 2], n) for n in range(CLIENTS * PER_CLIENT)]
+            jobs = [(ports[n % 2], n, tokens[n]) for n in range(CLIENTS * PER_CLIENT)]
             barrier = threading.Barrier(CLIENTS)
 
-            def run(batch: list[tuple[int, int]]) -> list[tuple[int, str]]:
+            def run(batch: list[tuple[int, int, str]]) -> list[tuple[int, str]]:
                 barrier.wait(30)  # everyone starts at once
-                return [submit(port, number, token) for port, number in batch]
+                return [submit(port, number, token) for port, number, token in batch]
 
             batches = [jobs[i::CLIENTS] for i in range(CLIENTS)]
             with ThreadPoolExecutor(CLIENTS) as pool:

@@ -96,6 +96,19 @@ def test_an_address_may_send_ten_entries_per_ten_minutes(client, contact_form):
     assert other.status_code == 302
 
 
+def test_the_limit_is_checked_before_the_answers(client, contact_form):
+    contact_form.rate_limit = 2
+    contact_form.save()
+    wrong = {**GOOD, "email": "not-an-address"}
+    assert post(client, contact_form, wrong).status_code == 400
+    assert post(client, contact_form, wrong).status_code == 400
+    refused = post(client, contact_form, wrong, HTTP_ACCEPT="application/json")
+
+    assert refused.status_code == 429
+    assert list(refused.json()["errors"]) == ["__all__"]  # the answers were not looked at
+    assert counts(contact_form) == {"rate_limited": 1}
+
+
 def test_the_limit_is_per_form_and_counted_in_the_database(client, contact_form, administrator):
     from postroom.forms import builder
 

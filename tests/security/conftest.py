@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import resource
 import statistics
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,20 @@ class Served:
     data_dir: Path
     site_dir: Path
     pid: int
+    env: dict[str, str] = field(default_factory=dict)
+
+    def shell(self, code: str, timeout: float = 120.0) -> str:
+        """Run ``code`` in `postroom shell` against this serve's database; returns its stdout."""
+        done = subprocess.run(
+            [sys.executable, "-m", "postroom.cli", "shell", "-c", code],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-5000:]
+        return done.stdout
 
     def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         try:
@@ -98,6 +114,7 @@ def serve(tmp_path) -> Iterator[Callable[..., Served]]:
                 data_dir=Path(env["POSTROOM_DATA"]),
                 site_dir=Path(env["POSTROOM_SITE"]),
                 pid=process.pid,
+                env=env,
             )
 
         try:

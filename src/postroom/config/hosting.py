@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -50,6 +51,7 @@ __all__ = [
     "read_hosting",
     "secret_key",
     "site_dir",
+    "upload_storage",
     "variable",
 ]
 
@@ -111,8 +113,55 @@ def read_hosting(environ: Mapping[str, str] | None = None) -> tuple[Hosting, lis
         log_level=_log_level(env),
         secret_key=_secret_key(env, data),
         static_root=env.text("POSTROOM_STATIC_ROOT"),
+        upload_storage=env.text("POSTROOM_UPLOAD_STORAGE"),
+        upload_storage_options=_storage_options(env),
     )
     return hosting, issues
+
+
+def _storage_options(env: EnvReader) -> Setting:
+    """A JSON object of options for the upload storage. Kept as a Secret: it may hold a cloud
+    access key, so neither the value nor a parser message quoting it is ever shown."""
+    name = "POSTROOM_UPLOAD_STORAGE_OPTIONS"
+    text = env.raw(name)
+    if text is None:
+        return Setting()
+    try:
+        options = json.loads(text)
+    except ValueError as error:
+        env.problem(
+            name,
+            f"{name} is not valid JSON (line {error.lineno}, column {error.colno}).",
+            'Write a JSON object, e.g. {"location": "/srv/postroom/uploads"}.',
+            ALL_PARTS,
+        )
+        return Setting(None, f"env:{name} (invalid)")
+    if not isinstance(options, dict):
+        env.problem(
+            name,
+            f"{name} is JSON but not an object.",
+            'Write a JSON object, e.g. {"location": "/srv/postroom/uploads"}.',
+            ALL_PARTS,
+        )
+        return Setting(None, f"env:{name} (invalid)")
+    return Setting(Secret(text), env.origin(name))
+
+
+def upload_storage(hosting: Hosting) -> dict[str, object]:
+    """Django's STORAGES["uploads"]: files in the data directory by default; several machines
+    share a directory or a bucket instead (POSTROOM_UPLOAD_STORAGE and its options)."""
+    options = hosting.upload_storage_options
+    chosen: dict[str, object] = json.loads(options.value.reveal()) if options.is_set else {}
+    backend = hosting.upload_storage.value
+    if not backend:
+        backend = "django.core.files.storage.FileSystemStorage"
+        chosen = {
+            "location": str(hosting.data_dir.value / "uploads"),
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+            **chosen,
+        }
+    return {"BACKEND": backend, "OPTIONS": chosen}
 
 
 def _environment(env: EnvReader, name: str, site: Path) -> Setting:

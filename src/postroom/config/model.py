@@ -108,6 +108,8 @@ class Hosting(Section):
     log_level: Setting = _key("POSTROOM_LOG_LEVEL")
     secret_key: Setting = _key("POSTROOM_SECRET_KEY")  # a Secret, or unset (generated)
     static_root: Setting = _key("POSTROOM_STATIC_ROOT")
+    upload_storage: Setting = _key("POSTROOM_UPLOAD_STORAGE")  # a dotted class path
+    upload_storage_options: Setting = _key("POSTROOM_UPLOAD_STORAGE_OPTIONS")  # a Secret (JSON)
 
     @property
     def is_development(self) -> bool:

@@ -30,3 +30,9 @@ class FormsConfig(AppConfig):
                 spam.forget_old_buckets()
 
         housekeeping.register(forget_rate_windows)
+
+        def forget_used_tokens() -> None:
+            if throttle.take_turn("forms-used-tokens", timedelta(hours=1)):
+                spam.forget_used_tokens()
+
+        housekeeping.register(forget_used_tokens)

@@ -10,7 +10,7 @@ import re
 from django import forms
 from django.db import models
 
-from postroom.forms import builder
+from postroom.forms import builder, patterns
 from postroom.forms.formdefs import CHOICE_KINDS, as_date, as_decimal, as_int
 from postroom.forms.models import Field, Form, Workflow
 from postroom.forms.placeholders import PLACEHOLDER
@@ -167,13 +167,10 @@ class FieldForm(forms.ModelForm):
 
     def clean_pattern(self) -> str:
         pattern = self.cleaned_data.get("pattern", "")
-        if pattern:
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                raise forms.ValidationError(
-                    f"This is not a valid regular expression: {error}."
-                ) from None
+        reason = patterns.problem(pattern)
+        if reason:
+            label = self.cleaned_data.get("label") or self.data.get("label") or "this field"
+            raise forms.ValidationError(f"The pattern of “{label}” cannot be used: {reason}.")
         return pattern
 
     def clean_choices(self) -> str:

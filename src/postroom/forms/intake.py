@@ -60,28 +60,45 @@ def receive(
     visitor: Visitor,
     base_url: str = "",
 ) -> Result:
+    """Anti-spam and rate checks first, then the answers: robots never cost a validation."""
     fields = list(form.fields.all())
     bound = build_form(fields, data=data, files=files)
     if str(data.get(HONEYPOT, "")).strip():
         spam.count_rejection(form, spam.Reason.HONEYPOT)
         return Result(bound, pretend=True)
-    refusal = spam.check_token(form, str(data.get(TOKEN, "")))
+    token = str(data.get(TOKEN, ""))
+    refusal = spam.check_token(form, token)
     if refusal:
         spam.count_rejection(form, refusal.reason)
         bound.is_valid()  # show the answers' own errors too, so one round trip fixes all
         return Result(bound, refusal=refusal)
-    if not bound.is_valid():
-        return Result(bound)
     refusal = spam.take_rate_slot(form, visitor.ip or "unknown")
     if refusal:
         spam.count_rejection(form, refusal.reason)
         return Result(bound, refusal=refusal)
-    return Result(bound, entry=store(form, fields, bound, visitor.cleaned(), base_url))
+    if not bound.is_valid():
+        return Result(bound)  # the token is not used up: the corrected page sends it again
+    try:
+        entry = store(form, fields, bound, visitor.cleaned(), base_url, token)
+    except TokenUsed:
+        spam.count_rejection(form, spam.Reason.REUSED)
+        return Result(bound, refusal=spam.ALREADY_USED)
+    return Result(bound, entry=entry)
+
+
+class TokenUsed(Exception):
+    """Another submission with the same page token was stored first."""
 
 
 def store(
-    form: Form, fields: list[Field], bound: PublicForm, visitor: Visitor, base_url: str
+    form: Form,
+    fields: list[Field],
+    bound: PublicForm,
+    visitor: Visitor,
+    base_url: str,
+    token: str | None = None,
 ) -> Entry:
+    """Save the entry, its uploads and emails; with ``token``, only if it carried none before."""
     values: dict[str, str | list[str]] = {}
     saved: list[tuple[str, dict]] = []
     try:
@@ -91,6 +108,8 @@ def store(
             if field.kind == Field.Kind.FILE and cleaned:
                 saved.append((field.alias, uploads.save(cleaned)))
         with writes.one_writer(), transaction.atomic():
+            if token is not None and not spam.use_token(token):
+                raise TokenUsed
             entry = Entry.objects.create(
                 form=form,
                 values=values,

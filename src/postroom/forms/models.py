@@ -114,7 +114,8 @@ class Field(models.Model):
     pattern = models.CharField(
         max_length=300,
         blank=True,
-        help_text="A regular expression the whole answer must match, e.g. [A-Z]{2}[0-9]{4}",
+        help_text="A regular expression the whole answer must match, e.g. [A-Z]{2}[0-9]{4} "
+        "(RE2 syntax: no backreferences or lookarounds).",
     )
     min_value = models.CharField("Minimum", max_length=30, blank=True)
     max_value = models.CharField("Maximum", max_length=30, blank=True)
@@ -291,6 +292,7 @@ class Rejection(models.Model):
         RATE_LIMITED = "rate_limited", "Too many entries from one address"
         TOO_LARGE = "too_large", "Too large"
         ORIGIN = "origin", "Script from a site not allowed"
+        REUSED = "reused", "Page token used for an entry before"
 
     form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="rejections")
     reason = models.CharField(max_length=20, choices=Reason.choices)
@@ -324,3 +326,13 @@ class RateBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ip}@{self.window_start}: {self.count}"
+
+
+class UsedToken(models.Model):
+    """A page token that has carried its one entry; kept until the token expires anyway."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"used until {self.expires_at}"

@@ -1,4 +1,5 @@
-"""Turning robots away: a honeypot, a signed start time, a per-address rate limit, a size limit.
+"""Turning robots away: a honeypot, a signed single-use start time, a per-address rate
+limit, a size limit.
 
 Everything is kept in the database, so every web process agrees. A rejection is counted
 per form and reason; it never becomes an entry and never sends mail.
@@ -6,6 +7,8 @@ per form and reason; it never becomes an entry and never sends mail.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +19,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from postroom.forms.models import Form, RateBucket, Rejection
+from postroom.forms.models import Form, RateBucket, Rejection, UsedToken
 from postroom.forms.writes import one_writer
 
 TOKEN_SALT = "postroom.forms.started"  # noqa: S105 (a salt, not a secret)
@@ -32,26 +35,28 @@ class Refusal:
 
 
 def issue_token(form: Form, now: float | None = None) -> str:
-    """A signed "this page was shown at" for the hidden field."""
+    """A signed "this page was shown at" for the hidden field, good for one entry.
+
+    The random nonce makes every page view's token distinct, so that using one (recorded by
+    :func:`use_token`) never uses up another visitor's.
+    """
     started = now if now is not None else time.time()
-    return signing.dumps({"f": form.pk, "t": round(started, 3)}, salt=TOKEN_SALT, compress=False)
+    payload = {"f": form.pk, "t": round(started, 3), "n": secrets.token_urlsafe(12)}
+    return signing.dumps(payload, salt=TOKEN_SALT, compress=False)
 
 
 def check_token(form: Form, token: str, now: float | None = None) -> Refusal | None:
+    """Whether ``token`` may carry an entry of ``form`` now; it is not used up here."""
     now = now if now is not None else time.time()
-    try:
-        payload = signing.loads(token or "", salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
-        started = float(payload["t"])
-        form_id = payload["f"]
-        if now - started > TOKEN_MAX_AGE:
-            raise signing.SignatureExpired("the page is older than a day")
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
+    read = _read(token)
+    if read is None or now - read[1] > TOKEN_MAX_AGE:
         return Refusal(
             Reason.NO_TOKEN,
             "This page was open for too long, or was not loaded properly. "
             "Please check your answers and send the form again.",
             400,
         )
+    form_id, started = read
     if form_id != form.pk:
         return Refusal(Reason.NO_TOKEN, "This page belongs to another form. Please reload it.", 400)
     if now - started < form.min_fill_seconds:
@@ -60,7 +65,60 @@ def check_token(form: Form, token: str, now: float | None = None) -> Refusal | N
             "That was quicker than we expected. Please check your answers and send again.",
             400,
         )
+    if UsedToken.objects.filter(key=_key(token)).exists():
+        return ALREADY_USED
     return None
+
+
+def use_token(token: str, now: float | None = None) -> bool:
+    """Record that ``token`` (already checked) carried an entry; False if one had it before.
+
+    Call it inside the entry's transaction: the primary key makes the first of two parallel
+    uses win and the other fail, on SQLite and PostgreSQL alike.
+    """
+    now = now if now is not None else time.time()
+    expires = datetime.fromtimestamp(now + TOKEN_MAX_AGE, tz=UTC)
+    try:
+        with transaction.atomic():
+            UsedToken.objects.create(key=_key(token), expires_at=expires)
+    except IntegrityError:
+        return False
+    return True
+
+
+def reissue_token(form: Form, token: str) -> str:
+    """A fresh token for a page shown again, keeping the original start time when it is ours."""
+    read = _read(token)
+    if read is None or read[0] != form.pk or time.time() - read[1] > TOKEN_MAX_AGE:
+        return issue_token(form)
+    return issue_token(form, now=read[1])
+
+
+ALREADY_USED = Refusal(
+    Reason.REUSED,
+    "This page has already been sent once. If you meant to send another entry, "
+    "check your answers and send the form again.",
+    400,
+)
+
+
+def _read(token: str) -> tuple[object, float] | None:
+    """The form id and start time signed into ``token``; None when it is not one of ours."""
+    try:
+        payload = signing.loads(token or "", salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+        return payload["f"], float(payload["t"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def _key(token: str) -> str:
+    """What is recorded of a used token: a digest, so the table holds no valid token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def forget_used_tokens() -> int:
+    """Housekeeping: a token past its expiry is refused by its signature anyway."""
+    return UsedToken.objects.filter(expires_at__lt=timezone.now()).delete()[0]
 
 
 def too_large(form: Form, request: HttpRequest) -> Refusal | None:

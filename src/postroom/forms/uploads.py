@@ -1,30 +1,37 @@
-"""Uploaded files on disk: ``data_dir()/uploads/<random name>``; the original name is in the DB."""
+"""Uploaded files, kept through Django's storage API under a random name; the original name
+is in the database.
+
+The storage is ``storages["uploads"]`` (settings.STORAGES): by default files in
+``<data directory>/uploads``; any Django storage backend (a shared directory, S3 through
+django-storages, ...) by configuration, so that several machines see the same files.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import mimetypes
-import os
 import secrets
-from pathlib import Path
 
+from django.core.files import File
+from django.core.files.storage import Storage, storages
 from django.core.files.uploadedfile import UploadedFile
 
-from postroom import runtime
 from postroom.forms.formdefs import clean_filename
 
 log = logging.getLogger("postroom.forms")
+STORAGE = "uploads"
 
 
-def directory() -> Path:
-    return runtime.data_dir() / "uploads"
+def storage() -> Storage:
+    return storages[STORAGE]
 
 
-def path_of(stored_name: str) -> Path:
+def checked(stored_name: str) -> str:
+    """``stored_name`` if it can only name a file of ours (no path, no hidden file)."""
     if not stored_name or "/" in stored_name or "\\" in stored_name or stored_name.startswith("."):
         raise ValueError("not a stored upload name")
-    return directory() / stored_name
+    return stored_name
 
 
 def content_type_for(name: str) -> str:
@@ -33,27 +40,28 @@ def content_type_for(name: str) -> str:
 
 
 def save(upload: UploadedFile) -> dict[str, object]:
-    """Write ``upload`` under a random name; returns the Upload row's fields (not saved)."""
-    target_dir = directory()
-    target_dir.mkdir(parents=True, exist_ok=True)
-    stored_name = secrets.token_hex(16)
-    target = target_dir / stored_name
-    size = 0
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        for chunk in upload.chunks():
-            handle.write(chunk)
-            size += len(chunk)
+    """Store ``upload`` under a random name; returns the Upload row's fields (not saved)."""
     original = clean_filename(upload.name or "file")
+    stored_name = checked(storage().save(secrets.token_hex(16), upload))
     return {
         "original_name": original,
         "stored_name": stored_name,
         "content_type": content_type_for(original),
-        "size": size,
+        "size": upload.size if upload.size is not None else storage().size(stored_name),
     }
+
+
+def open_upload(stored_name: str) -> File:
+    """The stored file, open for reading; OSError (or ValueError) when it cannot be read."""
+    return storage().open(checked(stored_name), "rb")
+
+
+def read_bytes(stored_name: str) -> bytes:
+    with open_upload(stored_name) as handle:
+        return handle.read()
 
 
 def remove(stored_names: list[str]) -> None:
     for name in stored_names:
         with contextlib.suppress(FileNotFoundError, ValueError):
-            path_of(name).unlink()
+            storage().delete(checked(name))

@@ -215,7 +215,7 @@ def _attachments(
     missing = []
     for upload in context.uploads:
         try:
-            attached.append((upload, uploads.path_of(upload.stored_name).read_bytes()))
+            attached.append((upload, uploads.read_bytes(upload.stored_name)))
         except (OSError, ValueError):
             missing.append(upload.original_name)
     note = (

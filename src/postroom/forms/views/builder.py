@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from postroom.forms import builder
+from postroom.forms import builder, patterns
 from postroom.forms.editing import FieldForm, FormSettingsForm, NewFormForm
 from postroom.forms.formdefs import build_form
 from postroom.forms.models import Field, Form, WorkflowRun
@@ -84,8 +84,19 @@ def form_build(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "forms/build.html",
-        form_context(form, "build", fields=fields, kinds=Field.Kind.choices),
+        form_context(
+            form,
+            "build",
+            fields=fields,
+            kinds=Field.Kind.choices,
+            unsafe_patterns=_unsafe_patterns(fields),
+        ),
     )
+
+
+def _unsafe_patterns(fields: list[Field]) -> list[tuple[Field, str]]:
+    """Fields saved with a pattern that cannot be run safely; it is not applied to answers."""
+    return [(field, reason) for field in fields if (reason := patterns.problem(field.pattern))]
 
 
 @editors
@@ -238,6 +249,7 @@ def field_edit(request: HttpRequest, pk: int, field_id: int) -> HttpResponse:
             "build",
             editor=editor,
             field=field,
+            unsafe_patterns=_unsafe_patterns([field]) if request.method == "GET" else [],
             kind=field.kind,
             kind_label=field.get_kind_display(),
         ),

@@ -138,9 +138,9 @@ def entry_delete(request: HttpRequest, pk: int, entry_id: int) -> HttpResponse:
 def upload_download(request: HttpRequest, pk: int, entry_id: int, upload_id: int) -> FileResponse:
     upload = get_object_or_404(Upload, pk=upload_id, entry_id=entry_id, entry__form_id=pk)
     try:
-        handle = uploads.path_of(upload.stored_name).open("rb")
+        handle = uploads.open_upload(upload.stored_name)
     except (OSError, ValueError):
-        raise Http404("The file of this upload is missing from the data directory.") from None
+        raise Http404("The file of this upload is missing from the upload storage.") from None
     response = FileResponse(
         handle, as_attachment=True, filename=upload.original_name, content_type=upload.content_type
     )

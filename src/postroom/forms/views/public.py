@@ -125,8 +125,8 @@ def _success(request: HttpRequest, form: Form) -> HttpResponse:
 def _invalid(request: HttpRequest, form: Form, result: intake.Result, files) -> HttpResponse:  # noqa: ANN001
     bound = result.form
     token = str(request.POST.get(TOKEN, ""))
-    if result.refusal:  # missing, expired or too quick: a fresh start time
-        token = spam.issue_token(form)
+    if result.refusal:  # missing, expired, too quick or used: a token that may be sent
+        token = spam.reissue_token(form, token)
     if wants_json(request):
         errors = {name: [str(e) for e in errs] for name, errs in bound.errors.items()}
         if result.refusal:
