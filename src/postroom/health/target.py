@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from postroom.mailsettings import Secret, SmtpSettings
 from postroom.mailsettings.model import AUTO, SSL_ON_CONNECT
+from postroom.smtp import SEVEN_BIT, Server
 
 IMPLICIT_TLS_PORT = 465
 _SALT = secrets.token_bytes(16)  # per process: fingerprints never carry a reusable hash
@@ -25,6 +26,7 @@ class Target:
     password: Secret | None = None
     client_domain: str | None = None
     ca_file: str | None = None
+    delivery_format: str = SEVEN_BIT
 
     @classmethod
     def from_settings(cls, smtp: SmtpSettings) -> Target:
@@ -39,6 +41,21 @@ class Target:
             password=password if password else None,
             client_domain=smtp.client_domain.value or None,
             ca_file=smtp.ca_file.value or None,
+            delivery_format=smtp.delivery_format.value or SEVEN_BIT,
+        )
+
+    def server(self, timeout: float) -> Server:
+        """The server to probe, the way the delivery worker's session will see it."""
+        return Server(
+            host=self.host,
+            port=self.port,
+            security=self.security,
+            username=self.username,
+            password=self.password,
+            client_domain=self.client_domain,
+            ca_file=self.ca_file,
+            timeout=timeout,
+            delivery_format=self.delivery_format,
         )
 
     @property
