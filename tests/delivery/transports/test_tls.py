@@ -8,7 +8,6 @@ import pytest
 
 from postroom.delivery.transports.base import DeliveryError
 from postroom.delivery.transports.smtp import SmtpTransport
-from postroom.smtp import secret_scrubber
 from postroom.mailsettings.model import (
     AUTO,
     NONE,
@@ -17,6 +16,7 @@ from postroom.mailsettings.model import (
     START_TLS_WHEN_AVAILABLE,
     Secret,
 )
+from postroom.smtp import secret_scrubber
 
 from .samples import PASSWORD, message, raw_message
 
