@@ -95,9 +95,6 @@ class Session:
     def encrypted(self) -> bool:
         return self._encrypted
 
-    def offers(self, extension: str) -> bool:
-        return self._client is not None and self._client.has_extn(extension)
-
     # -- opening --------------------------------------------------------------------------
 
     def open(self) -> None:
