@@ -53,6 +53,7 @@ class Target:
             ca_file=self.ca_file,
             timeout=timeout,
             delivery_format=self.delivery_format,
+            timeout_setting="Postroom:Health:TimeoutSeconds",
         )
 
     def fingerprint(self) -> str:

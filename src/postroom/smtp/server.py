@@ -37,6 +37,7 @@ class Server:
     ca_file: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     delivery_format: str = SEVEN_BIT
+    timeout_setting: str = "Postroom:Smtp:TimeoutSeconds"  # named when a step times out
 
     def __post_init__(self) -> None:
         if self.security not in SECURE_SOCKET_OPTIONS:

@@ -70,7 +70,9 @@ class Session:
         self._bound = float(deadline if deadline is not None else server.timeout)
         password = server.password.reveal() if server.password else ""
         self._scrub = wording.secret_scrubber(password, server.username or "")
-        self.where = Endpoint(server.host, server.port, server.ca_file, self._scrub)
+        self.where = Endpoint(
+            server.host, server.port, server.ca_file, self._scrub, server.timeout_setting
+        )
         self._client: smtplib.SMTP | None = None
         self._sock: socket.socket | None = None
         self._address: Any = None

@@ -73,6 +73,7 @@ class Endpoint:
     port: int
     ca_file: str | None = None
     scrub: Callable[[str], str] = field(default=_unchanged, repr=False, compare=False)
+    timeout_setting: str = "Postroom:Smtp:TimeoutSeconds"
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
@@ -373,7 +374,7 @@ def timeout(step: str, where: Endpoint, seconds: float) -> SmtpFailure:
         (
             f"{where} did not answer {STEP_NAMES.get(step, step)} within {limit} (timed out).",
             "Try again later; if it keeps happening the server is overloaded or the network"
-            " drops packets (Postroom:Smtp:TimeoutSeconds sets the limit).",
+            f" drops packets ({where.timeout_setting} sets the limit).",
         ),
     )
     return SmtpFailure(what, fix, step=step, transient=True)

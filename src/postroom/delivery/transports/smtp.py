@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
 from typing import NoReturn
 
 from postroom.mailsettings.model import AUTO, Secret, SmtpSettings
@@ -19,7 +18,7 @@ class SmtpTransport(Transport):
 
     def __init__(
         self,
-        host: str,
+        host: str = "",
         port: int = 25,
         security: str = AUTO,
         username: str | None = None,
@@ -28,8 +27,10 @@ class SmtpTransport(Transport):
         ca_file: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         delivery_format: str = SEVEN_BIT,
+        *,
+        server: Server | None = None,
     ) -> None:
-        self.server = Server(
+        self.server = server or Server(
             host=host,
             port=port,
             security=security,
@@ -45,8 +46,7 @@ class SmtpTransport(Transport):
 
     @classmethod
     def from_settings(cls, settings: SmtpSettings) -> SmtpTransport:
-        server = Server.from_settings(settings)
-        return cls(**{field.name: getattr(server, field.name) for field in fields(server)})
+        return cls(server=Server.from_settings(settings))
 
     # The settings, as the rest of Postroom (and its tests) read them.
     host = property(lambda self: self.server.host)
