@@ -147,3 +147,37 @@ def test_the_probe_reports_up_to_the_failed_step_and_no_further(lenient):
     assert results[-1].status == "error"
     assert "does not offer STARTTLS" in results[-1].message
     assert server.handler.commands == ["EHLO"]
+
+
+def test_every_step_is_reported_with_its_reply_and_timing(smtp_server, certificates):
+    server = smtp_server(
+        tls_context=certificates.server_context(), username=USER, password=PASSWORD
+    )
+    session, steps = watched(
+        Server(
+            server.host,
+            server.port,
+            START_TLS,
+            username=USER,
+            password=PASSWORD,
+            ca_file=str(certificates.ca_file),
+        )
+    )
+    session.open()
+    session.close()
+    assert [(s.name, s.outcome) for s in steps] == [
+        ("dns", "ok"),
+        ("connect", "ok"),
+        ("banner", "ok"),
+        ("ehlo", "ok"),
+        ("tls", "ok"),
+        ("certificate", "ok"),
+        ("ehlo", "ok"),
+        ("auth", "ok"),
+    ]
+    replies = {s.name: s.reply for s in steps}
+    assert replies["banner"].startswith("220 ")
+    assert replies["tls"].startswith("220 ")
+    assert replies["auth"].startswith("235 ")
+    assert all(s.elapsed_ms is not None for s in steps if s.name != "certificate")
+    assert all(PASSWORD not in f"{s.text} {s.fix} {s.reply}" for s in steps)

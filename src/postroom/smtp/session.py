@@ -43,6 +43,7 @@ class _Said(NamedTuple):
     outcome: str
     text: str
     fix: str = ""
+    reply: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ class Session:
                 )
             )
             self._raise(failure, error)
-        self._emit(Step(name, said.outcome, said.text, said.fix, None, _ms(started)))
+        self._emit(Step(name, said.outcome, said.text, said.fix, said.reply, _ms(started)))
         for step in self._pending:
             self._emit(step)
         return value
@@ -230,7 +231,8 @@ class Session:
         code, text = self._io(client.getreply)
         if code != 220:
             raise wording.reply_error("banner", code, text, self.where)
-        return None, _Said(OK, f"The server greets: {_short(format_reply(code, text))}")
+        reply = format_reply(code, text, self.where)
+        return None, _Said(OK, f"The server greets: {_short(reply)}", reply=reply)
 
     def _ehlo(self) -> tuple[None, _Said]:
         client = self._live()
@@ -238,7 +240,8 @@ class Session:
         if code == 250:
             offered = _extensions(text)
             listed = ", ".join(offered) if offered else "no extensions"
-            return None, _Said(OK, f"EHLO accepted; the server offers: {listed}.")
+            reply = format_reply(code, text, self.where)
+            return None, _Said(OK, f"EHLO accepted; the server offers: {listed}.", reply=reply)
         ehlo_reply = format_reply(code, text, self.where)
         code, text = self._io(client.helo)
         if code == 250:
@@ -263,11 +266,11 @@ class Session:
                 raise wording.cleartext_refused(self.where, security)
             return False, _Said(NOTE, *wording.tls_off_note(security, self.where))
         context = self._context()
-        self._io(lambda: client.starttls(context=context))
+        code, text = self._io(lambda: client.starttls(context=context))
         self._sock = client.sock
         self._encrypted = True
         how = "STARTTLS" if security in (START_TLS, START_TLS_WHEN_AVAILABLE) else "STARTTLS (Auto)"
-        return True, self._tls_said(how)
+        return True, self._tls_said(how)._replace(reply=format_reply(code, text, self.where))
 
     def _ehlo_again(self) -> tuple[None, _Said]:
         client = self._live()
@@ -275,7 +278,8 @@ class Session:
         if code != 250:
             raise wording.reply_error("ehlo", code, text, self.where)
         listed = ", ".join(_extensions(text)) or "no extensions"
-        return None, _Said(OK, f"EHLO accepted over TLS; the server offers: {listed}.")
+        reply = format_reply(code, text, self.where)
+        return None, _Said(OK, f"EHLO accepted over TLS; the server offers: {listed}.", reply=reply)
 
     def _auth(self) -> tuple[None, _Said]:
         server = self.server
@@ -297,7 +301,7 @@ class Session:
         assert server.username and server.password
         username, secret = server.username, server.password.reveal()
         try:
-            self._io(lambda: client.login(username, secret))
+            code, text = self._io(lambda: client.login(username, secret))
         except smtplib.SMTPAuthenticationError as error:
             reply = format_reply(error.smtp_code, error.smtp_error, self.where)
             raise wording.login_refused(error.smtp_code, reply, self.where) from error
@@ -306,7 +310,8 @@ class Session:
         except smtplib.SMTPException as error:  # "No suitable authentication method found."
             mechanisms = client.esmtp_features.get("auth", "").strip()
             raise wording.auth_unsupported(self.where, mechanisms) from error
-        return None, _Said(OK, f"Logged in as {username}.")
+        reply = format_reply(code, text, self.where)
+        return None, _Said(OK, f"Logged in as {username}.", reply=reply)
 
     def _tls_said(self, how: str) -> _Said:
         """The TLS step's words; the certificate's validity is reported right after it."""
