@@ -118,6 +118,10 @@ class RecordingHandler:
     - ``data_reply``: final reply after the message instead of accepting it.
     - ``data_delay``: seconds to wait before the final DATA reply (for timeouts).
     - ``drop_on``: commands ("MAIL", "RCPT", "DATA") at which to hang up without a reply.
+    - ``ehlo_reply`` / ``helo_reply``: reply to every EHLO / HELO instead of accepting it.
+
+    ``commands`` lists the commands that reached the handler, in order (EHLO, HELO, AUTH,
+    MAIL, RCPT, DATA): a client that sent AUTH shows it here, whatever became of the login.
 
     ``pipelining`` advertises PIPELINING (RFC 2920); aiosmtpd reads commands in order either way.
     """
@@ -128,26 +132,38 @@ class RecordingHandler:
     data_reply: str | None = None
     data_delay: float = 0.0
     drop_on: set[str] = field(default_factory=set)
+    ehlo_reply: str | None = None
+    helo_reply: str | None = None
     pipelining: bool = False
     messages: list[Received] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
     ehlo_names: list[str] = field(default_factory=list)
     connections: int = 0
 
     async def handle_EHLO(
         self, server: SMTP, session: Any, envelope: Any, hostname: str, responses: list[str]
     ) -> list[str]:
+        self.commands.append("EHLO")
+        if self.ehlo_reply:
+            return [self.ehlo_reply]
         session.host_name = hostname
         self.ehlo_names.append(hostname)
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
         return responses
 
+    async def handle_HELO(self, server: SMTP, session: Any, envelope: Any, hostname: str) -> Any:
+        self.commands.append("HELO")
+        return self.helo_reply or MISSING
+
     async def handle_AUTH(self, server: SMTP, session: Any, envelope: Any, args: list[str]) -> Any:
+        self.commands.append("AUTH")
         return self.auth_reply or MISSING  # MISSING: aiosmtpd checks the credentials itself
 
     async def handle_MAIL(
         self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        self.commands.append("MAIL")
         if "MAIL" in self.drop_on:
             return self._hang_up(server)
         if self.mail_reply:
@@ -159,6 +175,7 @@ class RecordingHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        self.commands.append("RCPT")
         if "RCPT" in self.drop_on:
             return self._hang_up(server)
         if address in self.refuse:
@@ -167,6 +184,7 @@ class RecordingHandler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        self.commands.append("DATA")
         if "DATA" in self.drop_on:
             return self._hang_up(server)
         if self.data_delay:
@@ -238,6 +256,8 @@ class SmtpServer:
         data_reply: str | None = None,
         data_delay: float = 0.0,
         drop_on: Iterable[str] = (),
+        ehlo_reply: str | None = None,
+        helo_reply: str | None = None,
         pipelining: bool = False,
         **smtp_kwargs: Any,
     ) -> None:
@@ -248,6 +268,8 @@ class SmtpServer:
             data_reply=data_reply,
             data_delay=data_delay,
             drop_on=set(drop_on),
+            ehlo_reply=ehlo_reply,
+            helo_reply=helo_reply,
             pipelining=pipelining,
         )
         self.username = username

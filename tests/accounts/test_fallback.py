@@ -16,9 +16,15 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def relay(smtp_server, monkeypatch):
-    """Production, no SMTP settings for the site, and a hosting relay that needs a login."""
-    server = smtp_server(username="relay-user", password="relay-pass", auth_require_tls=False)
+def relay(smtp_server, monkeypatch, certificates):
+    """Production, no SMTP settings for the site, and a hosting relay that needs a login.
+
+    smtp:// logs in only over STARTTLS, so the relay offers it with a certificate whose CA
+    this process trusts (SSL_CERT_FILE)."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificates.ca_file))
+    server = smtp_server(
+        tls_context=certificates.server_context(), username="relay-user", password="relay-pass"
+    )
     monkeypatch.setenv("POSTROOM_ENVIRONMENT", "Production")
     monkeypatch.setenv(
         "POSTROOM_FALLBACK_SMTP_URL", f"smtp://relay-user:relay-pass@127.0.0.1:{server.port}"

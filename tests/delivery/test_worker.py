@@ -195,8 +195,14 @@ def test_a_poisoned_message_does_not_stall_the_queue(isolated_site, smtp_server,
     assert len(server.messages) == 1
 
 
-def test_invitations_use_the_fallback_relay_when_the_site_has_no_smtp(monkeypatch, smtp_server):
-    relay = smtp_server(username="relay-user", password="relay-pass", auth_require_tls=False)
+def test_invitations_use_the_fallback_relay_when_the_site_has_no_smtp(
+    monkeypatch, smtp_server, certificates
+):
+    # smtp:// logs in only over STARTTLS: the relay offers it, with a certificate trusted here.
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificates.ca_file))
+    relay = smtp_server(
+        tls_context=certificates.server_context(), username="relay-user", password="relay-pass"
+    )
     monkeypatch.setenv("POSTROOM_ENVIRONMENT", "Production")
     monkeypatch.setenv(
         "POSTROOM_FALLBACK_SMTP_URL", f"smtp://relay-user:relay-pass@127.0.0.1:{relay.port}"
@@ -210,6 +216,7 @@ def test_invitations_use_the_fallback_relay_when_the_site_has_no_smtp(monkeypatc
     assert "relay-pass" not in invite.attempts.get().transport
     assert form.status == "held"
     assert relay.messages[0].login == "relay-user"
+    assert relay.messages[0].tls is True
     assert len(relay.messages) == 1
 
 

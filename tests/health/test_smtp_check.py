@@ -234,17 +234,37 @@ def test_a_certificate_expiring_in_ten_days_is_a_warning(configure_smtp, smtp_se
 
 
 @pytest.mark.smtpsink
-def test_credentials_without_tls_warn_that_the_password_travels_in_clear(configure_smtp, smtp_sink):
+def test_credentials_without_starttls_are_refused_under_auto(configure_smtp, smtp_sink):
+    # Changed on purpose: Auto used to log in over plaintext with only a warning. An attacker
+    # can strip STARTTLS, so the check (like delivery) now stops before sending the password.
     sink = smtp_sink()
     configure_smtp(host=sink.host, port=sink.port, username="mailer", password=PASSWORD)
 
     run, steps = smtp_check()
 
-    assert steps["tls"].status == "info"  # Auto: no STARTTLS offered, none used
+    assert run.status == "error"
+    assert list(steps)[-1] == "tls"  # stopped there: no login was tried
+    assert steps["tls"].status == "error"
     assert "offers no STARTTLS" in steps["tls"].message
+    assert "unencrypted" in steps["tls"].message
+    assert "StartTls" in steps["tls"].fix and "SecureSocketOptions to None" in steps["tls"].fix
+    assert PASSWORD not in all_text(run)
+
+
+def test_credentials_in_clear_by_choice_warn(configure_smtp, smtp_server):
+    server = smtp_server(username="mailer", password=PASSWORD, auth_require_tls=False)
+    configure_smtp(
+        host=server.host, port=server.port, security="None", username="mailer", password=PASSWORD
+    )
+
+    run, steps = smtp_check()
+
+    assert steps["tls"].status == "info"
     assert steps["security"].status == "warning"
     assert "password travels unencrypted" in steps["security"].message
     assert "StartTls" in steps["security"].fix
+    assert steps["auth"].status == "success"
+    assert server.auth_attempts == ["mailer"]
     assert PASSWORD not in all_text(run)
 
 

@@ -8,15 +8,15 @@ import secrets
 from dataclasses import dataclass
 
 from postroom.mailsettings import Secret, SmtpSettings
-from postroom.mailsettings.model import AUTO, SSL_ON_CONNECT
+from postroom.mailsettings.model import AUTO
+from postroom.smtp import SEVEN_BIT, Server
 
-IMPLICIT_TLS_PORT = 465
 _SALT = secrets.token_bytes(16)  # per process: fingerprints never carry a reusable hash
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where and how to connect."""
+    """Where and how to connect; the cache tells targets apart by :meth:`fingerprint`."""
 
     host: str
     port: int
@@ -25,31 +25,36 @@ class Target:
     password: Secret | None = None
     client_domain: str | None = None
     ca_file: str | None = None
+    delivery_format: str = SEVEN_BIT
 
     @classmethod
     def from_settings(cls, smtp: SmtpSettings) -> Target:
-        security = smtp.secure_socket_options.value or AUTO
-        port = smtp.port.value or (IMPLICIT_TLS_PORT if security == SSL_ON_CONNECT else 25)
-        password = smtp.password.value
+        server = Server.from_settings(smtp)  # the same defaults as the delivery worker's
         return cls(
-            host=str(smtp.host.value or ""),
-            port=int(port),
-            security=security,
-            username=smtp.username.value or None,
-            password=password if password else None,
-            client_domain=smtp.client_domain.value or None,
-            ca_file=smtp.ca_file.value or None,
+            host=server.host,
+            port=server.port,
+            security=server.security,
+            username=server.username,
+            password=server.password,
+            client_domain=server.client_domain,
+            ca_file=server.ca_file,
+            delivery_format=server.delivery_format,
         )
 
-    @property
-    def implicit_tls(self) -> bool:
-        return self.security == SSL_ON_CONNECT or (
-            self.security == AUTO and self.port == IMPLICIT_TLS_PORT
+    def server(self, timeout: float) -> Server:
+        """The server to probe, the way the delivery worker's session will see it."""
+        return Server(
+            host=self.host,
+            port=self.port,
+            security=self.security,
+            username=self.username,
+            password=self.password,
+            client_domain=self.client_domain,
+            ca_file=self.ca_file,
+            timeout=timeout,
+            delivery_format=self.delivery_format,
+            timeout_setting="Postroom:Health:TimeoutSeconds",
         )
-
-    @property
-    def logs_in(self) -> bool:
-        return bool(self.username and self.password)
 
     def fingerprint(self) -> str:
         """Identifies these settings for the cache; the password only as a salted hash."""

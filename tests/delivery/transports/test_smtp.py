@@ -290,9 +290,9 @@ def test_a_refused_sender_leaves_a_pipelined_session_usable(smtp_server):
     assert [m.raw for m in server.messages] == [raw_message(2)]
 
 
-def test_non_ascii_addresses_use_smtputf8(smtp_server):
+def test_non_ascii_addresses_use_smtputf8_with_delivery_format_international(smtp_server):
     server = smtp_server()
-    with plain(server) as transport:
+    with plain(server, delivery_format="International") as transport:
         transport.send(message(sender="jörg@exämple.test", recipients=("zoë@example.test",)))
     [received] = server.messages
     assert received.mail_from == "jörg@exämple.test"
@@ -310,11 +310,37 @@ def test_non_ascii_addresses_without_smtputf8_fail_permanently(smtp_server):
     assert server.messages == []
 
 
-def test_require_smtputf8_fails_when_not_offered(smtp_server):
+def test_international_without_smtputf8_fails_clearly(smtp_server):
     server = smtp_server(smtputf8=False)
-    with plain(server, require_smtputf8=True) as transport, pytest.raises(DeliveryError) as caught:
-        transport.send(message())
+    transport = plain(server, delivery_format="International")
+    with transport, pytest.raises(DeliveryError) as caught:
+        transport.send(message(recipients=("zoë@example.test",)))
     assert (caught.value.step, caught.value.transient) == ("mail", False)
+    assert "zoë@example.test" in caught.value.message
+    assert "does not offer" in caught.value.message and "SMTPUTF8" in caught.value.message
+    assert server.messages == []
+
+
+def test_seven_bit_refuses_a_non_ascii_mailbox_even_when_smtputf8_is_offered(smtp_server):
+    server = smtp_server()  # offers SMTPUTF8
+    with plain(server) as transport, pytest.raises(DeliveryError) as caught:
+        transport.send(message(recipients=("zoë@example.test",)))
+    assert (caught.value.step, caught.value.transient) == ("mail", False)
+    assert "zoë@example.test" in caught.value.message
+    assert "SevenBit" in caught.value.message and 'deliveryFormat="International"' in (
+        caught.value.message
+    )
+    assert server.messages == []
+
+
+def test_seven_bit_sends_a_non_ascii_domain_in_its_ascii_form(smtp_server):
+    server = smtp_server(smtputf8=False)
+    with plain(server) as transport:
+        result = transport.send(message(recipients=("ada@exämple.test",)))
+    assert result.accepted == ("ada@exämple.test",)
+    [received] = server.messages
+    assert received.rcpt_tos == ("ada@xn--exmple-cua.test",)
+    assert "SMTPUTF8" not in received.mail_options
 
 
 def test_eight_bit_body_is_announced_as_8bitmime(smtp_server):
@@ -333,9 +359,11 @@ def test_nothing_listening_is_a_fast_transient_connect_error(refused_port):
         transport.open()
     assert time.monotonic() - started < 1
     assert (caught.value.step, caught.value.transient) == ("connect", True)
+    # The same words as the health check's (one set of failure explanations).
     assert caught.value.message == (
-        f"Connection refused by 127.0.0.1:{refused_port}: nothing is listening there. "
-        "Check host and port, and that the server is running."
+        f"Could not connect to 127.0.0.1:{refused_port}: connection refused (nothing is"
+        " listening there). Check the host and the port (587 for STARTTLS, 465 for implicit"
+        " TLS), and that the server is running."
     )
 
 
@@ -366,7 +394,8 @@ def test_a_connection_that_hangs_times_out_at_connect(blackhole_listener):
     assert time.monotonic() - started < 3
     assert (caught.value.step, caught.value.transient) == ("connect", True)
     assert caught.value.message.startswith(
-        f"Timed out after 1 s connecting to 127.0.0.1:{blackhole_listener.port}."
+        f"Could not connect to 127.0.0.1:{blackhole_listener.port}: no answer within 1 s"
+        " (timed out)."
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from postroom.health.probetext import STEP_LABELS
+from postroom.health.probe import STEP_LABELS
 
 register = template.Library()
 

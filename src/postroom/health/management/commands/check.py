@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from postroom import runtime
-from postroom.health.probetext import STEP_LABELS
+from postroom.health.probe import STEP_LABELS
 from postroom.health.registry import GROUPS, all_checks, get_check, group_name, select
 from postroom.health.runner import CheckRun, as_json, has_errors, run_checks, summary
 from postroom.startup import prepare_database

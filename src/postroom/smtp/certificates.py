@@ -1,4 +1,4 @@
-"""What a server's TLS certificate says, and how to say what is wrong with it."""
+"""What a server's TLS certificate says, and the words for what is wrong with it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from postroom.health.registry import ERROR, SUCCESS, WARNING
+from .steps import FAILED, OK, WARN
 
 EXPIRY_WARNING_DAYS = 14
 CA_FILE_FIX = (
@@ -83,29 +83,34 @@ def validity(info: CertInfo, now: datetime | None = None) -> tuple[str, str, str
     date = info.not_after.strftime("%Y-%m-%d")
     issued = f"issued for {info.names_text} by {info.issuer}"
     if days < 0:  # only with a clock that disagrees with the server's verification
-        return ERROR, f"The certificate expired on {date} ({issued}).", "Renew the certificate."
+        return FAILED, f"The certificate expired on {date} ({issued}).", "Renew the certificate."
     if days < EXPIRY_WARNING_DAYS:
         whole = int(days)
         when = "today" if whole == 0 else f"in {whole} day{'s' if whole != 1 else ''}"
         return (
-            WARNING,
+            WARN,
             f"The certificate expires on {date}, {when} ({issued}).",
             "Ask the server's administrator (or your mail provider) to renew it before then;"
             " mail stops when it expires.",
         )
     return (
-        SUCCESS,
+        OK,
         f"The certificate is valid until {date}, {int(days)} days from now ({issued}).",
         "",
     )
 
 
 def failure(
-    error: ssl.SSLCertVerificationError, info: CertInfo | None, host: str, ca_file: str | None
+    error: ssl.SSLCertVerificationError,
+    info: CertInfo | None,
+    host: str,
+    ca_file: str | None,
+    where: str = "",
 ) -> tuple[str, str]:
     """(message, fix) naming what is wrong with a certificate that did not verify."""
     code = error.verify_code
     detail = (error.verify_message or error.reason or "verification failed").rstrip(".")
+    subject = f"The TLS certificate of {where}" if where else "The certificate"
     by_ca = f" (the CA file {ca_file} does not vouch for it)" if ca_file else ""
     also = ""
     if info is not None and code not in _NAME_MISMATCH and not covers(info.names, host):
@@ -115,32 +120,32 @@ def failure(
     if code == _EXPIRED:
         when = f" on {info.not_after:%Y-%m-%d}" if info else ""
         return (
-            f"The certificate expired{when}.{also}",
+            f"{subject} expired{when}.{also}",
             "The server's administrator (or your mail provider) must renew it.",
         )
     if code == _NOT_YET_VALID:
         when = f" before {info.not_before:%Y-%m-%d %H:%M} UTC" if info else " yet"
         return (
-            f"The certificate is not valid{when}.",
+            f"{subject} is not valid{when}.",
             "Check this machine's clock (and the server's).",
         )
     if code in _NAME_MISMATCH:
         names = info.names_text if info else "another name"
         return (
-            f"The certificate is issued for {names}, not {host}.{also}",
+            f"{subject} is issued for {names}, not {host}.{also}",
             f"Set Umbraco:CMS:Global:Smtp:Host to a name the certificate covers ({names}), or"
             " ask the server's administrator for a certificate that names "
             f"{host}.",
         )
     if code == _SELF_SIGNED or (info is not None and info.self_signed and code in _UNTRUSTED):
-        return f"The certificate is not trusted: it is self-signed{by_ca}.", CA_FILE_FIX
+        return f"{subject} is not trusted: it is self-signed{by_ca}.", CA_FILE_FIX
     if code in _UNTRUSTED:
         issuer = f" ({info.issuer})" if info else ""
         return (
-            f"The certificate is not trusted: it was issued by an unknown CA{issuer}{by_ca}.",
+            f"{subject} is not trusted: it was issued by an unknown CA{issuer}{by_ca}.",
             CA_FILE_FIX,
         )
-    return f"The certificate could not be verified: {detail}.", CA_FILE_FIX
+    return f"{subject} could not be verified: {detail}.", CA_FILE_FIX
 
 
 def covers(names: tuple[str, ...], host: str) -> bool:

@@ -1,0 +1,58 @@
+"""One deadline bounds the whole opening of a session, not each step on its own."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from postroom.mailsettings.model import NONE
+from postroom.smtp import FAILED, Server, Session, SmtpFailure
+
+
+class SlowServer:
+    """Greets after ``pause`` seconds and answers EHLO after another ``pause``."""
+
+    def __init__(self, pause: float) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.pause = pause
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        connection, _ = self._listener.accept()
+        with connection:
+            connection.settimeout(10)
+            time.sleep(self.pause)
+            connection.sendall(b"220 slow.test ESMTP\r\n")
+            connection.recv(1024)
+            time.sleep(self.pause)
+            try:
+                connection.sendall(b"250 slow.test\r\n")
+                connection.recv(1024)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._listener.close()
+        self._thread.join(10)
+
+
+def test_steps_that_each_fit_the_limit_still_share_one_deadline():
+    server = SlowServer(pause=1.2)
+    steps: list = []
+    session = Session(Server("127.0.0.1", server.port, NONE, timeout=2.0), on_step=steps.append)
+    started = time.monotonic()
+    try:
+        with pytest.raises(SmtpFailure) as caught:
+            session.open()
+    finally:
+        elapsed = time.monotonic() - started
+        server.close()
+    assert elapsed < 2.0 + 1.0
+    assert (caught.value.step, caught.value.transient) == ("ehlo", True)
+    assert "within 2 s" in caught.value.message
+    assert [(s.name, s.outcome) for s in steps][-1] == ("ehlo", FAILED)
