@@ -55,6 +55,7 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 INSTALLED_APPS = [
+    "postroom.core",
     "postroom.accounts",
     "postroom.mailsettings",
     "postroom.delivery",
@@ -78,7 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "postroom.backoffice.middleware.FirstRunSetupMiddleware",
+    "postroom.accounts.middleware.FirstRunSetupMiddleware",
 ]
 
 ROOT_URLCONF = "postroom.urls"
@@ -119,9 +120,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "backoffice:login"
+LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "backoffice:dashboard"
-LOGOUT_REDIRECT_URL = "backoffice:login"
+LOGOUT_REDIRECT_URL = "accounts:login"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

@@ -20,6 +20,7 @@ def relay(smtp_server, monkeypatch):
     """Production, no SMTP settings for the site, and a hosting relay that needs a login."""
     server = smtp_server(username="relay-user", password="relay-pass", auth_require_tls=False)
     monkeypatch.setenv("POSTROOM_ENVIRONMENT", "Production")
+    monkeypatch.setenv("POSTROOM_BASE_URL", "https://postroom.example")
     monkeypatch.setenv(
         "POSTROOM_FALLBACK_SMTP_URL", f"smtp://relay-user:relay-pass@127.0.0.1:{server.port}"
     )

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
-
-from django.http import HttpRequest
 
 MAX_TOKEN_LENGTH = 100  # token_urlsafe(32) is 43 characters; longer input is not ours
 
@@ -19,13 +16,3 @@ def new_token() -> tuple[str, str]:
 
 def digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", errors="replace")).hexdigest()
-
-
-def absolute_link(request: HttpRequest | None, path: str) -> str:
-    """``POSTROOM_BASE_URL`` + path when set (behind a proxy), else the request's own address."""
-    base = os.environ.get("POSTROOM_BASE_URL", "").strip().rstrip("/")
-    if base.startswith(("http://", "https://")):
-        return base + path
-    if request is None:
-        return "http://localhost" + path
-    return request.build_absolute_uri(path)

@@ -19,7 +19,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from postroom import runtime
-from postroom.delivery import throttle
+from postroom.core import throttle
 from postroom.delivery.models import Channel, Kind, OutboxMessage, Status
 from postroom.delivery.policy import DeliveryPolicy
 

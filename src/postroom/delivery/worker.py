@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from postroom.delivery import housekeeping, queue, retry
+from postroom.core import chores
+from postroom.delivery import queue, retry
 from postroom.delivery.models import (
     Channel,
     OutboxMessage,
@@ -330,7 +331,7 @@ class Worker:
         if time.monotonic() - self._last_housekeeping < HOUSEKEEPING_SECONDS:
             return
         self._last_housekeeping = time.monotonic()
-        housekeeping.run(current_policy())
+        chores.run_all()
 
 
 def pending_recipients(message: OutboxMessage) -> tuple[str, ...]:

@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from django.apps import AppConfig
 
 
@@ -13,8 +11,7 @@ class FormsConfig(AppConfig):
         from django.db import transaction
         from django.db.models.signals import post_delete
 
-        from postroom.delivery import housekeeping, throttle
-        from postroom.forms import spam, uploads
+        from postroom.forms import uploads
         from postroom.forms.models import Upload
 
         def remove_file(sender, instance: Upload, **kwargs) -> None:  # noqa: ANN001
@@ -24,9 +21,3 @@ class FormsConfig(AppConfig):
         post_delete.connect(
             remove_file, sender=Upload, weak=False, dispatch_uid="forms-upload-file"
         )
-
-        def forget_rate_windows() -> None:
-            if throttle.take_turn("forms-rate-windows", timedelta(hours=1)):
-                spam.forget_old_buckets()
-
-        housekeeping.register(forget_rate_windows)

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from postroom import runtime
-from postroom.accounts.permissions import administrator_required
-from postroom.delivery import throttle
+from postroom.core import throttle
+from postroom.core.permissions import administrator_required
 from postroom.health import config, report
 from postroom.health.checks.smtp import server_results
 from postroom.health.registry import (
