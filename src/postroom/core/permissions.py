@@ -22,6 +22,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, overload
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -34,6 +35,12 @@ View = Callable[..., HttpResponse]
 def is_administrator(user: Any) -> bool:
     signed_in = getattr(user, "is_authenticated", False)
     return bool(signed_in and getattr(user, "is_administrator", False))
+
+
+def administrator_emails() -> list[str]:
+    """The addresses of the active administrators, for alerts (no app's model imported)."""
+    users = get_user_model().objects.filter(is_active=True).order_by("pk")
+    return [user.email for user in users if is_administrator(user)]
 
 
 def is_editor(user: Any) -> bool:
