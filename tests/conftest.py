@@ -25,6 +25,7 @@ def isolated_site(tmp_path, monkeypatch):
     site.mkdir()
     monkeypatch.setenv("POSTROOM_SITE", str(site))
     monkeypatch.delenv("POSTROOM_ENVIRONMENT", raising=False)
+    monkeypatch.delenv("POSTROOM_BASE_URL", raising=False)
     for name in list(os.environ):
         if name.lower().startswith(("umbraco__", "postroom__")):
             monkeypatch.delenv(name)

@@ -27,6 +27,7 @@ CSRF_TRUSTED_ORIGINS = list(_HOSTING.csrf_trusted_origins.value)
 
 INSTALLED_APPS = [
     "postroom.config",
+    "postroom.core",
     "postroom.accounts",
     "postroom.mailsettings",
     "postroom.delivery",
@@ -50,7 +51,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "postroom.backoffice.middleware.FirstRunSetupMiddleware",
+    "postroom.accounts.middleware.FirstRunSetupMiddleware",
 ]
 
 ROOT_URLCONF = "postroom.urls"
@@ -87,9 +88,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "backoffice:login"
+LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "backoffice:dashboard"
-LOGOUT_REDIRECT_URL = "backoffice:login"
+LOGOUT_REDIRECT_URL = "accounts:login"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

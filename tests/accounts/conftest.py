@@ -62,7 +62,9 @@ def local(link: str) -> str:
 
 @pytest.fixture
 def production(monkeypatch):
+    """Production, set up as it must be: with the address for emailed links."""
     monkeypatch.setenv("POSTROOM_ENVIRONMENT", "Production")
+    monkeypatch.setenv("POSTROOM_BASE_URL", "https://postroom.example")
 
 
 @pytest.fixture

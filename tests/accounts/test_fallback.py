@@ -26,6 +26,7 @@ def relay(smtp_server, monkeypatch, certificates):
         tls_context=certificates.server_context(), username="relay-user", password="relay-pass"
     )
     monkeypatch.setenv("POSTROOM_ENVIRONMENT", "Production")
+    monkeypatch.setenv("POSTROOM_BASE_URL", "https://postroom.example")
     monkeypatch.setenv(
         "POSTROOM_FALLBACK_SMTP_URL", f"smtp://relay-user:relay-pass@127.0.0.1:{server.port}"
     )

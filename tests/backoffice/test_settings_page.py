@@ -73,3 +73,18 @@ def test_editors_cannot_send_test_emails(client, editor):
     client.force_login(editor)
     client.post("/settings/", {"to": "someone@example.net"})
     assert not OutboxMessage.objects.exists()
+
+
+def test_editors_never_see_the_settings(client, editor, isolated_site):
+    (isolated_site / "web.config").write_text(WEB_CONFIG)
+    client.force_login(editor)
+    refused = client.get("/settings/")
+    assert refused.status_code == 403
+    assert b"smtp.example.org" not in refused.content
+    assert b"Only administrators can see the settings" in refused.content
+    dashboard = client.get("/").content.decode()
+    assert 'href="/settings/"' not in dashboard
+
+
+def test_administrators_find_the_settings_in_the_navigation(admin_client):
+    assert 'href="/settings/"' in admin_client.get("/").content.decode()

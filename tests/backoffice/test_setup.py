@@ -12,7 +12,7 @@ def test_every_page_leads_to_setup_while_no_user_exists(client):
     for url in ["/", "/settings/", "/inbox/", "/login/"]:
         response = client.get(url)
         assert response.status_code == 302
-        assert response["Location"] == reverse("backoffice:setup")
+        assert response["Location"] == reverse("accounts:setup")
 
 
 def test_setup_creates_an_administrator_and_logs_in(client):

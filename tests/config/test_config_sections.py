@@ -141,7 +141,7 @@ def test_the_smtp_section_and_its_problems_are_part_of_the_snapshot(monkeypatch)
 
 
 def test_mailsettings_readers_keep_working(monkeypatch):
-    from postroom.mailsettings import current_smtp_settings, read_int, read_setting
+    from postroom.config import current_smtp_settings, read_int, read_setting
 
     monkeypatch.setenv("Umbraco__CMS__Global__Smtp__Host", "smtp.example.org")
     monkeypatch.setenv("Postroom__Custom__Number", "7")

@@ -6,12 +6,13 @@ import asyncio
 import threading
 from dataclasses import dataclass
 
+from postroom.config import current_smtp_settings
 from postroom.health.checks.smtp import smtp_results
 from postroom.health.probecache import ProbeCache
 from postroom.health.registry import Result, get_check
 from postroom.health.runner import run_check
 from postroom.health.target import Target
-from postroom.mailsettings import Secret, current_smtp_settings
+from postroom.mailsettings import Secret
 from smtpservers import RecordingHandler
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from postroom.delivery import housekeeping
-from postroom.delivery.models import Kind, OutboxMessage, Throttle, WorkerHeartbeat
-from postroom.delivery.policy import current_policy
+from postroom.core import chores
+from postroom.core.models import Throttle
+from postroom.delivery.models import Kind, OutboxMessage, WorkerHeartbeat
 from postroom.health.config import report_config
 from postroom.health.report import THROTTLE_KEY, send_report_if_due
 
@@ -42,7 +44,7 @@ def test_the_report_is_off_by_default():
 def test_a_failure_is_reported_to_the_recipient_through_the_outbox(report_settings):
     report_settings(PeriodHours="24", Recipient="ops@postroom.test")  # no worker: a failure
 
-    housekeeping.run(current_policy())  # the chore, as an idle worker runs it
+    chores.run_all(inline=True)  # the chores, as an idle worker runs them (here, inline)
 
     [report] = reports()
     assert report.to == "ops@postroom.test"
@@ -98,3 +100,29 @@ def test_an_invalid_recipient_turns_the_report_off_and_says_why(report_settings)
     assert not config.enabled
     assert "not an email address" in config.problems[0]
     assert send_report_if_due() is None
+
+
+def test_the_report_runs_outside_the_delivering_thread(report_settings, monkeypatch):
+    """Its checks may wait on an SMTP server for seconds: the worker goes on meanwhile."""
+    from postroom.core import chores
+    from postroom.delivery.worker import Worker
+    from postroom.health import report
+
+    report_chore = next(chore for chore in chores.registered() if chore.name == "health-report")
+    monkeypatch.setattr(chores, "_chores", {"health-report": report_chore})
+    release, started = threading.Event(), threading.Event()
+    where = []
+
+    def slow_report() -> None:
+        where.append(threading.current_thread())
+        started.set()
+        release.wait(10)
+
+    monkeypatch.setattr(report, "send_report_if_due", slow_report)
+    began = time.monotonic()
+    Worker()._housekeeping()  # what an idle worker does about once a minute
+    assert time.monotonic() - began < 1.0
+    assert started.wait(5)
+    assert where and where[0] is not threading.current_thread()
+    release.set()
+    assert chores.wait_for_threads(5)

@@ -41,7 +41,7 @@ def test_anonymous_users_are_sent_to_login(client: Client, user) -> None:
     ]:
         response = client.get(reverse(f"inbox:{name}", args=args))
         assert response.status_code == 302, name
-        assert response["Location"].startswith(reverse("backoffice:login")), name
+        assert response["Location"].startswith(reverse("accounts:login")), name
     response = client.post(reverse("inbox:clear"))
     assert response.status_code == 302 and CaughtMessage.objects.count() == 1
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import trustme
 
-from postroom.mailsettings import Secret, Setting, read_bool, read_int, read_setting
+from postroom.config import read_bool, read_int, read_setting
+from postroom.mailsettings import Secret, Setting
 from postroom.mailsettings.model import AUTO, PICKUP_DIRECTORY, SSL_ON_CONNECT, START_TLS
 
 from .conftest import PASSWORD, Site, messages

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from postroom.mailsettings import Secret, Setting, current_smtp_settings, read_setting
+from postroom.config import current_smtp_settings, read_setting
+from postroom.mailsettings import Secret, Setting
 
 from .conftest import PASSWORD, Site, web_config
 

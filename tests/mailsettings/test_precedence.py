@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from postroom.mailsettings import Setting, current_smtp_settings
+from postroom.config import current_smtp_settings
+from postroom.mailsettings import Setting
 
 from .conftest import PASSWORD, Site, web_config
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from postroom.mailsettings import Setting, current_smtp_settings, read_setting
+from postroom.config import current_smtp_settings, read_setting
+from postroom.mailsettings import Setting
 
 from .conftest import Site, web_config
 

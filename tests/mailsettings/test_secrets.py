@@ -9,7 +9,8 @@ import logging
 import pytest
 from django.core.management import call_command
 
-from postroom.mailsettings import Secret, current_smtp_settings, read_setting
+from postroom.config import current_smtp_settings, read_setting
+from postroom.mailsettings import Secret
 
 from .conftest import PASSWORD, Site, web_config
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
+from postroom.config import current_smtp_settings
 from postroom.delivery.routing import parse_fallback_url
 from postroom.delivery.transports import transport_for
 from postroom.delivery.transports.base import DeliveryError, OutgoingMessage
 from postroom.delivery.transports.smtp import SmtpTransport
 from postroom.health.probe import probe
 from postroom.health.target import Target
-from postroom.mailsettings import current_smtp_settings
 from postroom.mailsettings.model import AUTO, NONE, START_TLS_WHEN_AVAILABLE, Secret
 
 USER, PASSWORD = "mailer", "Heron-Teapot-8842-secret"

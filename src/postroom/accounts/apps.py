@@ -9,6 +9,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from postroom.accounts.housekeeping import forget_old_records
-        from postroom.delivery import housekeeping
+        from postroom.core import chores
 
-        housekeeping.register(forget_old_records)
+        chores.register("accounts-forget", forget_old_records)

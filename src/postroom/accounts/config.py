@@ -5,8 +5,10 @@
 - ``Umbraco:CMS:Security:UserInviteEmailExpiry``: a .NET TimeSpan, ``3.00:00:00``,
   ``72:00:00`` or ``3`` (days).
 - ``Umbraco:CMS:Security:AllowPasswordReset``, default false.
-- ``Umbraco:CMS:Security:UserPassword:MaxFailedAccessAttemptsBeforeLockout``, default 5.
-- ``Postroom:Security:LockoutMinutes``, default 15.
+- ``Umbraco:CMS:Security:UserPassword:MaxFailedAccessAttemptsBeforeLockout``, default 5: the
+  failed logins of one account from one client address before that address must wait.
+- ``Postroom:Security:LockoutMinutes``, default 15: the longest such wait (it starts at 30
+  seconds and doubles with each further failure).
 - ``Postroom:Security:PasswordResetsPerHourPerAddress``, default 5 (per client IP address).
 - ``Postroom:Security:PasswordResetsPerHourPerAccount``, default 3 (per address typed).
 
@@ -24,6 +26,7 @@ from datetime import timedelta
 from postroom.config import current_config
 from postroom.config.model import Security
 from postroom.config.sections import MAX_INVITE_EXPIRY, parse_timespan
+from postroom.core.links import base_url_problem
 from postroom.delivery.routing import current_route
 
 log = logging.getLogger("postroom.accounts")
@@ -69,15 +72,17 @@ def password_reset_allowed() -> bool:
 
 
 def password_reset_available() -> bool:
-    """Switched on, and email can be sent now (site SMTP, or the inbox in Development).
+    """Switched on, email can be sent now (site SMTP, or the inbox in Development), and its
+    link can be built (POSTROOM_BASE_URL in Production).
 
     Never the fallback relay: it serves invitations only.
     """
-    return password_reset_allowed() and current_route() is not None
+    ready = current_route() is not None and base_url_problem() is None
+    return password_reset_allowed() and ready
 
 
 def lockout_policy() -> tuple[int, timedelta]:
-    """(failed logins before the lock, how long the lock lasts)."""
+    """(failed logins of one account from one address before waits begin, longest wait)."""
     security = _security()
     return security.max_failed_logins.value, timedelta(minutes=security.lockout_minutes.value)
 

@@ -2,8 +2,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest
 
+from postroom.accounts import lockout
 from postroom.accounts.models import User
+from postroom.core.requests import client_address
 
 MESSAGE_LIMIT = 2000
 
@@ -86,3 +90,74 @@ class RoleForm(forms.Form):
 
 class SearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
+
+
+class LoginForm(AuthenticationForm):
+    """Log in with the email address; failures from one address make it wait (see lockout)."""
+
+    username = forms.EmailField(
+        label="Email address",
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "locked": (
+            "This account is temporarily locked for your address after too many failed "
+            "logins. Try again in %(wait)s."
+        ),
+    }
+
+    def __init__(self, request: HttpRequest | None = None, *args: object, **kwargs: object):
+        super().__init__(request, *args, **kwargs)
+        if not self.is_bound and request is not None and request.GET.get("email"):
+            self.initial.setdefault("username", request.GET["email"][:254])
+
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].strip().lower()
+
+    def clean(self) -> dict:
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if not (email and password):
+            return super().clean()
+        address = client_address(self.request) if self.request else "unknown"
+        before = lockout.state(email, address)
+        if before.locked:  # the password is not even checked, and the try is not counted
+            raise self._locked_error(before)
+        try:
+            data = super().clean()
+        except forms.ValidationError:
+            after = lockout.record_failure(email, address)
+            if after.locked:
+                raise self._locked_error(after) from None
+            raise
+        lockout.record_success(email, address)
+        return data
+
+    def _locked_error(self, state: lockout.LockState) -> forms.ValidationError:
+        # The same for any address typed, account or not: it reveals nothing about accounts.
+        return forms.ValidationError(
+            self.error_messages["locked"], code="locked", params={"wait": state.wait_words}
+        )
+
+
+class FirstAdministratorForm(forms.Form):
+    name = forms.CharField(max_length=150, required=False, label="Your name")
+    email = forms.EmailField(label="Email address")
+    password = forms.CharField(
+        widget=forms.PasswordInput,
+        help_text="At least 10 characters.",
+    )
+    password_again = forms.CharField(widget=forms.PasswordInput, label="Password, again")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        password, again = data.get("password"), data.get("password_again")
+        if password and again and password != again:
+            self.add_error("password_again", "The two passwords differ. Type the same one twice.")
+        elif password:
+            candidate = User(email=data.get("email", ""), name=data.get("name", ""))
+            try:
+                password_validation.validate_password(password, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return data

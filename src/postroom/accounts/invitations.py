@@ -23,12 +23,13 @@ from django.utils import timezone
 
 from postroom.accounts import config, emails
 from postroom.accounts.models import Invitation, User
-from postroom.accounts.tokens import MAX_TOKEN_LENGTH, absolute_link, digest, new_token
+from postroom.accounts.tokens import MAX_TOKEN_LENGTH, digest, new_token
+from postroom.config import current_smtp_settings
+from postroom.core.links import MissingBaseUrl, absolute_link
 from postroom.delivery.actions import cancel
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Channel, Kind, OutboxMessage
 from postroom.delivery.routing import current_route, fallback_route
-from postroom.mailsettings import current_smtp_settings
 
 VALID = "valid"
 EXPIRED = "expired"
@@ -37,6 +38,14 @@ UNKNOWN = "unknown"
 
 class InvitationError(Exception):
     """Something the administrator or invitee must be told; the text says what and why."""
+
+    field: str | None = "email"  # the form field it concerns (None: the whole form)
+
+
+class NoLinkAddress(InvitationError):
+    """The link cannot be built: no POSTROOM_BASE_URL where one is needed."""
+
+    field = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,10 @@ def find(token: str) -> Invitation | None:
 
 
 def link_for(token: str, request: HttpRequest | None) -> str:
-    return absolute_link(request, reverse("accounts:accept", args=[token]))
+    try:
+        return absolute_link(request, reverse("accounts:accept", args=[token]))
+    except MissingBaseUrl as error:
+        raise NoLinkAddress(f"The invitation was not sent. {error}") from None
 
 
 def _inviter_name(user: User | None) -> str:

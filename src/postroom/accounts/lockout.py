@@ -1,23 +1,27 @@
-"""Login lockout: after N failed logins with one address, that address is locked for a while.
+"""Login lockout: failures of one account from one address make that address wait, growingly.
 
-The count is kept per address typed, whether or not an account has it, so the "try again
-later" message says nothing about which addresses have accounts. While locked, the password
-is not even checked: a correct guess during the lock looks like any other.
+- Counted per (address typed, client address), with the shared rate limiter, whether or not
+  an account has the address: the lockout message says nothing about who has an account.
+  Failures from elsewhere never lock the account's owner out: an attacker can slow down
+  only their own attempts.
+- After ``MaxFailedAccessAttemptsBeforeLockout`` failures, that pair waits ``FIRST_WAIT``;
+  each further failure doubles the wait, up to ``LockoutMinutes``. Failures are forgotten a
+  day after the first, on a successful login, a password reset or an administrator's unlock.
+- While a wait is in force the password is not even checked, and the attempt is not counted:
+  a correct guess then looks like any other, and nobody can make a wait longer by retrying.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from django.db.models import F
-from django.utils import timezone
+from datetime import UTC, datetime, timedelta
 
 from postroom.accounts import config
-from postroom.accounts.models import LoginLock
-from postroom.accounts.tokens import digest
+from postroom.core import ratelimit
 
-FORGET_FAILURES_AFTER = timedelta(days=1)  # failures this old no longer count
+SCOPE = "login-failures"
+FIRST_WAIT = timedelta(seconds=30)
+FORGET_FAILURES_AFTER = timedelta(days=1)  # counted from the first failure
 
 
 @dataclass(frozen=True)
@@ -26,63 +30,77 @@ class LockState:
 
     @property
     def locked(self) -> bool:
-        return self.locked_until is not None and self.locked_until > timezone.now()
+        return self.locked_until is not None and self.locked_until > datetime.now(UTC)
 
     @property
-    def minutes_left(self) -> int:
+    def seconds_left(self) -> int:
         if not self.locked or self.locked_until is None:
             return 0
-        seconds = (self.locked_until - timezone.now()).total_seconds()
-        return max(1, int((seconds + 59) // 60))
+        return max(1, int((self.locked_until - datetime.now(UTC)).total_seconds() + 0.999))
+
+    @property
+    def wait_words(self) -> str:
+        """``30 seconds``, ``4 minutes``: how long until the next try."""
+        seconds = self.seconds_left
+        if seconds < 90:
+            return f"{seconds} second{'' if seconds == 1 else 's'}"
+        minutes = (seconds + 59) // 60
+        return f"{minutes} minutes"
 
 
-def _key(email: str) -> str:
-    return digest(email.strip().lower())
+def _account(email: str) -> str:
+    return email.strip().lower()
 
 
-def state(email: str) -> LockState:
-    row = LoginLock.objects.filter(key=_key(email)).only("locked_until").first()
-    return LockState(row.locked_until if row else None)
+def wait_after(failures: int) -> timedelta:
+    """How long the pair waits after its ``failures``-th failure (zero before the limit)."""
+    max_failures, longest = config.lockout_policy()
+    if failures < max_failures:
+        return timedelta(0)
+    doublings = min(failures - max_failures, 32)
+    return min(FIRST_WAIT * 2**doublings, longest)
 
 
-def record_failure(email: str) -> LockState:
-    """Count one failed login; lock the address when the limit is reached."""
-    max_failures, duration = config.lockout_policy()
-    now = timezone.now()
-    key = _key(email)
-    row, created = LoginLock.objects.get_or_create(key=key, defaults={"last_failure_at": now})
-    if not created and row.last_failure_at < now - FORGET_FAILURES_AFTER:
-        LoginLock.objects.filter(pk=row.pk).update(failures=0)
-    LoginLock.objects.filter(pk=row.pk).update(failures=F("failures") + 1, last_failure_at=now)
-    row.refresh_from_db()
-    if row.failures >= max_failures:
-        LoginLock.objects.filter(pk=row.pk).update(failures=0, locked_until=now + duration)
-        return LockState(now + duration)
-    return LockState(row.locked_until)
+def _state(count: ratelimit.Count | None) -> LockState:
+    if count is None:
+        return LockState(None)
+    wait = wait_after(count.count)
+    return LockState(count.last_at + wait if wait else None)
 
 
-def record_success(email: str) -> None:
-    LoginLock.objects.filter(key=_key(email)).delete()
+def state(email: str, address: str) -> LockState:
+    return _state(ratelimit.peek(SCOPE, (_account(email), address)))
+
+
+def record_failure(email: str, address: str) -> LockState:
+    """Count one failed login of ``email`` from ``address``; the wait that follows, if any."""
+    return _state(ratelimit.hit(SCOPE, (_account(email), address), FORGET_FAILURES_AFTER))
+
+
+def record_success(email: str, address: str | None = None) -> None:
+    """Forget the failures from ``address`` (from every address when None)."""
+    key = _account(email) if address is None else (_account(email), address)
+    ratelimit.clear(SCOPE, key)
 
 
 def unlock(email: str) -> bool:
-    """An administrator lifts the lock; True if there was one."""
-    deleted, _ = LoginLock.objects.filter(key=_key(email)).delete()
-    return bool(deleted)
+    """An administrator lifts every wait of the account; True if there was one."""
+    was_locked = locked_until(email) is not None
+    ratelimit.clear(SCOPE, _account(email))
+    return was_locked
+
+
+def locked_until(email: str) -> datetime | None:
+    """The end of the latest wait in force for the account, from any address."""
+    ends = [
+        lock.locked_until
+        for lock in map(_state, ratelimit.counts_under(SCOPE, _account(email)))
+        if lock.locked
+    ]
+    return max(ends, default=None)
 
 
 def locked_addresses(emails: list[str]) -> dict[str, datetime]:
-    """For the Users screen: which of these addresses are locked now, and until when."""
-    keys = {_key(email): email for email in emails}
-    rows = LoginLock.objects.filter(key__in=keys, locked_until__gt=timezone.now())
-    return {keys[row.key]: row.locked_until for row in rows if row.locked_until}
-
-
-def forget_old(now: datetime | None = None) -> int:
-    """Housekeeping: drop rows with no lock in force and no recent failure."""
-    now = now or timezone.now()
-    stale = LoginLock.objects.filter(last_failure_at__lt=now - FORGET_FAILURES_AFTER).exclude(
-        locked_until__gt=now
-    )
-    deleted, _ = stale.delete()
-    return deleted
+    """For the Users screen: which of these accounts wait now (from some address), until when."""
+    found = {email: locked_until(email) for email in emails}
+    return {email: until for email, until in found.items() if until is not None}

@@ -129,33 +129,3 @@ class PasswordReset(models.Model):
 
     def __str__(self) -> str:
         return f"Password reset for {self.user}"
-
-
-class LoginLock(models.Model):
-    """Failed logins for one address (existing or not), and the lock they led to.
-
-    Keyed by the SHA-256 of the address typed, so that an address without an account locks
-    exactly like one with: the lockout message reveals nothing about who has an account.
-    """
-
-    key = models.CharField(max_length=64, unique=True)
-    failures = models.PositiveIntegerField(default=0)
-    last_failure_at = models.DateTimeField(default=timezone.now)
-    locked_until = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"{self.failures} failures"
-
-
-class RateAttempt(models.Model):
-    """One counted request (e.g. a password reset asked for), for per-hour limits."""
-
-    scope = models.CharField(max_length=30)
-    key = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["scope", "key", "created_at"], name="rate_lookup")]
-
-    def __str__(self) -> str:
-        return f"{self.scope} at {self.created_at}"

@@ -10,17 +10,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from postroom.accounts import config, emails, limits, lockout
+from postroom.accounts import config, emails, lockout
 from postroom.accounts.models import PasswordReset, User
 from postroom.accounts.sessions import end_sessions
-from postroom.accounts.tokens import MAX_TOKEN_LENGTH, absolute_link, digest, new_token
+from postroom.accounts.tokens import MAX_TOKEN_LENGTH, digest, new_token
+from postroom.core import ratelimit
+from postroom.core.links import base_url
+from postroom.core.requests import client_address
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Channel, Kind
 
@@ -29,48 +32,68 @@ EXPIRED = "expired"
 USED = "used"
 UNKNOWN = "unknown"
 
+WINDOW = timedelta(hours=1)  # the reset limits are per hour
+KEEP = timedelta(days=1)  # expired links are kept this long, then deleted
+
 
 class TooManyRequests(Exception):
     """This client asked too often; the text is for the visitor."""
 
 
-def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+class _Rehearsal(Exception):
+    """Rolls back the work done for an address that gets no email."""
 
 
 def request_reset(email: str, request: HttpRequest) -> bool:
     """Queue a reset email if the address has an active account; True if one was queued.
 
-    The caller shows the same answer either way. Raises TooManyRequests past the per-client
-    limit (which says nothing about accounts).
+    The caller shows the same answer either way, and the time taken is the same too: for an
+    address that gets no email (no account, or over its limit) the same token, email and
+    rows are made, in a transaction that is then rolled back. Raises TooManyRequests past
+    the per-client limit (which says nothing about accounts), MissingBaseUrl when links
+    cannot be built here.
     """
     email = email.strip().lower()
     per_address, per_account = config.reset_limits()
-    if not limits.take("reset-client", client_address(request), per_address):
+    if not ratelimit.allow("reset-client", client_address(request), per_address, WINDOW):
         raise TooManyRequests(
             "Too many password reset requests came from your network in the last hour. "
             "Try again later, or ask an administrator."
         )
-    if not limits.take("reset-account", email, per_account):
-        return False
+    within_limit = ratelimit.allow("reset-account", email, per_account, WINDOW)
     user = User.objects.filter(email__iexact=email, is_active=True).first()
-    if user is None or not user.has_usable_password():
+    real = within_limit and user is not None and user.has_usable_password()
+    base = base_url(request)
+    try:
+        with transaction.atomic():
+            _issue(user if real and user else _stand_in(email), base)
+            if not real:
+                raise _Rehearsal
+    except _Rehearsal:
         return False
+    return True
+
+
+def _stand_in(email: str) -> User:
+    # Never saved: its reset row is rolled back before any foreign key is checked (they are
+    # deferred to the commit on SQLite and PostgreSQL alike).
+    return User(id=0, email=email, name="")
+
+
+def _issue(user: User, base: str) -> None:
     token, token_hash = new_token()
     now = timezone.now()
     expires = now + config.RESET_EXPIRY
-    link = absolute_link(request, reverse("accounts:password-reset-confirm", args=[token]))
+    link = base + reverse("accounts:password-reset-confirm", args=[token])
     rendered = emails.render_password_reset(name=user.name, email=user.email, link=link)
-    with transaction.atomic():
-        PasswordReset.objects.create(
-            user=user, token_hash=token_hash, created_at=now, expires_at=expires
-        )
-        enqueue(
-            emails.to_message(rendered, user.name, user.email, expires=expires),
-            kind=Kind.PASSWORD_RESET,
-            channel=Channel.SITE,
-        )
-    return True
+    PasswordReset.objects.create(
+        user_id=user.pk, token_hash=token_hash, created_at=now, expires_at=expires
+    )
+    enqueue(
+        emails.to_message(rendered, user.name, user.email, expires=expires),
+        kind=Kind.PASSWORD_RESET,
+        channel=Channel.SITE,
+    )
 
 
 def find(token: str) -> PasswordReset | None:
@@ -110,5 +133,5 @@ def complete(token: str, password: str) -> User | None:
 
 def forget_old(now: datetime | None = None) -> int:
     now = now or timezone.now()
-    deleted, _ = PasswordReset.objects.filter(expires_at__lt=now - limits.KEEP).delete()
+    deleted, _ = PasswordReset.objects.filter(expires_at__lt=now - KEEP).delete()
     return deleted

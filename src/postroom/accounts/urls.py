@@ -1,10 +1,15 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from postroom.accounts.views import invitations, password, preview, users
+from postroom.accounts.views import invitations, password, preview, signin, users
 
 app_name = "accounts"
 
 urlpatterns = [
+    # Signing in, and the first administrator on first run.
+    path("setup/", signin.setup, name="setup"),
+    path("login/", signin.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Administrators: the Users screen.
     path("users/", users.user_list, name="users"),
     path("users/<int:pk>/", users.user_detail, name="user"),

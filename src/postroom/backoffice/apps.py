@@ -6,5 +6,5 @@ class BackofficeConfig(AppConfig):
     label = "backoffice"
     navigation = (
         ("Dashboard", "backoffice:dashboard", "dashboard", 10),
-        ("Settings", "backoffice:settings", "settings", 90),
+        ("Settings", "backoffice:settings", "settings", 90, "administrators"),
     )

@@ -2,12 +2,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -15,35 +12,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from postroom import runtime
-from postroom.accounts.models import User
 from postroom.backoffice import supervisor
-from postroom.backoffice.forms import FirstAdministratorForm, TestEmailForm
+from postroom.backoffice.forms import TestEmailForm
 from postroom.backoffice.parts import INBOX_PORT_ENVIRON
 from postroom.config import Config, current_config
+from postroom.core.permissions import administrator_required
 from postroom.delivery.alerts import current_problems
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage
 from postroom.delivery.policy import current_policy
 from postroom.delivery.routing import current_route, describe_destination
-
-
-def setup(request: HttpRequest) -> HttpResponse:
-    if User.objects.exists():
-        return redirect("backoffice:dashboard")
-    form = FirstAdministratorForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            if User.objects.exists():  # somebody else finished setup a moment ago
-                return redirect("backoffice:login")
-            user = User.objects.create_superuser(
-                form.cleaned_data["email"],
-                form.cleaned_data["password"],
-                name=form.cleaned_data["name"],
-            )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome to Postroom. You are the first administrator.")
-        return redirect("backoffice:dashboard")
-    return render(request, "backoffice/setup.html", {"form": form})
 
 
 @login_required
@@ -79,26 +57,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@administrator_required(reason="Only administrators can see the settings and send test emails.")
 def settings_page(request: HttpRequest) -> HttpResponse:
     config = current_config()
     smtp = config.smtp
     form = TestEmailForm(request.POST or None, initial={"to": request.user.email})
-    if request.method == "POST":
-        if not request.user.is_administrator:
-            raise PermissionDenied("Only administrators can send test emails.")
-        if form.is_valid():
-            message = EmailMessage(
-                subject="Postroom test email",
-                body=(
-                    "This is a test email from Postroom.\n\n"
-                    f"It was sent by {request.user.email} from the Settings page, "
-                    f"and {describe_destination(smtp)}.\n"
-                ),
-                to=[form.cleaned_data["to"]],
-            )
-            queued = enqueue(message, kind=Kind.TEST)
-            return redirect("delivery:message", pk=queued.pk)
+    if request.method == "POST" and form.is_valid():
+        message = EmailMessage(
+            subject="Postroom test email",
+            body=(
+                "This is a test email from Postroom.\n\n"
+                f"It was sent by {request.user.email} from the Settings page, "
+                f"and {describe_destination(smtp)}.\n"
+            ),
+            to=[form.cleaned_data["to"]],
+        )
+        queued = enqueue(message, kind=Kind.TEST)
+        return redirect("delivery:message", pk=queued.pk)
     return render(
         request,
         "backoffice/settings.html",

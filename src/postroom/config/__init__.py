@@ -6,6 +6,7 @@ Sections: ``smtp`` (web.config, appsettings*.json, environment; see :mod:`postro
 ``Umbraco__*`` variables) and ``hosting`` (``POSTROOM_*`` variables only).
 """
 
+from postroom.config.current import current_smtp_settings, read_bool, read_int, read_setting
 from postroom.config.model import (
     ERROR,
     INBOX,
@@ -35,7 +36,11 @@ __all__ = [
     "Issue",
     "blocking_problems",
     "current_config",
+    "current_smtp_settings",
     "ensure_can_start",
     "load_config",
+    "read_bool",
+    "read_int",
+    "read_setting",
     "refusal",
 ]

@@ -236,9 +236,9 @@ def _base_url(env: EnvReader, environment: str) -> Setting:
         if environment == PRODUCTION:
             env.problem(
                 name,
-                "POSTROOM_BASE_URL is not set: links in invitation and password reset emails"
-                " are built from the address of the request, which behind a proxy may be an"
-                " internal one.",
+                "POSTROOM_BASE_URL is not set: in Production, invitations and password reset"
+                " emails are not sent without it, because a link must never take its address"
+                " from a request's Host header.",
                 "Set POSTROOM_BASE_URL to the public address of the backoffice, e.g."
                 " POSTROOM_BASE_URL=https://backoffice.example.com, in the environment of every"
                 " Postroom process.",
@@ -251,8 +251,8 @@ def _base_url(env: EnvReader, environment: str) -> Setting:
             name,
             value,
             "a URL with scheme and host such as https://backoffice.example.com (no query)",
-            "Write the full public address, starting with https://. Until then emailed links"
-            " use the address of the request.",
+            "Write the full public address, starting with https://. Until then no"
+            " invitation or password reset link is built from it.",
         )
         return Setting(None, "env:POSTROOM_BASE_URL (invalid)")
     return Setting(base, env.origin(name))

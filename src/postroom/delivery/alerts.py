@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from postroom import runtime
 from postroom.config.sections import webhook_url_error
-from postroom.delivery import throttle
+from postroom.core import throttle
+from postroom.core.permissions import administrator_emails
 from postroom.delivery.models import Channel, Kind, OutboxMessage, Status
 from postroom.delivery.policy import DeliveryPolicy
 
@@ -84,17 +85,12 @@ def check(policy: DeliveryPolicy) -> Problems | None:
 
 
 def email_administrators(problems: Problems) -> None:
-    from postroom.accounts.models import User
     from postroom.delivery.enqueue import enqueue
     from postroom.delivery.routing import fallback_route
 
     if fallback_route() is None:
         return
-    administrators = list(
-        User.objects.filter(is_active=True, role=User.Role.ADMINISTRATOR).values_list(
-            "email", flat=True
-        )
-    )
+    administrators = administrator_emails()
     if not administrators:
         return
     lines = [problems.summary(), ""]

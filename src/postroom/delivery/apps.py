@@ -5,3 +5,8 @@ class DeliveryConfig(AppConfig):
     name = "postroom.delivery"
     label = "delivery"
     navigation = (("Email log", "delivery:log", "delivery", 20),)
+
+    def ready(self) -> None:
+        from postroom.delivery import housekeeping
+
+        housekeeping.register()

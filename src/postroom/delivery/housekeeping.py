@@ -1,37 +1,33 @@
-"""Chores an idle worker does now and then: alerts, the daily purge, and what apps register.
+"""Delivery's own chores: alerts about failed or stuck mail, and the daily purge of the log.
 
-Other apps add theirs with :func:`register` (from ``AppConfig.ready``), so that delivery
-never imports them: e.g. the health app's scheduled report.
+Registered with the chore scheduler (:mod:`postroom.core.chores`) from DeliveryConfig.ready;
+an idle worker runs every registered chore about once a minute.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
-from postroom.delivery import alerts, retention, throttle
-from postroom.delivery.policy import DeliveryPolicy
+from postroom.core import chores, throttle
+from postroom.delivery import alerts, retention
+from postroom.delivery.policy import current_policy
 
 log = logging.getLogger("postroom.delivery")
 
-_chores: list[Callable[[], None]] = []
+
+def check_alerts() -> None:
+    alerts.check(current_policy())
 
 
-def register(chore: Callable[[], None]) -> None:
-    """Run ``chore()`` about once a minute in an idle worker; it must be quick and bounded."""
-    if chore not in _chores:
-        _chores.append(chore)
-
-
-def run(policy: DeliveryPolicy) -> None:
-    alerts.check(policy)
+def purge_daily() -> None:
     if throttle.take_turn("purge", timedelta(days=1)):
-        purged = retention.purge(policy)
+        purged = retention.purge(current_policy())
         if purged.bodies or purged.messages:
             log.info("Purged %s bodies and %s old messages", purged.bodies, purged.messages)
-    for chore in _chores:
-        try:
-            chore()
-        except Exception:
-            log.exception("A housekeeping chore failed: %s", getattr(chore, "__name__", chore))
+
+
+def register() -> None:
+    # Alerts may wait on a webhook (up to its timeout): never in the delivering thread.
+    chores.register("delivery-alerts", check_alerts, own_thread=True)
+    chores.register("delivery-purge", purge_daily)

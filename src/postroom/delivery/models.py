@@ -111,14 +111,3 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.worker_id
-
-
-class Throttle(models.Model):
-    """When something done now and then (an alert, a purge) was last done, shared by workers."""
-
-    key = models.CharField(max_length=100, unique=True)
-    last_at = models.DateTimeField()
-    summary = models.JSONField(default=dict)
-
-    def __str__(self) -> str:
-        return self.key

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from django.conf import settings as django_settings
 
 from postroom import runtime
-from postroom.config import current_config
+from postroom.config import current_config, current_smtp_settings
 from postroom.config.urls import FallbackRelay
 from postroom.delivery.transports import SmtpTransport, Transport, transport_for
-from postroom.mailsettings import SmtpSettings, current_smtp_settings
+from postroom.mailsettings import SmtpSettings
 from postroom.mailsettings.model import NONE
 
 log = logging.getLogger("postroom.delivery")

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from postroom.accounts.permissions import administrator_required
+from postroom.core.permissions import administrator_required
 from postroom.delivery import actions, log
 from postroom.delivery.models import Kind, OutboxMessage, Status
 from postroom.emailview import parsing

@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from django.apps import AppConfig
 
 
@@ -10,10 +8,12 @@ class FormsConfig(AppConfig):
     navigation = (("Forms", "forms:list", "forms", 40),)
 
     def ready(self) -> None:
+        from datetime import timedelta
+
         from django.db import transaction
         from django.db.models.signals import post_delete
 
-        from postroom.delivery import housekeeping, throttle
+        from postroom.core import chores, throttle
         from postroom.forms import spam, uploads
         from postroom.forms.models import Upload
 
@@ -25,14 +25,8 @@ class FormsConfig(AppConfig):
             remove_file, sender=Upload, weak=False, dispatch_uid="forms-upload-file"
         )
 
-        def forget_rate_windows() -> None:
-            if throttle.take_turn("forms-rate-windows", timedelta(hours=1)):
-                spam.forget_old_buckets()
-
-        housekeeping.register(forget_rate_windows)
-
         def forget_used_tokens() -> None:
             if throttle.take_turn("forms-used-tokens", timedelta(hours=1)):
                 spam.forget_used_tokens()
 
-        housekeeping.register(forget_used_tokens)
+        chores.register("forms-used-tokens", forget_used_tokens)

@@ -309,25 +309,6 @@ class Rejection(models.Model):
         return f"{self.reason}: {self.count}"
 
 
-class RateBucket(models.Model):
-    """Entries from one IP address to one form in one fixed window of time."""
-
-    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="+")
-    ip = models.CharField(max_length=45)
-    window_start = models.DateTimeField(db_index=True)
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["form", "ip", "window_start"], name="forms_ratebucket_unique"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.ip}@{self.window_start}: {self.count}"
-
-
 class UsedToken(models.Model):
     """A page token that has carried its one entry; kept until the token expires anyway."""
 

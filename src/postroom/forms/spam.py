@@ -19,9 +19,12 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from postroom.forms.models import Form, RateBucket, Rejection, UsedToken
+from postroom.core import ratelimit
+from postroom.core.requests import client_address
+from postroom.forms.models import Form, Rejection, UsedToken
 from postroom.forms.writes import one_writer
 
+RATE_SCOPE = "form-entries"
 TOKEN_SALT = "postroom.forms.started"  # noqa: S105 (a salt, not a secret)
 TOKEN_MAX_AGE = 24 * 3600  # a page left open for a day must be sent again
 Reason = Rejection.Reason
@@ -142,40 +145,26 @@ def size_message(length: int | None, limit_mb: int) -> str:
 
 
 def client_ip(request: HttpRequest) -> str:
-    return (request.META.get("REMOTE_ADDR") or "unknown")[:45]
+    return client_address(request)
 
 
 def take_rate_slot(form: Form, ip: str, now: datetime | None = None) -> Refusal | None:
     """Count one entry for ``ip``; a refusal once the form's limit for the period is passed.
 
-    Fixed windows (a burst at a window's edge may reach twice the limit), one row per
-    address and window, incremented with one UPDATE so concurrent processes add up.
+    Counted by the shared rate limiter: atomic across processes, the address stored hashed.
     """
     if not form.rate_limit:
         return None
-    now = now or timezone.now()
     window = timedelta(minutes=max(form.rate_window_minutes, 1))
-    start = datetime.fromtimestamp(
-        (now.timestamp() // window.total_seconds()) * window.total_seconds(), tz=UTC
+    if ratelimit.allow(RATE_SCOPE, (str(form.pk), ip), form.rate_limit, window, now):
+        return None
+    minutes = form.rate_window_minutes
+    return Refusal(
+        Reason.RATE_LIMITED,
+        f"Too many entries from your address: this form takes at most {form.rate_limit} "
+        f"every {minutes} minute{'s' if minutes != 1 else ''}. Please try again later.",
+        429,
     )
-    bucket = RateBucket.objects.filter(form=form, ip=ip, window_start=start)
-    with one_writer():
-        if not bucket.update(count=F("count") + 1):
-            try:
-                with transaction.atomic():
-                    RateBucket.objects.create(form=form, ip=ip, window_start=start, count=1)
-            except IntegrityError:  # another process created it first
-                bucket.update(count=F("count") + 1)
-    count = bucket.values_list("count", flat=True).first() or 0
-    if count > form.rate_limit:
-        minutes = form.rate_window_minutes
-        return Refusal(
-            Reason.RATE_LIMITED,
-            f"Too many entries from your address: this form takes at most {form.rate_limit} "
-            f"every {minutes} minute{'s' if minutes != 1 else ''}. Please try again later.",
-            429,
-        )
-    return None
 
 
 def count_rejection(form: Form, reason: str) -> None:
@@ -189,9 +178,3 @@ def count_rejection(form: Form, reason: str) -> None:
                 Rejection.objects.create(form=form, reason=reason, count=1, last_at=now)
         except IntegrityError:
             rows.update(count=F("count") + 1, last_at=now)
-
-
-def forget_old_buckets() -> int:
-    """Housekeeping: rate windows older than a day are no longer needed."""
-    cutoff = timezone.now() - timedelta(days=1)
-    return RateBucket.objects.filter(window_start__lt=cutoff).delete()[0]

@@ -8,8 +8,9 @@ class HealthConfig(AppConfig):
     navigation = (("Health", "health:index", "health", 70),)
 
     def ready(self) -> None:
-        from postroom.delivery import housekeeping
+        from postroom.core import chores
         from postroom.health import checks  # noqa: F401  (registers the built-in checks)
         from postroom.health.report import chore
 
-        housekeeping.register(chore)
+        # The checks talk to the SMTP server (up to their timeout): never in a delivering thread.
+        chores.register("health-report", chore, own_thread=True)

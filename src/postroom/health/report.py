@@ -1,7 +1,8 @@
 """The scheduled health report: every ``Postroom:HealthReport:PeriodHours``, by email.
 
-A housekeeping chore (registered in HealthConfig.ready) runs in idle workers about once a
-minute; ``throttle.take_turn`` lets exactly one of them send per period.
+A chore (registered in HealthConfig.ready) that idle workers start about once a minute, in a
+thread of its own so that its SMTP probe never holds up delivery; ``throttle.take_turn`` lets
+exactly one of them send per period.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from postroom import runtime
-from postroom.delivery import throttle
+from postroom.core import throttle
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage
 from postroom.health.config import DETAILED, ReportConfig, report_config
@@ -28,12 +29,12 @@ _MARK = {"success": "ok", "info": "info", "warning": "WARNING", "error": "ERROR"
 
 
 def chore() -> None:
-    """What housekeeping runs: send the report if it is due."""
+    """What the chore scheduler runs: send the report if it is due."""
     send_report_if_due()
 
 
 def send_report_if_due() -> OutboxMessage | None:
-    """The housekeeping chore: run the checks and queue the report when it is due."""
+    """Run the checks and queue the report when it is due."""
     config = report_config()
     if not config.enabled:
         return None

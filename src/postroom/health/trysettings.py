@@ -12,8 +12,9 @@ from xml.sax.saxutils import quoteattr
 
 from django import forms
 
+from postroom.config import current_smtp_settings
 from postroom.health.registry import Result
-from postroom.mailsettings import Secret, Setting, SmtpSettings, convert, current_smtp_settings
+from postroom.mailsettings import Secret, Setting, SmtpSettings, convert
 from postroom.mailsettings.fields import host_name, sender_address
 from postroom.mailsettings.model import (
     AUTO,

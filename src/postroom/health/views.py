@@ -15,8 +15,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from postroom import runtime
-from postroom.accounts.permissions import administrator_required
-from postroom.delivery import throttle
+from postroom.config import current_smtp_settings
+from postroom.core import throttle
+from postroom.core.permissions import administrator_required
+from postroom.core.requests import wants_json
 from postroom.health import config, report
 from postroom.health.checks.smtp import server_results
 from postroom.health.registry import (
@@ -37,12 +39,6 @@ from postroom.health.trysettings import (
     presets_data,
     snippets,
 )
-from postroom.mailsettings import current_smtp_settings
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    accept = request.headers.get("Accept", "")
-    return "text/html" not in accept or "application/json" in accept
 
 
 def json_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -52,7 +48,7 @@ def json_login_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated:
             return view(request, *args, **kwargs)
-        if _wants_json(request):
+        if wants_json(request, unless_html=True):
             return JsonResponse(
                 {"error": "Log in first: this endpoint needs a backoffice session."}, status=401
             )

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from postroom.accounts.permissions import administrator_required
+from postroom.core.permissions import administrator_required
 from postroom.emailview import decoding, parsing
 from postroom.emailview.responses import download, sandboxed_html
 from postroom.inbox.models import CaughtMessage

@@ -16,9 +16,9 @@ from postroom.accounts import config, invitations
 from postroom.accounts.emails import describe_duration, role_phrase
 from postroom.accounts.forms import AcceptForm, InviteForm
 from postroom.accounts.models import Invitation, User
-from postroom.accounts.permissions import administrator_required
 from postroom.accounts.views.public import render_public
 from postroom.accounts.views.users import PAGE_SIZE, REASON, search_query, tab_counts
+from postroom.core.permissions import administrator_required
 
 # Invitee pages: (title, what happened, what to do), and the HTTP status.
 LINK_PROBLEMS = {
@@ -140,7 +140,7 @@ def invite(request: HttpRequest) -> HttpResponse:
                 request=request,
             )
         except invitations.InvitationError as error:
-            form.add_error("email", str(error))
+            form.add_error(error.field, str(error))
         else:
             return _after_sending(request, sent, "sent")
     expiry, _ = config.invite_expiry()
@@ -203,7 +203,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(
             request, "Your account is ready. Log in with your email address and new password."
         )
-        return redirect(f"{reverse('backoffice:login')}?{urlencode({'email': user.email})}")
+        return redirect(f"{reverse('accounts:login')}?{urlencode({'email': user.email})}")
     context = {
         "form": form,
         "invitation": invitation,

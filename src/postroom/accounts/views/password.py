@@ -100,6 +100,6 @@ def reset(request: HttpRequest, token: str) -> HttpResponse:
             "Your password was changed, and every other session was logged out. "
             "Log in with the new password.",
         )
-        return redirect(f"{reverse('backoffice:login')}?{urlencode({'email': user.email})}")
+        return redirect(f"{reverse('accounts:login')}?{urlencode({'email': user.email})}")
     context = {"form": form, "target": found.user}
     return render_public(request, "reset", "Choose a new password", context, private=True)

@@ -10,13 +10,20 @@ from django.views.decorators.http import require_GET
 
 from postroom.accounts import config, emails
 from postroom.accounts.models import User
-from postroom.accounts.permissions import administrator_required
-from postroom.accounts.tokens import absolute_link
 from postroom.accounts.views.users import REASON
+from postroom.core.links import MissingBaseUrl, absolute_link
+from postroom.core.permissions import administrator_required
 
 HTML_FRAME_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 KINDS = (("invitation", "Invitation"), ("password_reset", "Password reset"))
 SAMPLE_TOKEN = "sample-token-shown-in-previews-only"  # noqa: S105 (not a secret)
+
+
+def _sample_link(request: HttpRequest, path: str) -> str:
+    try:
+        return absolute_link(request, path)
+    except MissingBaseUrl:  # the real email cannot be sent yet; the preview still shows it
+        return "https://postroom.example" + path
 
 
 def _sample(request: HttpRequest, kind: str) -> emails.RenderedEmail:
@@ -31,14 +38,14 @@ def _sample(request: HttpRequest, kind: str) -> emails.RenderedEmail:
             inviter=inviter,
             message="Welcome aboard! You will look after the contact forms.\n"
             "Ask me if anything is unclear.",
-            link=absolute_link(request, reverse("accounts:accept", args=[SAMPLE_TOKEN])),
+            link=_sample_link(request, reverse("accounts:accept", args=[SAMPLE_TOKEN])),
             expiry=expiry,
         )
     if kind == "password_reset":
         return emails.render_password_reset(
             name="Alex Example",
             email="alex@example.com",
-            link=absolute_link(
+            link=_sample_link(
                 request, reverse("accounts:password-reset-confirm", args=[SAMPLE_TOKEN])
             ),
         )

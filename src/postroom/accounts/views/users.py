@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from postroom.accounts import lockout, manage
 from postroom.accounts.forms import RoleForm, SearchForm
 from postroom.accounts.models import Invitation, User
-from postroom.accounts.permissions import administrator_required
+from postroom.core.permissions import administrator_required
 
 PAGE_SIZE = 50
 REASON = "Only administrators can manage users."
@@ -58,14 +58,13 @@ def user_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(User, pk=pk)
-    locked = lockout.state(target.email)
     return render(
         request,
         "accounts/user.html",
         {
             "target": target,
             "is_self": target.pk == request.user.pk,
-            "locked_until": locked.locked_until if locked.locked else None,
+            "locked_until": lockout.locked_until(target.email),
             "role_form": RoleForm(initial={"role": target.role}),
             "invitation": target.invitations.select_related("invited_by").first(),
         },

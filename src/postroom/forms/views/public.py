@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 
+from postroom.core.requests import wants_json
 from postroom.forms import cors, intake, spam
 from postroom.forms.formdefs import HIDDEN_MAX, TOKEN, build_form, field_views
 from postroom.forms.models import Field, Form
@@ -25,10 +26,6 @@ FILE_AGAIN = "Please choose the file again: files are not kept when the form has
 def page(template: str, context: dict, status: int = 200) -> HttpResponse:
     """A public page: rendered without the backoffice's request context (user, navigation)."""
     return HttpResponse(render_to_string(template, context), status=status)
-
-
-def wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
 
 
 def public_context(form: Form, bound, token: str, **extra: object) -> dict[str, object]:  # noqa: ANN001

@@ -1,10 +1,11 @@
-"""The configuration's own problems, and the features that need email: password reset and
-invitations."""
+"""The configuration's own problems, and the features that need email: password reset,
+invitations and the links they carry."""
 
 from __future__ import annotations
 
 from postroom import runtime
 from postroom.config import ERROR, Issue, current_config
+from postroom.core import links
 from postroom.delivery.routing import current_route, fallback_route
 from postroom.health.registry import CONFIGURATION, Result, check
 
@@ -117,3 +118,33 @@ def configuration() -> list[Result]:
         for p in problems
     ]
     return results or [Result.success("Every configuration value can be used.")]
+
+
+@check(
+    "link-address",
+    "Emailed links have the site's address",
+    CONFIGURATION,
+    "Invitation and password reset emails carry links to Postroom. They are built from"
+    " POSTROOM_BASE_URL, never from the address a browser claims to have opened.",
+    docs="README.md#users-invitations-and-password-reset",
+)
+def link_address() -> list[Result]:
+    problem = links.base_url_problem()
+    if problem is not None:
+        return [
+            Result.error(
+                "Invitations and password reset emails cannot be sent: no address for their"
+                f" links ({links.SETTING} is not set or not valid).",
+                problem,
+            )
+        ]
+    configured = links.configured_base_url()
+    if configured:
+        return [Result.success(f"Emailed links start with {configured}.")]
+    return [
+        Result.info(
+            "In Development, emailed links use the address this server answers on.",
+            f"Set {links.SETTING} (e.g. https://mail.example.com) before going live: it is"
+            " required in Production.",
+        )
+    ]

@@ -10,8 +10,8 @@ from pathlib import Path
 from django.conf import settings
 
 from postroom import runtime
+from postroom.config import current_smtp_settings
 from postroom.health.registry import SECURITY, Result, check
-from postroom.mailsettings import current_smtp_settings
 
 MIN_SECRET_KEY_LENGTH = 50
 PLACEHOLDER_KEYS = {

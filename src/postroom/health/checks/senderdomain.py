@@ -10,9 +10,9 @@ from email.utils import parseaddr
 import dns.exception
 import dns.resolver
 
+from postroom.config import current_smtp_settings
 from postroom.health import config, resolve
 from postroom.health.registry import DELIVERY, Result, check
-from postroom.mailsettings import current_smtp_settings
 
 
 class LookupFailed(Exception):

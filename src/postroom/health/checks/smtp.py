@@ -14,6 +14,7 @@ from django.core.validators import validate_email
 from django.urls import reverse
 
 from postroom import runtime
+from postroom.config import current_smtp_settings
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind
 from postroom.delivery.routing import describe_destination
@@ -22,7 +23,7 @@ from postroom.health.probe import probe
 from postroom.health.probecache import FAILURE_TTL, SUCCESS_TTL, cache
 from postroom.health.registry import SERVICES, Action, ActionRefused, Result, check
 from postroom.health.target import Target
-from postroom.mailsettings import Problem, SmtpSettings, current_smtp_settings
+from postroom.mailsettings import Problem, SmtpSettings
 from postroom.mailsettings.model import NONE
 
 DOCS = "README.md#configuring-smtp"

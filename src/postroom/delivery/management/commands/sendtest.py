@@ -7,13 +7,13 @@ from django.core.mail import EmailMessage
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
+from postroom.config import current_smtp_settings
 from postroom.delivery import queue
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage
 from postroom.delivery.policy import current_policy
 from postroom.delivery.routing import current_route
 from postroom.delivery.worker import Worker
-from postroom.mailsettings import current_smtp_settings
 from postroom.startup import prepare_database
 
 WAIT_FOR_OTHER_WORKER = 90.0  # seconds; a running worker may claim the message first

@@ -22,5 +22,5 @@ class FirstRunSetupMiddleware:
         if not self.setup_done:
             self.setup_done = User.objects.exists()
             if not self.setup_done and not request.path.startswith(OPEN_PREFIXES):
-                return redirect("backoffice:setup")
+                return redirect("accounts:setup")
         return self.get_response(request)

@@ -1,4 +1,4 @@
-"""At most once per period, across every worker on every machine."""
+"""At most once per period, across every process on every machine."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from postroom.delivery.models import Throttle
+from postroom.core.models import Throttle
 
 
 def last_time(key: str) -> datetime | None:
