@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from postroom.config import current_smtp_settings
-from postroom.delivery.routing import parse_fallback_url
+from postroom.config.urls import parse_fallback_url
+from postroom.delivery.routing import relay_transport
 from postroom.delivery.transports import transport_for
 from postroom.delivery.transports.base import DeliveryError, OutgoingMessage
 from postroom.delivery.transports.smtp import SmtpTransport
@@ -97,7 +98,9 @@ def test_a_server_that_only_speaks_helo_gets_no_credentials(smtp_server):
 
 
 def test_the_fallback_relay_with_smtp_url_refuses_cleartext_credentials(no_starttls):
-    relay = parse_fallback_url(f"smtp://{USER}:{PASSWORD}@127.0.0.1:{no_starttls.port}")
+    relay = relay_transport(
+        parse_fallback_url(f"smtp://{USER}:{PASSWORD}@127.0.0.1:{no_starttls.port}")
+    )
     with pytest.raises(DeliveryError) as caught:
         relay.open()
     assert caught.value.step == "tls" and "offers no STARTTLS" in caught.value.message
@@ -109,7 +112,9 @@ def test_the_fallback_relay_logs_in_over_starttls(smtp_server, certificates, mon
     relay_server = smtp_server(
         tls_context=certificates.server_context(), username=USER, password=PASSWORD
     )
-    relay = parse_fallback_url(f"smtp://{USER}:{PASSWORD}@127.0.0.1:{relay_server.port}")
+    relay = relay_transport(
+        parse_fallback_url(f"smtp://{USER}:{PASSWORD}@127.0.0.1:{relay_server.port}")
+    )
     with relay:
         relay.send(MESSAGE)
     [received] = relay_server.messages

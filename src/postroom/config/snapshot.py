@@ -156,7 +156,7 @@ def current_config() -> Config:
 
 
 def current_layers() -> Layers:
-    """The raw layered map behind :func:`current_config` (for :func:`postroom.config.read_setting`)."""
+    """The raw layered map behind :func:`current_config` (for ``config.read_setting``)."""
     return _cache.get().layers
 
 
