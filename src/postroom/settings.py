@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "postroom.backoffice.middleware.FirstRunSetupMiddleware",
+    "postroom.backoffice.outofrange.OutOfRangeMiddleware",
 ]
 
 ROOT_URLCONF = "postroom.urls"
