@@ -159,16 +159,29 @@ POSTROOM_PORT = int(os.environ.get("POSTROOM_PORT", "8000"))
 POSTROOM_INBOX_HOST = os.environ.get("POSTROOM_INBOX_HOST", "127.0.0.1")
 POSTROOM_INBOX_PORT = int(os.environ.get("POSTROOM_INBOX_PORT", "2525"))
 
+# Every record on the console passes RedactSecrets: a 500's traceback is logged in every
+# environment (DEBUG or not), with passwords, tokens, cookies and webhook URLs masked.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "postroom.redact.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
     "loggers": {
         "postroom": {
             "handlers": ["console"],
             "level": os.environ.get("POSTROOM_LOG_LEVEL", "INFO"),
         },
+        # Django's own default sends these to the console only when DEBUG is on.
+        "django": {"handlers": ["console"], "level": "WARNING", "propagate": True},
+        "django.request": {"level": "ERROR"},  # 5xx with traceback; not every 404 of a scanner
+        "waitress": {"handlers": ["console"], "level": "WARNING"},
         "mail.log": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from postroom import redact
 from postroom.mailsettings import read_int, read_setting
 
 
@@ -28,6 +29,7 @@ def current_policy() -> DeliveryPolicy:
         return int(read_int(key, default, low=low)[0].value)
 
     webhook = read_setting("Postroom:Alerts:WebhookUrl").value
+    redact.remember(str(webhook) if webhook else None)  # the URL is the credential
     return DeliveryPolicy(
         give_up_after=timedelta(hours=number("Postroom:Delivery:GiveUpAfterHours", 72, 1)),
         messages_per_second=number("Postroom:Delivery:MessagesPerSecond", 0),
