@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "postroom.backoffice.headers.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -139,6 +140,12 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = _env_flag("POSTROOM_SECURE_COOKIES", ENVIRONMENT == "Production")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Where cookies are HTTPS-only the site is HTTPS-only: browsers remember that for a year.
+# (SecurityMiddleware sends it on HTTPS requests only; behind a proxy, POSTROOM_TRUSTED_PROXY
+# makes the proxy's scheme count.) Subdomains and preload are the site owner's choice.
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if SESSION_COOKIE_SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_HSTS_PRELOAD = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
