@@ -78,7 +78,8 @@ JS_URL = re.compile(r"(?:href|src|action)\s*=\s*[\"']?\s*javascript:", re.IGNORE
 
 def page_templates() -> list[Path]:
     found = []
-    for path in sorted(SRC.rglob("templates/**/*.html")):
+    paths = [*SRC.rglob("templates/**/*.html"), *SRC.rglob("templates/**/*.svg")]
+    for path in sorted(paths):
         relative = path.relative_to(SRC).as_posix()
         if EMAIL_TEMPLATES.search("/" + relative) or relative in FOR_OTHER_SITES:
             continue
