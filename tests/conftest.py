@@ -51,6 +51,17 @@ def admin_client(client, administrator):
     return client
 
 
+# Tests using these start a real `postroom serve` or a browser: slow by nature.
+SLOW_FIXTURES = frozenset({"serve", "postroom", "postroom_with", "browser"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser and attack tests count as slow, so that `pytest -m "not slow"` leaves them out."""
+    for item in items:
+        if SLOW_FIXTURES.intersection(item.fixturenames) or item.get_closest_marker("attack"):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """In CI nothing may be skipped: a skipped test there is a missing install step."""
     if not os.environ.get("CI"):

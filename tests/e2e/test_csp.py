@@ -76,6 +76,12 @@ def test_the_main_pages_break_no_policy(page, postroom, screenshot):
     page.get_by_label("Name").fill("Contact us")
     page.get_by_role("button", name="Create form").click()
     expect(page.frame_locator("#preview").get_by_label("Email")).to_be_visible()
+    page.get_by_label("Add a field").select_option(label="File upload")
+    page.get_by_role("button", name="Add field").click()
+    page.get_by_label("Label").fill("Your CV")  # the preview follows, drawn by builder.js
+    expect(page.frame_locator("#preview").get_by_label("Your CV")).to_be_visible()
+    page.get_by_role("button", name="Add field").click()
+    expect(page.get_by_text("use it in emails as {your_cv}")).to_be_visible()
     page.get_by_role("link", name="Workflows").click()
     page.get_by_role("link", name="Embed").click()
     expect(page.locator("#snippet")).to_contain_text("/f/contact-us/")
