@@ -55,6 +55,13 @@ def test_pages_before_login_carry_the_policy_too(client, administrator):
 
 
 @pytest.mark.django_db
+def test_debug_error_pages_keep_their_inline_styles(client, administrator, settings):
+    settings.DEBUG = True
+    assert CSP not in client.get("/no-such-page/")  # Django's technical 404, development only
+    assert CSP in client.get("/login/")
+
+
+@pytest.mark.django_db
 def test_the_frame_for_a_message_body_may_be_framed_by_postroom_only(admin_client, rows):
     pk = rows.pk_by_prefix["/outbox/"]
     page = admin_client.get(f"/outbox/{pk}/")
