@@ -31,6 +31,15 @@ def isolated_site(tmp_path, monkeypatch):
     return site
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashing():
+    """Passwords are still hashed with Argon2, at a cost that suits a test suite."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["hashers.QuickArgon2PasswordHasher"]):
+        yield
+
+
 @pytest.fixture
 def administrator(db):
     from postroom.accounts.models import User
