@@ -32,6 +32,15 @@ def isolated_site(tmp_path, monkeypatch):
     return site
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashing():
+    """Passwords are still hashed with Argon2, at a cost that suits a test suite."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["hashers.QuickArgon2PasswordHasher"]):
+        yield
+
+
 @pytest.fixture
 def administrator(db):
     from postroom.accounts.models import User
@@ -50,6 +59,17 @@ def editor(db):
 def admin_client(client, administrator):
     client.force_login(administrator)
     return client
+
+
+# Tests using these start a real `postroom serve` or a browser: slow by nature.
+SLOW_FIXTURES = frozenset({"serve", "postroom", "postroom_with", "browser"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser and attack tests count as slow, so that `pytest -m "not slow"` leaves them out."""
+    for item in items:
+        if SLOW_FIXTURES.intersection(item.fixturenames) or item.get_closest_marker("attack"):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "postroom.backoffice.headers.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "postroom.accounts.middleware.FirstRunSetupMiddleware",
+    "postroom.backoffice.outofrange.OutOfRangeMiddleware",
 ]
 
 ROOT_URLCONF = "postroom.urls"
@@ -107,6 +109,12 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = _HOSTING.secure_cookies.value
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Where cookies are HTTPS-only the site is HTTPS-only: browsers remember that for a year.
+# (SecurityMiddleware sends it on HTTPS requests only; behind a proxy, POSTROOM_TRUSTED_PROXY
+# makes the proxy's scheme count.) Subdomains and preload are the site owner's choice.
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if SESSION_COOKIE_SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_HSTS_PRELOAD = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -138,16 +146,29 @@ POSTROOM_PORT = _HOSTING.port.value
 POSTROOM_INBOX_HOST = _HOSTING.inbox_host.value
 POSTROOM_INBOX_PORT = _HOSTING.inbox_port.value
 
+# Every record on the console passes RedactSecrets: a 500's traceback is logged in every
+# environment (DEBUG or not), with passwords, tokens, cookies and webhook URLs masked.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "postroom.redact.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
     "loggers": {
         "postroom": {
             "handlers": ["console"],
             "level": _HOSTING.log_level.value,
         },
+        # Django's own default sends these to the console only when DEBUG is on.
+        "django": {"handlers": ["console"], "level": "WARNING", "propagate": True},
+        "django.request": {"level": "ERROR"},  # 5xx with traceback; not every 404 of a scanner
+        "waitress": {"handlers": ["console"], "level": "WARNING"},
         "mail.log": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }

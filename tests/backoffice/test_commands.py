@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from postroom.accounts.models import User
 
 
+@pytest.mark.slow  # runs the console script in a new process
 def test_postroom_help_lists_postroom_commands(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "postroom.cli", "help"],

@@ -16,6 +16,8 @@ from processes import (
     wait_for_port,
 )
 
+pytestmark = pytest.mark.slow  # every test here starts `postroom serve`
+
 
 def _get(url: str) -> tuple[int, bytes, dict]:
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)

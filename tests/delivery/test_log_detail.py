@@ -66,7 +66,7 @@ def test_summary_shows_envelope_ids_and_times(admin_client):
         "Next attempt",
     ]:
         assert text in summary, text
-    assert "toLocaleString" in html
+    assert '<script src="/static/postroom/localtime.js">' in html  # shown in local time
 
 
 def test_next_attempt_is_shown_only_while_queued(admin_client):

@@ -96,3 +96,47 @@ def test_only_the_message_in_flight_counts_against_a_dead_worker():
     assert [m.lost_leases for m in again] == [1, 0, 0, 0, 0]
     # Claimed twice, tried at most once: the untried ones do not count a try.
     assert [m.attempt_count for m in again] == [2, 1, 1, 1, 1]
+
+
+def lose_the_lease(message):
+    """The worker holding ``message`` died: its lease ran out a second ago."""
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+def test_a_message_is_set_aside_at_the_third_dead_worker_and_not_before():
+    (message,) = queue_some(1)
+    queue.claim("worker-0", 10, LEASE)
+    for deaths in (1, 2):
+        lose_the_lease(message)
+        (again,) = queue.claim(f"worker-{deaths}", 10, LEASE)  # still worth another try
+        assert (again.pk, again.status, again.lost_leases) == (message.pk, "sending", deaths)
+
+    lose_the_lease(message)
+    assert queue.claim("worker-3", 10, LEASE) == []
+
+    message.refresh_from_db()
+    assert (message.status, message.lost_leases) == ("failed", 3)
+    assert message.last_reply.startswith("Set aside: a worker stopped 3 times while sending it.")
+
+
+def test_claims_take_the_longest_waiting_messages_first():
+    now = timezone.now()
+    messages = queue_some(6)
+    # Due since: 1 and 4 the longest (4 is a retry, queued later but due earlier), then
+    # 0, 2, 3 and 5 at the same moment, which go in the order they were queued.
+    due = {0: 10, 1: 30, 2: 10, 3: 10, 4: 40, 5: 10}
+    for index, minutes_ago in due.items():
+        OutboxMessage.objects.filter(pk=messages[index].pk).update(
+            next_attempt_at=now - timedelta(minutes=minutes_ago)
+        )
+    order = [messages[i].pk for i in (4, 1, 0, 2, 3, 5)]
+
+    first = queue.claim("w1", 2, LEASE)
+    second = queue.claim("w2", 3, LEASE)
+    third = queue.claim("w3", 3, LEASE)
+
+    assert [m.pk for m in first] == order[:2]
+    assert [m.pk for m in second] == order[2:5]
+    assert [m.pk for m in third] == order[5:]

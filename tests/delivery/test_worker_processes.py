@@ -31,6 +31,7 @@ from processes import fresh_database_url, postroom_env, start
 from smtpservers import RecordingHandler
 
 LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
+pytestmark = pytest.mark.slow  # every test here starts and kills worker processes
 
 
 # -- helpers --------------------------------------------------------------------------------

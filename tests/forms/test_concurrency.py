@@ -90,6 +90,7 @@ def submit(port: int, number: int, token: str) -> tuple[int, str]:
         connection.close()
 
 
+@pytest.mark.slow  # concurrent submissions to real server processes
 @pytest.mark.timeout(180)
 def test_concurrent_entries_each_get_only_their_own_values(tmp_path):
     with fresh_database_url() as database_url:

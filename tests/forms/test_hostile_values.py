@@ -208,6 +208,7 @@ def check_message(row, entry: Entry) -> None:
     assert "<script" not in html and "<img" not in html and "<b>Bold" not in html
 
 
+@pytest.mark.slow  # 300 generated submissions
 @pytest.mark.timeout(300)
 @settings(
     max_examples=300,

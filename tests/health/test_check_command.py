@@ -82,6 +82,7 @@ def test_an_unknown_group_is_a_usage_error():
         call_command("check", "--group", "Mail", stdout=out)
 
 
+@pytest.mark.slow  # runs the console script in a new process
 def test_the_console_script_exits_with_the_status(tmp_path, isolated_site):
     env = {
         "PATH": "/usr/bin:/bin",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 from dataclasses import dataclass
 
 from postroom.config import current_smtp_settings
+from postroom.health import target as target_module
 from postroom.health.checks.smtp import smtp_results
 from postroom.health.probecache import ProbeCache
 from postroom.health.registry import Result, get_check
@@ -105,10 +107,17 @@ def test_concurrent_runs_share_one_probe(configure_smtp, smtp_server):
     assert any(r.step == "ehlo" and r.status == "success" for r in outcomes[0])
 
 
-def test_the_fingerprint_holds_no_password():
+def test_the_fingerprint_holds_no_password(monkeypatch):
     target = Target("smtp.postroom.test", 587, username="mailer", password=Secret("hunter2-long"))
     other = Target("smtp.postroom.test", 587, username="mailer", password=Secret("another-one"))
+    fingerprint = target.fingerprint()
 
-    assert "hunter2" not in target.fingerprint()
-    assert target.fingerprint() != other.fingerprint()
+    assert fingerprint != other.fingerprint()  # a new password is a new probe
+    # Whoever sees a fingerprint cannot test password guesses against it: it is not built
+    # from the password, or an unsalted hash of it, but from a hash salted per process.
+    for guess in ("hunter2-long", hashlib.sha256(b"hunter2-long").hexdigest()):
+        parts = ["smtp.postroom.test", "587", target.security, "mailer", guess, "", "", ""]
+        assert fingerprint != hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    monkeypatch.setattr(target_module, "_SALT", b"another process")
+    assert target.fingerprint() != fingerprint
     assert "hunter2" not in repr(target)

@@ -216,7 +216,7 @@ def test_clear_all(staff_client: Client) -> None:
     for subject in ("One", "Two"):
         store(make_email(subject).as_bytes())
     body = staff_client.get(reverse("inbox:list")).content.decode()
-    assert 'onsubmit="return confirm(' in body
+    assert 'data-confirm="Delete every caught message?' in body
     response = staff_client.post(reverse("inbox:clear"), follow=True)
     assert "Deleted 2 messages." in response.content.decode()
     assert not CaughtMessage.objects.exists()

@@ -155,6 +155,7 @@ def test_help_text() -> None:
     )
 
 
+@pytest.mark.slow  # runs the console script in a new process
 def test_the_console_script_runs_it_for_the_site_given(tmp_path: Path) -> None:
     site = tmp_path / "other-site"
     site.mkdir()

@@ -122,3 +122,60 @@ def serve(tmp_path) -> Iterator[Callable[..., Served]]:
         finally:
             for process, log in running:
                 assert interrupt(process) == 0, log.read_text()[-5000:]
+
+
+# -- one real row of every kind, for the tests that walk every URL --------------------------
+
+
+@dataclass
+class Rows:
+    """Real ids (and slugs, kinds) to put into a route's parameters."""
+
+    named: dict[str, object]  # parameters named the same wherever they appear
+    pk_by_prefix: dict[str, int]  # <int:pk> depends on the part of the site
+
+    def values_for(self, route: str) -> dict[str, str]:
+        pk = next((v for prefix, v in self.pk_by_prefix.items() if route.startswith(prefix)), 1)
+        return {"pk": str(pk)} | {name: str(value) for name, value in self.named.items()}
+
+
+@pytest.fixture
+def rows(administrator) -> Rows:
+    from django.core.mail import EmailMultiAlternatives
+
+    from postroom.accounts.invitations import invite
+    from postroom.delivery.enqueue import enqueue
+    from postroom.forms import builder
+    from postroom.inbox.models import CaughtMessage
+
+    form = builder.create_form("Contact us", administrator)
+    entry = form.entries.create(values={}, ip="127.0.0.1")
+    mail = EmailMultiAlternatives("Hi", "Body", "a@example.org", ["b@example.net"])
+    mail.attach_alternative("<p>Body</p>", "text/html")
+    outbox = enqueue(mail, kind="system")
+    caught = CaughtMessage.from_envelope("a@example.org", ["b@example.net"], b"Subject: x\r\n\r\nx")
+    caught.save()
+    invitation = invite(
+        email="new@example.com",
+        name="New",
+        role="editor",
+        message="",
+        invited_by=administrator,
+        request=None,
+    ).invitation
+    named = {
+        "field_id": form.fields.first().pk,
+        "workflow_id": form.workflows.first().pk,
+        "entry_id": entry.pk,
+        "upload_id": 1,
+        "run_id": 1,
+        "index": 0,
+        "slug": form.slug,
+        "kind": "invitation",
+        "token": "not-a-real-token",
+        "check_id": "smtp",
+        "action_id": "none",
+    }
+    pk_by_prefix = {"/users/invitations/": invitation.pk, "/users/": administrator.pk}
+    pk_by_prefix |= {"/outbox/": outbox.pk, "/inbox/": caught.pk, "/forms/": form.pk}
+    return Rows(named, pk_by_prefix)

@@ -40,6 +40,18 @@ PERIODS: dict[str, tuple[str, timedelta | None]] = {
     "30d": ("Last 30 days", timedelta(days=30)),
 }
 FILTER_NAMES = ("q", "status", "kind", "period", "from", "to")
+MAX_ID = 2**63 - 1  # the largest id a BigAutoField (SQLite and PostgreSQL bigint) can hold
+ID_MAX_CHARS = len(str(MAX_ID))
+
+
+def parse_id(text: object) -> int | None:
+    """``text`` as a message id, or None when it cannot be one (not digits, 0, beyond bigint)."""
+    if not isinstance(text, str) or not 0 < len(text) <= ID_MAX_CHARS:
+        return None
+    if not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
 
 
 def _unknown(what: str) -> dict[str, str]:

@@ -9,7 +9,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Max, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    QueryDict,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -226,6 +233,14 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if action not in BULK_ACTIONS:
         messages.error(request, "Choose Cancel, Retry now or Resend.")
         return redirect(destination)
+    bad = _bad_id(request.POST)
+    if bad is not None:
+        # Only a tampered or garbled request gets here: the list only offers real ids.
+        return HttpResponseBadRequest(
+            f"“{bad[:40]}” is not a message number: ids are whole numbers from 1 to"
+            f" {log.MAX_ID}. Go back to the email log, reload it and tick the messages again.",
+            content_type="text/plain; charset=utf-8",
+        )
     selected, problem = _bulk_selection(request.POST, back)
     if problem:
         messages.error(request, problem)
@@ -233,6 +248,14 @@ def bulk(request: HttpRequest) -> HttpResponse:
     level, text = BULK_ACTIONS[action](selected)
     getattr(messages, level)(request, text)
     return redirect(destination)
+
+
+def _bad_id(data: QueryDict) -> str | None:
+    """The first value given as a message id that cannot be one, if any."""
+    given = data.getlist("ids")
+    if data.get("scope") == "all":
+        given = [data.get("max_id", "")]
+    return next((value for value in given if log.parse_id(value) is None), None)
 
 
 def _bulk_selection(
@@ -243,13 +266,10 @@ def _bulk_selection(
         query = log.log_query(filters)
         if query.has_errors:
             return nothing, "The filter has an error; fix it before acting on every match."
-        try:
-            max_id = int(data.get("max_id", ""))
-        except ValueError:
-            return nothing, "The list was out of date; try again."
+        max_id = log.parse_id(data.get("max_id"))
         # Messages queued after the list was shown are not part of what was chosen.
         return query.messages.filter(pk__lte=max_id), None
-    ids = {int(value) for value in data.getlist("ids") if value.isdigit()}
+    ids = {log.parse_id(value) for value in data.getlist("ids")}
     if not ids:
         return nothing, "Tick at least one message, or choose every message matching the filter."
     if len(ids) > BULK_IDS_LIMIT:

@@ -45,6 +45,26 @@ def to_string(value: Any) -> str:
     raise Invalid("a string")
 
 
+def to_exact_string(value: Any) -> str:
+    """A string exactly as written, spaces included: .NET takes a user name or password so."""
+    if isinstance(value, str):
+        return value
+    return to_string(value)
+
+
+# Deployment tools replace these tokens with the real value; left as they are, they are not
+# settings: Octopus #{Name}#, Azure DevOps/Replace Tokens __Name__, MSBuild $(Name), ${NAME}.
+_DEPLOYMENT_TOKEN = re.compile(
+    r"#\{[\w.:\- ]{1,100}\}#|__[A-Za-z][\w.]{0,100}__|\$\([A-Za-z_][\w.]{0,100}\)"
+    r"|\$\{[A-Za-z_][\w.:\-]{0,100}\}"
+)
+
+
+def is_deployment_token(value: Any) -> bool:
+    """True for a value that is a whole, unreplaced deployment token such as ``#{SmtpHost}#``."""
+    return isinstance(value, str) and _DEPLOYMENT_TOKEN.fullmatch(value.strip()) is not None
+
+
 def to_int(value: Any, low: int, high: int) -> int:
     expected = f"a whole number from {low} to {high}"
     if isinstance(value, bool) or not isinstance(value, (int, str)):

@@ -17,6 +17,11 @@ from postroom.mailsettings.model import DELIVERY_METHODS, SECURE_SOCKET_OPTIONS,
 DELIVERY_FORMATS = ("SevenBit", "International")
 
 
+# Taken exactly as written, as .NET's NetworkCredential takes them; other values are trimmed,
+# as .NET trims a host or parses a port.
+EXACT_FIELDS = ("username", "password")
+
+
 @dataclass(frozen=True)
 class Field:
     name: str  # JSON field name, as in SmtpSettings.JSON_FIELDS
@@ -59,11 +64,13 @@ FIELDS = (
         lambda v: convert.to_int(v, 1, 65535),
         "Use the port your mail provider gives: usually 587 (STARTTLS) or 465 (TLS).",
     ),
-    Field("username", f"{SMTP}:username", convert.to_string, "Write the user name as a string."),
+    Field(
+        "username", f"{SMTP}:username", convert.to_exact_string, "Write the user name as a string."
+    ),
     Field(
         "password",
         f"{SMTP}:password",
-        lambda v: Secret(convert.to_string(v)),
+        lambda v: Secret(convert.to_exact_string(v)),
         "Write the password as a string, best in the environment variable"
         " Umbraco__CMS__Global__Smtp__Password.",
     ),

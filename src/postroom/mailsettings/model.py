@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from postroom import redact
+
 MASK = "********"
 
 # SecureSocketOptions, as MailKit names them.
@@ -29,6 +31,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        redact.remember(value)  # masked in every log record from now on
 
     def reveal(self) -> str:
         return self._value

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from postroom.mailsettings import convert
-from postroom.mailsettings.fields import FIELDS, POSTROOM_KEYS, SMTP_KEYS, Field
+from postroom.mailsettings.fields import EXACT_FIELDS, FIELDS, POSTROOM_KEYS, SMTP_KEYS, Field
 from postroom.mailsettings.layers import OBJECT, POSTROOM_SMTP, SMTP, Entry, Layers
 from postroom.mailsettings.model import (
     AUTO,
@@ -27,6 +27,11 @@ from postroom.mailsettings.model import (
 )
 
 PLACEHOLDER_FROM = "noreply@example.com"
+# Template senders and where they come from: a site still using one has not set mail up.
+PLACEHOLDER_FROMS = {
+    PLACEHOLDER_FROM: "the placeholder value from the documentation",
+    "your@email.here": "the placeholder value from Umbraco's appsettings.json template",
+}
 PLACEHOLDER_USERNAME = "username"
 DEFAULT_TIMEOUT = 30.0
 MAX_UNKNOWN_KEYS = 10  # warnings about unknown keys per section, then one that counts the rest
@@ -42,6 +47,7 @@ def build_settings(layers: Layers, report: Report, site_dir: Path) -> SmtpSettin
     values: dict[str, Setting] = {}
     entries: dict[str, Entry] = {}
     invalid: set[str] = set()
+    tokens = False
     for field in FIELDS:
         entry = layers.get(field.key)
         if entry is None or entry.is_blank:
@@ -50,8 +56,16 @@ def build_settings(layers: Layers, report: Report, site_dir: Path) -> SmtpSettin
                 _warn_if_hiding(layers, field, entry, report)
             continue
         entries[field.name] = entry
+        if convert.is_deployment_token(entry.value):
+            tokens = True
+            invalid.add(field.name)
+            values[field.name] = Setting(None, entry.origin)
+            report.warnings.append(_token_warning(entry, field.name))
+            continue
         try:
             values[field.name] = Setting(field.convert(entry.value), entry.origin)
+            if field.name in EXACT_FIELDS:
+                _warn_if_spaced(entry, field.name, report)
         except convert.Invalid as error:
             invalid.add(field.name)
             values[field.name] = Setting(None, entry.origin)
@@ -68,7 +82,7 @@ def build_settings(layers: Layers, report: Report, site_dir: Path) -> SmtpSettin
     for name in ("pickup_directory", "ca_file"):
         if values[name].is_set:
             values[name] = Setting(_resolve(values[name].value, site_dir), values[name].origin)
-    placeholder = _check(values, entries, invalid, report)
+    placeholder = _check(values, entries, invalid, report, site_dir) or tokens
     return SmtpSettings(
         **{attr: values[name] for name, attr in SmtpSettings.JSON_FIELDS},
         errors=tuple(report.errors),
@@ -88,21 +102,55 @@ def _apply_defaults(values: dict[str, Setting], invalid: set[str]) -> None:
     default("timeout", DEFAULT_TIMEOUT)
 
 
+def _token_warning(entry: Entry, name: str) -> Problem:
+    shown = convert.describe(entry.value, secret=name == "password")
+    return _problem(
+        entry,
+        name,
+        f"{entry.name} is {shown}, a deployment token that was never replaced"
+        " (such as #{Name}#, __Name__, $(Name) or ${NAME}), so SMTP counts as not configured.",
+        "Check that your deployment (Octopus, Azure DevOps, a build script) defines the variable"
+        " and replaces tokens in this file, or write the value itself.",
+    )
+
+
+def _warn_if_spaced(entry: Entry, name: str, report: Report) -> None:
+    value = entry.value
+    if not isinstance(value, str) or value == value.strip():
+        return
+    where = "begins" if value[:1].isspace() else "ends"
+    what = "password" if name == "password" else "user name"
+    report.warnings.append(
+        _problem(
+            entry,
+            name,
+            f"{entry.name} {where} with a space; the {what} is used exactly as written,"
+            " spaces included, as .NET does.",
+            f"If the space is not part of the {what}, remove it.",
+        )
+    )
+
+
 def _check(
-    values: dict[str, Setting], entries: dict[str, Entry], invalid: set[str], report: Report
+    values: dict[str, Setting],
+    entries: dict[str, Entry],
+    invalid: set[str],
+    report: Report,
+    site_dir: Path,
 ) -> bool:
-    """Checks across fields; returns whether the documentation's template values are in use."""
+    """Checks across fields; returns whether template values are in use."""
     placeholder = False
     method = values["delivery_method"].value
     from_address = values["from"].value
-    if from_address and parseaddr(from_address)[1].lower() == PLACEHOLDER_FROM:
+    template = PLACEHOLDER_FROMS.get(parseaddr(from_address or "")[1].lower())
+    if from_address and template:
         placeholder = True
         report.warnings.append(
             _problem(
                 entries["from"],
                 "from",
-                f"The From address {PLACEHOLDER_FROM} is the placeholder value from the"
-                " documentation, so SMTP counts as not configured.",
+                f"The From address {parseaddr(from_address)[1]} is {template},"
+                " so SMTP counts as not configured.",
                 "Set From to an address of your own domain that your mail provider accepts.",
             )
         )
@@ -128,7 +176,18 @@ def _check(
             )
         )
     elif method == PICKUP_DIRECTORY:
-        _check_pickup_directory(values, entries, invalid, report)
+        _check_pickup_directory(values, entries, invalid, report, site_dir)
+    elif values["pickup_directory"].is_set and values["delivery_method"].origin == "default":
+        report.warnings.append(
+            _problem(
+                entries["pickup_directory"],
+                "delivery_method",
+                "A pickup directory is set but no delivery method, and the default is Network:"
+                " mail goes to the SMTP server and the directory is ignored.",
+                'To write files, set deliveryMethod="SpecifiedPickupDirectory" on <smtp>'
+                " (DeliveryMethod in appsettings.json); otherwise remove the pickup directory.",
+            )
+        )
     wants_sender = method == PICKUP_DIRECTORY or (method == NETWORK and values["host"].is_set)
     if wants_sender and not values["from"].is_set and "from" not in invalid:
         where = entries.get("host") or entries.get("delivery_method")
@@ -153,13 +212,17 @@ def _check(
             )
         )
     if method == NETWORK and values["host"].is_set:
-        _check_login(values, entries, report)
+        _check_login(values, entries, invalid, report)
     _check_ca_file(values, entries, report)
     return placeholder
 
 
-def _check_login(values: dict[str, Setting], entries: dict[str, Entry], report: Report) -> None:
-    has_user, has_password = values["username"].is_set, bool(values["password"].value)
+def _check_login(
+    values: dict[str, Setting], entries: dict[str, Entry], invalid: set[str], report: Report
+) -> None:
+    # A field given as an unreplaced token counts as set here: its own warning says the rest.
+    has_user = values["username"].is_set or "username" in invalid
+    has_password = bool(values["password"].value) or "password" in invalid
     if has_user != has_password:
         present, missing = ("username", "password") if has_user else ("password", "username")
         report.warnings.append(
@@ -196,7 +259,11 @@ def _check_login(values: dict[str, Setting], entries: dict[str, Entry], report: 
 
 
 def _check_pickup_directory(
-    values: dict[str, Setting], entries: dict[str, Entry], invalid: set[str], report: Report
+    values: dict[str, Setting],
+    entries: dict[str, Entry],
+    invalid: set[str],
+    report: Report,
+    site_dir: Path,
 ) -> None:
     setting = values["pickup_directory"]
     entry = entries.get("pickup_directory") or entries["delivery_method"]
@@ -210,7 +277,10 @@ def _check_pickup_directory(
             report.errors.append(_problem(entry, "pickup_directory", message, hint))
         return
     path = setting.value
-    if os.name != "nt" and _WINDOWS_PATH.match(path):
+    not_absolute = _not_absolute(entry, site_dir)
+    if not_absolute:
+        message, hint = not_absolute
+    elif os.name != "nt" and _WINDOWS_PATH.match(path):
         message = f"The pickup directory {path} is a Windows path; this machine is not Windows."
     elif not os.path.isdir(path):
         message = f"The pickup directory {path} does not exist or is not a directory."
@@ -221,6 +291,34 @@ def _check_pickup_directory(
     else:
         return
     report.errors.append(_problem(entry, "pickup_directory", message, hint))
+
+
+def _not_absolute(entry: Entry, site_dir: Path) -> tuple[str, str] | None:
+    """(message, hint) when .NET would refuse the directory as written: ``~/...`` anywhere,
+    or any relative path in web.config ("Only absolute directories are allowed")."""
+    written = str(entry.value).strip()
+    from_xml = entry.source != "env" and not entry.source.endswith(".json")
+    is_relative = not (written.startswith(("/", "\\")) or _WINDOWS_PATH.match(written))
+    if not written.startswith("~") and not (from_xml and is_relative):
+        return None
+    rest = written.lstrip("~").replace("\\", "/").lstrip("/")
+    meant = site_dir / rest if rest else site_dir
+    if written.startswith("~"):
+        message = (
+            f"The pickup directory {written} starts with ~, which .NET does not expand here:"
+            " SmtpClient accepts only absolute directories, so no mail could be written."
+        )
+        hint = (
+            f"~ is the site's root only in ASP.NET pages; here it would be {site_dir}."
+            f" Write the absolute path, e.g. {meant}."
+        )
+    else:
+        message = (
+            f"The pickup directory {written} is relative; .NET accepts only absolute directories"
+            " there (Only absolute directories are allowed for pickup directory)."
+        )
+        hint = f"Write the absolute path, e.g. {meant} for a directory inside the site."
+    return message, hint
 
 
 def _check_ca_file(values: dict[str, Setting], entries: dict[str, Entry], report: Report) -> None:

@@ -15,6 +15,12 @@ The port is the one web.config gives (25 when it gives none). The mapping applie
 web.config has a ``<network>`` element; otherwise secure_socket_options comes from the other
 sources or defaults to ``Auto``.
 
+The section is read where .NET reads it for the site: directly under ``<configuration>``, or
+inside ``<location path=".">`` (or ``path=""``, or no path), which applies to the site itself;
+``<location>`` for other paths is about a sub-directory and is not read. Like .NET, a second
+``<smtp>`` (or ``<network>``, ``<specifiedPickupDirectory>``) is an error that names both lines.
+Attribute values are taken exactly as written, spaces included.
+
 The XML is parsed with defusedxml: a DTD, entity declaration or external reference is
 refused with an error, never expanded or fetched.
 """
@@ -70,6 +76,13 @@ class Element:
     def child(self, tag: str) -> Element | None:
         return next((child for child in self.children if child.tag == tag), None)
 
+    def all(self, tag: str) -> list[Element]:
+        return [child for child in self.children if child.tag == tag]
+
+    @property
+    def where(self) -> str:
+        return f"{self.source} line {self.line}"
+
 
 class XmlProblem(Exception):
     def __init__(self, problem: Problem) -> None:
@@ -97,17 +110,50 @@ def read_web_config(site_dir: Path, report: Report) -> WebConfig:
                 f"the root element of {path.name} is <{root.tag}>, not <configuration>",
                 "Make <configuration> the root element, as in every web.config.",
             )
-        system_net = root.child("system.net")
-        mail = system_net.child("mailSettings") if system_net else None
-        mail = _include(mail, "mailSettings", site_dir, result) if mail else None
-        smtp = mail.child("smtp") if mail else None
-        smtp = _include(smtp, "smtp", site_dir, result) if smtp else None
+        mails = [
+            _include(mail, "mailSettings", site_dir, result)
+            for system_net in _for_the_site(root, "system.net")
+            for mail in system_net.all("mailSettings")
+        ]
+        smtps = _only_one([smtp for mail in mails for smtp in mail.all("smtp")], "smtp")
+        smtp = _include(smtps[0], "smtp", site_dir, result) if smtps else None
     except (files.FileProblem, XmlProblem) as error:
         report.errors.append(error.problem)
         return result
     if smtp is not None:
         _read_smtp(smtp, result, report)
     return result
+
+
+SITE_LOCATION_PATHS = ("", ".")
+
+
+def _for_the_site(root: Element, tag: str) -> list[Element]:
+    """``<tag>`` elements that apply to the site: top-level, or in ``<location path=".">``."""
+    found = root.all(tag)
+    for location in root.all("location"):
+        path = _attribute(location, "path")
+        if path is None or path.strip() in SITE_LOCATION_PATHS:
+            found += location.all(tag)
+    return found
+
+
+def _only_one(elements: list[Element], tag: str) -> list[Element]:
+    """``elements``, refused as .NET refuses a section or element written twice."""
+    if len(elements) < 2:
+        return elements
+    first, second = elements[0], elements[1]
+    places = (
+        f"lines {first.line} and {second.line}"
+        if first.source == second.source
+        else f"{first.where} and {second.where}"
+    )
+    raise _problem(
+        second,
+        f"<{tag}> appears twice ({places}); .NET refuses the whole file when it does"
+        f' ("Sections must only appear once per config file"), so none of it is used',
+        f"Keep one <{tag}> element and delete the other (check <location> elements too).",
+    )
 
 
 def parse_xml(text: str, source: str) -> Element:
@@ -153,7 +199,7 @@ def parse_xml(text: str, source: str) -> Element:
 class _Builder:
     """Expat element handlers that build Elements for the path to <smtp> and skip the rest."""
 
-    WANTED = frozenset(("system.net", "mailSettings", "smtp", *_KNOWN))
+    WANTED = frozenset(("location", "system.net", "mailSettings", "smtp", *_KNOWN))
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -230,15 +276,20 @@ def _include(element: Element, tag: str, site_dir: Path, result: WebConfig) -> E
 
 
 def _read_smtp(smtp: Element, result: WebConfig, report: Report) -> None:
+    try:
+        pickups = _only_one(smtp.all("specifiedPickupDirectory"), "specifiedPickupDirectory")
+        networks = _only_one(smtp.all("network"), "network")
+    except XmlProblem as error:
+        report.errors.append(error.problem)
+        return
     _check_attributes(smtp, report)
     _add(result, smtp, _SMTP_ATTRIBUTES)
-    pickup = smtp.child("specifiedPickupDirectory")
-    if pickup is not None:
-        _check_attributes(pickup, report)
-        _add(result, pickup, _PICKUP_ATTRIBUTES)
-    network = smtp.child("network")
-    if network is None:
+    if pickups:
+        _check_attributes(pickups[0], report)
+        _add(result, pickups[0], _PICKUP_ATTRIBUTES)
+    if not networks:
         return
+    network = networks[0]
     _check_attributes(network, report)
     _add(result, network, _NETWORK_ATTRIBUTES)
     enable_ssl = _bool(network, "enableSsl", report, "secure_socket_options")

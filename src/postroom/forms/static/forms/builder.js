@@ -1,4 +1,4 @@
-/* Forms backoffice: live preview of a field being edited, confirmations, copy to clipboard.
+/* Forms backoffice: live preview of a field being edited, copy to clipboard.
    Everything works without it; this only makes it quicker. */
 (function () {
   "use strict";
@@ -32,11 +32,7 @@
     editor.addEventListener("input", later);
     editor.addEventListener("change", later);
   }
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.dataset.confirm)) { event.preventDefault(); }
-    });
-  });
+  // form[data-confirm] is handled by postroom.js, which every backoffice page loads.
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
       var source = document.getElementById(button.dataset.copy);
