@@ -35,7 +35,6 @@ def data_dir() -> Path:
     return hosting.data_dir(hosting.process_environ())
 
 
-
 PRIVATE_DIRECTORY = 0o700
 PRIVATE_FILE = 0o600
 PRIVATE_UMASK = 0o077

@@ -122,7 +122,6 @@ USE_I18N = False
 USE_TZ = True
 
 
-
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -12,6 +12,7 @@ from postroom.forms.models import Upload
 
 pytestmark = pytest.mark.django_db
 
+
 def _upload_storage() -> dict[str, object]:
     hosting, problems = read_hosting()
     assert not problems

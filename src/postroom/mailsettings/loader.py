@@ -16,6 +16,7 @@ from postroom.mailsettings.validate import build_settings
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Loaded:
     settings: SmtpSettings
