@@ -61,6 +61,37 @@ def test_the_default_workflow_emails_the_creator_with_every_answer(
     assert "<th " in html and "Hello &lt;there&gt;" in html and "<there>" not in html
 
 
+@pytest.mark.parametrize("host", ["testserver:6666", "evil.example"])
+def test_a_visitor_s_host_header_never_reaches_a_link_in_the_notification(
+    client, contact_form, isolated_site, settings, host
+):
+    # The notification goes to the site's owner, who trusts its links: a visitor who sends a
+    # forged Host (an allowed name with another port, or any name where ALLOWED_HOSTS is "*")
+    # must not be able to point them elsewhere.
+    settings.ALLOWED_HOSTS = ["*"] if host == "evil.example" else ["testserver"]
+    configure_smtp(isolated_site)
+    post(client, contact_form, GOOD, HTTP_HOST=host)
+
+    [row] = form_emails()
+    text = text_part(parsed(row))
+    entry = Entry.objects.get()
+    assert host not in text
+    assert f"See the entry: http://testserver/forms/{contact_form.pk}/entries/{entry.pk}/" in text
+
+
+def test_with_a_base_url_the_notification_links_there(
+    client, contact_form, isolated_site, monkeypatch
+):
+    monkeypatch.setenv("POSTROOM_BASE_URL", "https://cms.example.org/postroom/")
+    configure_smtp(isolated_site)
+    post(client, contact_form, GOOD)
+
+    text = text_part(parsed(form_emails()[0]))
+    entry = Entry.objects.get()
+    path = f"/forms/{contact_form.pk}/entries/{entry.pk}/"
+    assert f"See the entry: https://cms.example.org/postroom{path}" in text
+
+
 def test_several_recipients_separated_by_semicolons_or_commas(client, contact_form):
     notify(
         contact_form,

@@ -70,6 +70,18 @@ def absolute_link(request: HttpRequest | None, path: str) -> str:
     return base_url(request) + path
 
 
+def base_url_or_paths(request: HttpRequest | None) -> str:
+    """Like :func:`base_url`, but "" where it would raise: links then carry only their path.
+
+    For emails that must go out anyway (a form's notification): a relative link beats none,
+    and far beats one that points wherever a visitor's Host header said.
+    """
+    try:
+        return base_url(request)
+    except MissingBaseUrl:
+        return ""
+
+
 def _development_base(request: HttpRequest) -> str:
     scheme = request.scheme
     served_port = str(request.META.get("SERVER_PORT") or DEFAULT_PORTS.get(scheme, "80"))

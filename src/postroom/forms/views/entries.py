@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from postroom.core import links
 from postroom.forms import export, uploads, workflows
 from postroom.forms.formdefs import display_value
 from postroom.forms.models import Entry, Field, Form, Upload, WorkflowRun
@@ -158,6 +159,6 @@ def run_retry(request: HttpRequest, pk: int, entry_id: int, run_id: int) -> Http
         entry_id=entry_id,
         entry__form_id=pk,
     )
-    level, text = workflows.retry(run, f"{request.scheme}://{request.get_host()}")
+    level, text = workflows.retry(run, links.base_url_or_paths(request))
     getattr(messages, level)(request, f"{run.name}: {text}")
     return redirect("forms:entry", pk=pk, entry_id=entry_id)

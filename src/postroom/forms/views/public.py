@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 
+from postroom.core import links
 from postroom.core.requests import wants_json
 from postroom.forms import cors, intake, spam
 from postroom.forms.formdefs import HIDDEN_MAX, TOKEN, build_form, field_views
@@ -97,16 +98,13 @@ def _submit(request: HttpRequest, form: Form) -> HttpResponse:
         user_agent=request.headers.get("User-Agent", ""),
         referrer=request.headers.get("Referer", ""),
     )
-    result = intake.receive(form, data, files, visitor, base_url=_base_url(request))
+    # Links in the entry's emails (uploads) never take the visitor's Host header.
+    result = intake.receive(form, data, files, visitor, base_url=links.base_url_or_paths(request))
     if result.ok:
         return _success(request, form)
     if result.refusal and result.refusal.status != 400:
         return _refused(request, form, result.refusal.message, result.refusal.status)
     return _invalid(request, form, result, files)
-
-
-def _base_url(request: HttpRequest) -> str:
-    return f"{request.scheme}://{request.get_host()}"
 
 
 def _success(request: HttpRequest, form: Form) -> HttpResponse:
