@@ -56,6 +56,24 @@ def test_the_stored_message_is_the_rfc5322_bytes_with_a_stable_message_id():
 
 
 @pytest.mark.django_db
+def test_an_idn_sender_gets_an_ascii_message_id_the_same_on_enqueue_and_resend():
+    from postroom.delivery.actions import resend
+
+    row = enqueue(
+        EmailMessage("Hi", "Body", from_email="Zoë <info@bücher.example>", to=["a@x.net"])
+    )
+    header = email.message_from_bytes(bytes(row.raw))["Message-ID"]
+    # Not "=?utf-8?...?=": an encoded word is no Message-ID, and replies would not thread.
+    assert header == row.message_id and header.endswith("@xn--bcher-kva.example>")
+    assert header.isascii() and "=?" not in header
+
+    resend(OutboxMessage.objects.filter(pk=row.pk))
+    copy = OutboxMessage.objects.exclude(pk=row.pk).get()
+    assert copy.message_id != row.message_id
+    assert copy.message_id.endswith("@xn--bcher-kva.example>")
+
+
+@pytest.mark.django_db
 def test_django_send_mail_goes_through_the_outbox(settings):
     from postroom import settings as postroom_settings
 

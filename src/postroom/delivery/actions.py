@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from email.utils import make_msgid, parseaddr
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from postroom.delivery.enqueue import notify_workers
+from postroom.delivery.messageid import new_message_id
 from postroom.delivery.models import OutboxMessage, Status
 
 CANCELLABLE = (Status.QUEUED, Status.HELD)
@@ -77,7 +77,7 @@ def resend(messages: Iterable[OutboxMessage]) -> list[OutboxMessage]:
 
 
 def _copy(message: OutboxMessage, now: datetime) -> OutboxMessage:
-    message_id = make_msgid(domain=_domain_of(message.sender))
+    message_id = new_message_id(message.sender)
     return OutboxMessage(
         kind=message.kind,
         channel=message.channel,
@@ -92,14 +92,6 @@ def _copy(message: OutboxMessage, now: datetime) -> OutboxMessage:
         created_at=now,
         next_attempt_at=now,
     )
-
-
-def _domain_of(address: str) -> str:
-    domain = parseaddr(address)[1].rpartition("@")[2].strip("[]")
-    try:
-        return domain.encode("idna").decode("ascii") or "localhost"
-    except UnicodeError:
-        return "localhost"
 
 
 def replace_message_id(raw: bytes, message_id: str) -> bytes:

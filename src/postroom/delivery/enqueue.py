@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from email.header import decode_header, make_header
-from email.utils import getaddresses, make_msgid, parseaddr
+from email.utils import getaddresses, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 
 from postroom.config import current_config
+from postroom.delivery.messageid import new_message_id
 from postroom.delivery.models import Channel, Kind, OutboxMessage
 from postroom.delivery.wakeup import notify_on_commit
 
@@ -37,11 +38,6 @@ def default_from(channel: str = Channel.SITE) -> str:
     return configured or FALLBACK_FROM
 
 
-def _domain_of(address: str) -> str:
-    domain = parseaddr(address)[1].rpartition("@")[2]
-    return domain or "localhost"
-
-
 def enqueue(
     message: EmailMessage, kind: str = Kind.SYSTEM, channel: str = Channel.SITE
 ) -> OutboxMessage:
@@ -59,7 +55,7 @@ def enqueue(
         message.from_email = default_from(channel)
     headers = {name.lower() for name in message.extra_headers}
     if "message-id" not in headers:
-        message.extra_headers["Message-ID"] = make_msgid(domain=_domain_of(message.from_email))
+        message.extra_headers["Message-ID"] = new_message_id(message.from_email)
     mime = message.message()
     recipients = message.recipients()
     if not recipients:

@@ -1,0 +1,20 @@
+"""Message-IDs: one rule for every message Postroom queues, first sends and resends alike."""
+
+from __future__ import annotations
+
+from email.utils import make_msgid, parseaddr
+
+
+def new_message_id(sender: str) -> str:
+    """``<random@domain>`` with the sender's domain in ASCII (IDNA), as header values must be.
+
+    A domain that cannot be written in ASCII (or no sender at all) gives ``localhost``: an id
+    only has to be unique, and a non-ASCII one would be RFC 2047-encoded by the email package,
+    which makes it no Message-ID at all.
+    """
+    domain = parseaddr(sender)[1].rpartition("@")[2].strip().strip("[]")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_domain = ""
+    return make_msgid(domain=ascii_domain or "localhost")
