@@ -15,7 +15,6 @@ traceback of a 500. Two nets catch a secret:
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -78,14 +77,21 @@ def remember(value: str | None) -> None:
             del _remembered[next(iter(_remembered))]
 
 
+def remember_variable(name: str, value: str) -> None:
+    """Mask ``value`` from now on if the variable's name says it is a secret (``...Password``,
+    ``POSTROOM_SECRET_KEY``, ``...WebhookUrl``; the password of a URL in it too). The
+    configuration calls this for every variable it reads, so nothing here reads the environment.
+    """
+    if _SECRET_NAME.search(name.rsplit("__", 1)[-1]) and len(value) >= MIN_LENGTH:
+        remember(value)
+        for password in _url_password(value):
+            remember(password)
+
+
 def known_secrets() -> list[str]:
     """Every secret value to mask, longest first (so a secret inside another goes too)."""
     with _lock:
         values = set(_remembered)
-    for name, value in os.environ.items():
-        if _SECRET_NAME.search(name.rsplit("__", 1)[-1]) and len(value) >= MIN_LENGTH:
-            values.add(value)
-            values.update(_url_password(value))
     try:
         from django.conf import settings
 

@@ -75,7 +75,7 @@ def _make_private(path: Path, mode: int, changes: list[str]) -> None:
         current = path.stat().st_mode & 0o7777
         if current & 0o077:
             os.chmod(path, mode)
-            changes.append(f"{path}: {current:o} -> {mode:o}")
+            changes.append(f"{path} (mode {current:o} -> {mode:o})")
     except OSError as error:
         changes.append(f"{path}: could not change its mode {error.strerror or error}")
 

@@ -54,8 +54,8 @@ def test_an_existing_loose_install_is_tightened_and_each_change_is_named(tmp_pat
     assert mode(data / "inbox-tls") == 0o700
     for name in ("postroom.sqlite3", "secret_key", "inbox-tls/cert.pem"):
         assert mode(data / name) == 0o600, name
-    assert f"{data}: 755 -> 700" in changes
-    assert f"{data / 'secret_key'}: 644 -> 600" in changes
+    assert f"{data} (mode 755 -> 700)" in changes
+    assert f"{data / 'secret_key'} (mode 644 -> 600)" in changes
     assert mode(outside) == 0o644  # a link is not followed: what it points at is not ours
     assert runtime.secure_data_dir(data) == []  # nothing more to do the second time
 
@@ -74,7 +74,7 @@ def test_start_up_logs_what_it_tightened(tmp_path, settings, caplog):
     assert mode(data) == 0o700
     [record] = [r for r in caplog.records if r.name == "postroom.startup"]
     assert record.getMessage().startswith("Made the data directory private")
-    assert f"{data / 'secret_key'}: 644 -> 600" in record.getMessage()
+    assert f"{data / 'secret_key'} (mode 644 -> 600)" in record.getMessage()
 
 
 @pytest.fixture

@@ -142,6 +142,7 @@ class Rows:
 @pytest.fixture
 def rows(administrator) -> Rows:
     from django.core.mail import EmailMultiAlternatives
+    from django.test import RequestFactory
 
     from postroom.accounts.invitations import invite
     from postroom.delivery.enqueue import enqueue
@@ -161,7 +162,7 @@ def rows(administrator) -> Rows:
         role="editor",
         message="",
         invited_by=administrator,
-        request=None,
+        request=RequestFactory().get("/"),  # links need an address: the test server's
     ).invitation
     named = {
         "field_id": form.fields.first().pk,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
-from postroom.mailsettings.loader import current_smtp_settings
+from postroom.config import current_smtp_settings
 
 
 def smtp_login_fails(request: HttpRequest) -> HttpResponse:

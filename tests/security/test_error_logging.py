@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from postroom import redact
+from postroom.config import current_config
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("security.raising_urls")]
 
@@ -79,6 +80,7 @@ def test_the_secret_key_and_secret_variables_are_masked(console, monkeypatch, se
     monkeypatch.setenv("POSTROOM_FALLBACK_SMTP_URL", "smtps://relay:RelayPass99@relay.example")
     monkeypatch.setenv("Postroom__Alerts__WebhookUrl", "https://example.org/alert/T123/abc")
     settings.SECRET_KEY = "django-insecure-the-real-secret-key-123"
+    current_config()  # every part reads its configuration before it does anything
     logging.getLogger("postroom.test").error(
         "key %s relay %s alert %s",
         settings.SECRET_KEY,

@@ -57,4 +57,4 @@ def test_an_existing_0644_install_is_tightened_on_start(serve, loose_umask, tmp_
         assert mode(data / name) == 0o600, name
     log = served.log.read_text()
     assert "Made the data directory private" in log
-    assert f"{data / 'postroom.sqlite3'}: 644 -> 600" in log
+    assert f"{data / 'postroom.sqlite3'} (mode 644 -> 600)" in log

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 
+from postroom import redact
 from postroom.config.environ import (
     DEVELOPMENT,
     PRODUCTION,
@@ -59,6 +60,8 @@ __all__ = [
 def read_hosting(environ: Mapping[str, str] | None = None) -> tuple[Hosting, list[Issue]]:
     """Every hosting variable, validated; problems are returned, never raised."""
     environ = process_environ() if environ is None else environ
+    for name, value in environ.items():  # secret-named variables are masked in every log line
+        redact.remember_variable(name, value)
     issues: list[Issue] = []
     env = EnvReader(environ, issues)
     environment = environment_name(environ)
