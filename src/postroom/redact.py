@@ -64,6 +64,7 @@ SHAPES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
 
 _lock = threading.Lock()
 _remembered: dict[str, None] = {}  # insertion-ordered: the oldest is forgotten first
+_variables: dict[str, tuple[str, ...]] = {}  # secret-named variable -> its value (and password)
 
 
 def remember(value: str | None) -> None:
@@ -83,15 +84,15 @@ def remember_variable(name: str, value: str) -> None:
     configuration calls this for every variable it reads, so nothing here reads the environment.
     """
     if _SECRET_NAME.search(name.rsplit("__", 1)[-1]) and len(value) >= MIN_LENGTH:
-        remember(value)
-        for password in _url_password(value):
-            remember(password)
+        with _lock:  # pinned: as few as the environment holds, and never forgotten
+            _variables[name] = (value, *_url_password(value))
 
 
 def known_secrets() -> list[str]:
     """Every secret value to mask, longest first (so a secret inside another goes too)."""
     with _lock:
         values = set(_remembered)
+        values.update(value for pinned in _variables.values() for value in pinned)
     try:
         from django.conf import settings
 

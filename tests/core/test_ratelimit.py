@@ -106,6 +106,7 @@ SETUP = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_processes_hitting_one_key_at_once_never_pass_the_limit(tmp_path):
     """Racing processes (each with racing threads) share one database, as web processes do."""

@@ -115,6 +115,7 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_two_machines_share_the_database_the_key_and_the_uploads(tmp_path: Path, postgres_url: str):
     shared_uploads = tmp_path / "shared-uploads"

@@ -53,6 +53,15 @@ def test_empty_state_explains_how_mail_arrives(staff_client: Client, settings) -
     assert "SMTP 127.0.0.1:2626, any user name and password" in body
 
 
+def test_the_page_names_the_port_serve_listens_on(staff_client: Client, settings) -> None:
+    # `serve --inbox-port 2626` tells each request where its catcher is; the configured port
+    # (POSTROOM_INBOX_PORT) would send the reader's applications to a port nobody listens on.
+    settings.POSTROOM_INBOX_PORT = 2525
+    response = staff_client.get("/inbox/", **{"postroom.inbox_port": 2626})
+    assert "SMTP 127.0.0.1:2626" in response.content.decode()
+    assert ":2525" not in response.content.decode()
+
+
 def test_list_is_newest_first(staff_client: Client) -> None:
     store(make_email("Older").as_bytes(), minutes_ago=10)
     store(make_email("Newest").as_bytes(), minutes_ago=0)

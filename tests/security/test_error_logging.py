@@ -115,3 +115,15 @@ def test_remembered_values_are_masked_wherever_they_appear():
 
     Secret("a-password-from-a-file")
     assert redact.scrub("x a-password-from-a-file y") == "x ******** y"
+
+
+def test_secret_variables_stay_masked_however_many_other_secrets_come_and_go(console, monkeypatch):
+    from postroom.mailsettings.model import Secret
+
+    value = "zq7-shapeless-value-991"  # nothing but its variable's name says it is secret
+    monkeypatch.setenv("Postroom__Provider__ApiKey", value)
+    current_config()
+    for number in range(300):  # e.g. passwords typed into Try settings, one after another
+        Secret(f"tried-password-{number:04}")
+    logging.getLogger("postroom.test").error("the provider refused %s", value)
+    assert value not in console.getvalue()

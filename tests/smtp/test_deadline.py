@@ -56,3 +56,44 @@ def test_steps_that_each_fit_the_limit_still_share_one_deadline():
     assert (caught.value.step, caught.value.transient) == ("ehlo", True)
     assert "within 2 s" in caught.value.message
     assert [(s.name, s.outcome) for s in steps][-1] == ("ehlo", FAILED)
+
+
+class StallOnAuth:
+    """Offers AUTH PLAIN LOGIN, then never answers AUTH (or hangs up on it)."""
+
+    def __init__(self, hang_up: bool) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.hang_up = hang_up
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        connection, _ = self._listener.accept()
+        with connection:
+            connection.settimeout(10)
+            connection.sendall(b"220 stall.test ESMTP\r\n")
+            connection.recv(1024)
+            connection.sendall(b"250-stall.test\r\n250 AUTH PLAIN LOGIN\r\n")
+            connection.recv(1024)  # AUTH ...
+            if not self.hang_up:
+                time.sleep(4)
+
+    def close(self) -> None:
+        self._listener.close()
+        self._thread.join(10)
+
+
+@pytest.mark.parametrize("hang_up", [False, True])
+def test_a_login_that_times_out_or_is_cut_off_is_not_called_an_unsupported_mechanism(hang_up):
+    server = StallOnAuth(hang_up)
+    session = Session(
+        Server("127.0.0.1", server.port, NONE, username="u", password="p", timeout=1.5)
+    )
+    try:
+        with pytest.raises(SmtpFailure) as caught:
+            session.open()
+    finally:
+        server.close()
+    assert caught.value.step == "auth" and caught.value.transient
+    assert "none of which Postroom supports" not in caught.value.message

@@ -13,10 +13,10 @@ from typing import Any
 
 from postroom.backoffice.supervisor import Part
 from postroom.backoffice.webserver import create_web_server, serve_until
+from postroom.core.requests import INBOX_PORT_ENVIRON
 from postroom.delivery import worker
 
 CATCHER_CHECK_SECONDS = 1.0
-INBOX_PORT_ENVIRON = "postroom.inbox_port"
 
 
 class CatcherStopped(RuntimeError):

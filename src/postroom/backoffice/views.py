@@ -14,9 +14,9 @@ from django.views.decorators.http import require_GET
 from postroom import runtime
 from postroom.backoffice import supervisor
 from postroom.backoffice.forms import TestEmailForm
-from postroom.backoffice.parts import INBOX_PORT_ENVIRON
 from postroom.config import Config, current_config
 from postroom.core.permissions import administrator_required
+from postroom.core.requests import INBOX_PORT_ENVIRON
 from postroom.delivery.alerts import current_problems
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage

@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 MAX_ADDRESS_LENGTH = 45  # the longest IPv6 text form
+# `serve --inbox-port N` tells every request where its catcher listens, so that pages name the
+# port in use rather than the configured one (nothing changes Django's settings at run time).
+INBOX_PORT_ENVIRON = "postroom.inbox_port"
 
 
 def client_address(request: HttpRequest) -> str:
@@ -26,3 +29,9 @@ def wants_json(request: HttpRequest, unless_html: bool = False) -> bool:
     if "application/json" in accept:
         return True
     return unless_html and "text/html" not in accept
+
+
+def inbox_port(request: HttpRequest, configured: int) -> int:
+    """The port this process's development catcher listens on (see INBOX_PORT_ENVIRON)."""
+    port = request.META.get(INBOX_PORT_ENVIRON)
+    return port if isinstance(port, int) else configured

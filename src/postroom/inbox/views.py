@@ -13,6 +13,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from postroom.core.permissions import administrator_required
+from postroom.core.requests import inbox_port
 from postroom.emailview import decoding, parsing
 from postroom.emailview.responses import download, sandboxed_html
 from postroom.inbox.models import CaughtMessage
@@ -27,8 +28,8 @@ RAW_DISPLAY_LIMIT = 1024 * 1024  # the Raw tab shows this much; the .eml downloa
 TABS = (("html", "HTML"), ("text", "Text"), ("headers", "Headers"), ("raw", "Raw source"))
 
 
-def _smtp_address() -> tuple[str, int]:
-    return settings.POSTROOM_INBOX_HOST, settings.POSTROOM_INBOX_PORT
+def _smtp_address(request: HttpRequest) -> tuple[str, int]:
+    return settings.POSTROOM_INBOX_HOST, inbox_port(request, settings.POSTROOM_INBOX_PORT)
 
 
 def _page(request: HttpRequest) -> tuple[str, Page]:
@@ -44,7 +45,7 @@ def _latest() -> dict[str, int]:
 
 def _table_context(request: HttpRequest) -> dict[str, object]:
     query, page = _page(request)
-    host, port = _smtp_address()
+    host, port = _smtp_address(request)
     return {"query": query, "page": page, "smtp_host": host, "smtp_port": port, **_latest()}
 
 

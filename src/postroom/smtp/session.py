@@ -305,8 +305,8 @@ class Session:
         except smtplib.SMTPAuthenticationError as error:
             reply = format_reply(error.smtp_code, error.smtp_error, self.where)
             raise wording.login_refused(error.smtp_code, reply, self.where) from error
-        except smtplib.SMTPResponseException:
-            raise
+        except (smtplib.SMTPResponseException, smtplib.SMTPServerDisconnected):
+            raise  # a refusal with its reply, or a timeout or lost connection: classified later
         except smtplib.SMTPException as error:  # "No suitable authentication method found."
             mechanisms = client.esmtp_features.get("auth", "").strip()
             raise wording.auth_unsupported(self.where, mechanisms) from error

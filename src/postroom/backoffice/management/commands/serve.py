@@ -7,8 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from postroom import config, runtime
 from postroom.backoffice import supervisor
-from postroom.backoffice.parts import INBOX_PORT_ENVIRON, catcher_part, web_part, worker_part
+from postroom.backoffice.parts import catcher_part, web_part, worker_part
 from postroom.backoffice.webserver import create_web_server
+from postroom.core.requests import INBOX_PORT_ENVIRON
 from postroom.delivery import worker
 from postroom.startup import banner, prepare_database, stop_on_sigterm
 
