@@ -143,6 +143,16 @@ def scrub(text: str, also: list[str] | None = None) -> str:
     return text
 
 
+MESSAGE_LIMIT = 4_000  # characters of a log message; a traceback is kept whole
+
+
+def _bounded(message: str) -> str:
+    """One log line stays readable, whatever an input made it (10,000 recipients, a header)."""
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+    return f"{message[:MESSAGE_LIMIT]}… ({len(message) - MESSAGE_LIMIT:,} more characters)"
+
+
 class RedactSecrets(logging.Filter):
     """Rewrites the record in place (message, traceback, stack) so every handler after this
     one, and every formatter, sees only the scrubbed text."""
@@ -152,7 +162,7 @@ class RedactSecrets(logging.Filter):
             # Django's request records carry the request: its cookies, credentials and link
             # token may appear on their own, e.g. in an exception message, with no shape.
             tokens = request_secrets(getattr(record, "request", None))
-            record.msg = scrub(record.getMessage(), tokens)
+            record.msg = _bounded(scrub(record.getMessage(), tokens))
             record.args = None
             if record.exc_info and not record.exc_text:
                 record.exc_text = logging.Formatter().formatException(record.exc_info)

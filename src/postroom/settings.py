@@ -159,15 +159,15 @@ LOGGING = {
             "filters": ["redact_secrets"],
         }
     },
+    # Every record reaches the one console handler through the root logger, so nothing that
+    # a library logs bypasses the filter (asyncio, warnings, concurrent.futures, ...).
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "postroom": {
-            "handlers": ["console"],
-            "level": _HOSTING.log_level.value,
-        },
+        "postroom": {"level": _HOSTING.log_level.value},
         # Django's own default sends these to the console only when DEBUG is on.
-        "django": {"handlers": ["console"], "level": "WARNING", "propagate": True},
+        "django": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},  # 5xx with traceback; not every 404 of a scanner
-        "waitress": {"handlers": ["console"], "level": "WARNING"},
+        "waitress": {"level": "WARNING"},
         "mail.log": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }

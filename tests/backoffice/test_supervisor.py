@@ -159,10 +159,8 @@ def test_when_the_worker_crashes_the_web_keeps_answering_and_the_worker_comes_ba
         health = healthz()  # the web answers while the worker is down
         assert health["status"] == "degraded"
         assert health["parts"]["web"]["state"] == "running"
-        assert (
-            (health["parts"]["worker"]["last_error"])
-            == "OSError: the wake-up socket could not be opened"
-        )
+        # Asked without a login, /healthz names the kind of failure, not its text.
+        assert health["parts"]["worker"]["last_error"] == "OSError"
         wait_until(lambda: healthz()["parts"]["worker"]["restarts"] == 2, timeout=20)
         wait_until(lambda: healthz()["parts"]["worker"]["state"] == "running", timeout=20)
         assert healthz()["status"] == "ok"
@@ -256,7 +254,7 @@ def test_a_failed_web_server_is_started_again_on_the_same_port(monkeypatch):
             return True
 
         wait_until(answers, timeout=20)
-        assert status == {"state": "running", "restarts": 1, "last_error": "OSError: poll() failed"}
+        assert status == {"state": "running", "restarts": 1, "last_error": "OSError"}  # anonymous
     finally:
         supervisor.install(None)
         assert parts.stop(30) == []

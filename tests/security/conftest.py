@@ -62,7 +62,7 @@ class Served:
         for _ in range(count):
             started = time.perf_counter()
             status, _ = self.get("/healthz", timeout)
-            assert status in (200, 503), status
+            assert status == 200, status  # 503: the database does not answer
             latencies.append(time.perf_counter() - started)
         return latencies
 
@@ -76,6 +76,17 @@ class Served:
 
 def p99(latencies: list[float]) -> float:
     return statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else latencies[0]
+
+
+P99_LIMIT = 0.2  # the issue's figure for /healthz under attack
+
+
+def latency_limit(served: Served) -> float:
+    """200 ms, or three times the p99 measured just before the attack if that is more: on a
+    loaded 2-core CI machine a quiet p99 can exceed 70 ms, and the attack must still be what
+    fails the test. A CPU-pinning attack costs seconds, far past either figure."""
+    served.healthz_latencies(5)  # warm up
+    return max(P99_LIMIT, 3 * p99(served.healthz_latencies(30)))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -21,7 +21,7 @@ BEARER = "eyJhbGciOi.bearer-token.x"
 @pytest.fixture
 def console() -> Iterator[io.StringIO]:
     """What the configured console handler writes (the one `postroom serve` logs to)."""
-    handler = next(h for h in logging.getLogger("django").handlers if h.name == "console")
+    handler = next(h for h in logging.getLogger().handlers if h.name == "console")
     stream = io.StringIO()
     previous = handler.setStream(stream)
     yield stream
@@ -127,3 +127,12 @@ def test_secret_variables_stay_masked_however_many_other_secrets_come_and_go(con
         Secret(f"tried-password-{number:04}")
     logging.getLogger("postroom.test").error("the provider refused %s", value)
     assert value not in console.getvalue()
+
+
+def test_what_libraries_log_is_masked_too_and_lines_stay_bounded(console):
+    # asyncio, warnings and the like log through the root logger, past Postroom's own loggers.
+    logging.getLogger("asyncio").error("Task failed: smtp://site:Hunter2-Secret@relay.example")
+    logging.getLogger("postroom.test").warning("to %s", ", ".join(["a@example.net"] * 10_000))
+    lines = console.getvalue().splitlines()
+    assert "Hunter2-Secret" not in lines[0] and "relay.example" in lines[0]
+    assert len(lines[1]) < 5_000 and "more characters" in lines[1]

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from .conftest import Served, p99
+from .conftest import Served, latency_limit, p99
 
 PARALLEL = 16
 ROUNDS = 5  # each attacker sends this many, one after the other
@@ -100,6 +100,7 @@ def test_backtracking_answers_cannot_slow_the_service(serve):
     served.shell(SETUP)
 
     assert submit(served, served.get("/f/evil/token/")[1].decode())[0] == 400  # warmed up
+    limit = latency_limit(served)
 
     threads, results = attack(served)
     latencies: list[float] = []  # while the attackers are at it
@@ -113,8 +114,8 @@ def test_backtracking_answers_cannot_slow_the_service(serve):
         assert status == 400, text[:500]
         assert "This answer is not in the expected format." in text
     assert len(latencies) >= 50
-    assert p99(latencies) < 0.2, f"/healthz p99 {p99(latencies) * 1000:.0f} ms"
-    assert p99(served.healthz_latencies(30)) < 0.2  # and afterwards
+    assert p99(latencies) < limit, f"/healthz p99 {p99(latencies) * 1000:.0f} ms"
+    assert p99(served.healthz_latencies(30)) < limit  # and afterwards
 
 
 @pytest.mark.timeout(120)

@@ -17,15 +17,9 @@ import time
 
 import pytest
 
-from .conftest import Served, p99
+from .conftest import latency_limit, p99
 
-P99_LIMIT = 0.2
 pytestmark = pytest.mark.slow
-
-
-def limit_for(served: Served) -> float:
-    served.healthz_latencies(5)  # warm up
-    return max(P99_LIMIT, 3 * p99(served.healthz_latencies(30)))
 
 
 def open_idle(port: int, count: int, deadline_seconds: float = 20.0) -> list[socket.socket]:
@@ -51,7 +45,7 @@ def descriptors(pid: int) -> int:
 
 def test_1500_idle_connections_neither_kill_nor_slow_the_backoffice(serve):
     served = serve("--no-inbox")
-    limit = limit_for(served)
+    limit = latency_limit(served)
     held = open_idle(served.web_port, 1500)
     try:
         assert len(held) == 1500
@@ -70,7 +64,7 @@ def test_1500_idle_connections_neither_kill_nor_slow_the_backoffice(serve):
 
 def test_500_slowloris_connections_for_10_seconds_leave_the_backoffice_reachable(serve):
     served = serve("--no-inbox")
-    limit = limit_for(served)
+    limit = latency_limit(served)
     slow = open_idle(served.web_port, 500)
     latencies: list[float] = []
     try:
@@ -123,7 +117,7 @@ def test_idle_and_slowloris_together_a_smaller_version_of_the_bench(serve):
     """bench/webserver.py holds 5,000 idle + 500 slowloris connections; this holds 2,000 + 500
     (the full figure takes longer to set up than a test should on a shared 2-core machine)."""
     served = serve("--no-inbox")
-    limit = limit_for(served)
+    limit = latency_limit(served)
     idle = open_idle(served.web_port, 2000)
     slow = open_idle(served.web_port, 500)
     latencies: list[float] = []

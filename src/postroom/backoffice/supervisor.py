@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from postroom import redact
+
 log = logging.getLogger("postroom.serve")
 
 FIRST_BACKOFF = 1.0
@@ -49,12 +51,13 @@ class PartStatus:
 def describe_failure(error: BaseException | None) -> str:
     """One line for the log and /healthz: the kind of error and the start of its message.
 
-    Exception texts in Postroom never hold secrets (a house rule); the length is bounded all
-    the same, since /healthz answers without a login.
+    Exception texts in Postroom never hold secrets (a house rule), and anything shaped like one
+    is masked all the same; the length is bounded. Anonymous callers of /healthz see only the
+    kind (views.healthz).
     """
     if error is None:
         return "it stopped by itself"
-    text = " ".join(str(error).split())
+    text = redact.scrub(" ".join(str(error).split()))  # for the log and administrators
     if len(text) > ERROR_TEXT_LIMIT:
         text = text[: ERROR_TEXT_LIMIT - 1] + "…"
     return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -148,6 +148,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
         database = "unavailable"
     running = supervisor.current()
     parts = running.status() if running is not None else {}
+    if not request.user.is_authenticated:
+        # Anyone may ask /healthz: strangers learn that a part failed and how, not the text.
+        parts = {name: _error_kind_only(part) for name, part in parts.items()}
     if database != "ok":
         status = "database unavailable"
     elif any(part["state"] == supervisor.RESTARTING for part in parts.values()):
@@ -158,3 +161,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
         {"status": status, "database": database, "parts": parts},
         status=200 if database == "ok" else 503,
     )
+
+
+def _error_kind_only(part: dict[str, object]) -> dict[str, object]:
+    error = part.get("last_error")
+    kind = str(error).split(":", 1)[0] if error else None
+    return {**part, "last_error": kind}

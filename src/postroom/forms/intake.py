@@ -66,15 +66,17 @@ def receive(
     if str(data.get(HONEYPOT, "")).strip():
         spam.count_rejection(form, spam.Reason.HONEYPOT)
         return Result(bound, pretend=True)
+    # The rate limit first: past it nothing else is checked, so a robot's requests (with a
+    # token or without) cost one counter update each, never a validation.
+    refusal = spam.take_rate_slot(form, visitor.ip or "unknown")
+    if refusal:
+        spam.count_rejection(form, refusal.reason)
+        return Result(bound, refusal=refusal)
     token = str(data.get(TOKEN, ""))
     refusal = spam.check_token(form, token)
     if refusal:
         spam.count_rejection(form, refusal.reason)
         bound.is_valid()  # show the answers' own errors too, so one round trip fixes all
-        return Result(bound, refusal=refusal)
-    refusal = spam.take_rate_slot(form, visitor.ip or "unknown")
-    if refusal:
-        spam.count_rejection(form, refusal.reason)
         return Result(bound, refusal=refusal)
     if not bound.is_valid():
         return Result(bound)  # the token is not used up: the corrected page sends it again

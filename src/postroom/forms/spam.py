@@ -90,9 +90,13 @@ def use_token(token: str, now: float | None = None) -> bool:
 
 
 def reissue_token(form: Form, token: str) -> str:
-    """A fresh token for a page shown again, keeping the original start time when it is ours."""
+    """A fresh token for a page shown again, keeping the original start time when it is ours
+    and unused. A used token's page starts afresh: otherwise each refusal would hand out a
+    new token that skips the minimum fill time, and one page view would carry many entries."""
     read = _read(token)
     if read is None or read[0] != form.pk or time.time() - read[1] > TOKEN_MAX_AGE:
+        return issue_token(form)
+    if UsedToken.objects.filter(key=_key(token)).exists():
         return issue_token(form)
     return issue_token(form, now=read[1])
 
