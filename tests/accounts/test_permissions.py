@@ -289,3 +289,17 @@ def test_the_decorator_and_the_mixin_for_other_apps(rf, people):
             view(request)
         request.user = people["administrator"]
         assert view(request).content == b"done"
+
+
+@pytest.mark.parametrize("path", ["/", "/outbox/"])
+def test_editors_are_not_pointed_at_settings_they_cannot_open(client, editor, path, monkeypatch):
+    from django.core.mail import EmailMessage
+
+    from postroom.delivery.enqueue import enqueue
+
+    monkeypatch.setenv("Postroom__Delivery__GiveUpAfterHours", "3d")  # a configuration error
+    if path != "/outbox/":
+        enqueue(EmailMessage("Held", "Body", to=["a@example.net"]))
+    client.force_login(editor)
+    html = client.get(path).content.decode()
+    assert 'href="/settings/"' not in html
