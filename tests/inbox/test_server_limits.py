@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import shutil
 import smtplib
 import stat
 import threading
@@ -340,3 +341,104 @@ def test_messages_in_transit_are_spooled_privately_and_removed(server_with, tmp_
         smtp.sendmail("app@example.com", ["user@example.com"], raw)
     assert bytes(CaughtMessage.objects.get().raw) == raw
     assert list(spool.iterdir()) == []
+
+
+def _send(port: int, subject: str, body: bytes = b"hi\r\n") -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+        smtp.sendmail(
+            "app@example.com",
+            ["user@example.com"],
+            b"Subject: %s\r\n\r\n" % subject.encode() + body,
+        )
+
+
+def test_the_quota_keeps_the_newest_messages_within_it(server_with) -> None:
+    server = server_with(quota_bytes=20_000, quota_messages=1000)
+    for n in range(10):
+        _send(server.port, f"m{n}", b"q" * 4000 + b"\r\n")
+    kept = list(CaughtMessage.objects.order_by("id").values_list("subject", "size"))
+    assert sum(size for _, size in kept) <= 20_000
+    assert [subject for subject, _ in kept] == ["m6", "m7", "m8", "m9"], "a rolling window"
+
+
+def test_the_message_cap_deletes_the_oldest(server_with) -> None:
+    server = server_with(quota_messages=3)
+    for n in range(5):
+        _send(server.port, f"m{n}")
+    assert list(CaughtMessage.objects.order_by("id").values_list("subject", flat=True)) == [
+        "m2",
+        "m3",
+        "m4",
+    ]
+
+
+def test_a_message_larger_than_the_quota_is_refused(server_with) -> None:
+    server = server_with(quota_bytes=1000)
+    client = RawClient(server.port)
+    client.envelope()
+    reply = client.data(b"Subject: huge\r\n\r\n" + b"h" * 2000 + b"\r\n.\r\n")
+    assert reply.startswith(b"552 5.3.4 Message too big for the inbox quota of 1000 bytes"), reply
+    client.close()
+    assert CaughtMessage.objects.count() == 0
+
+
+def test_mail_is_refused_with_452_when_the_disk_is_low(server_with, monkeypatch) -> None:
+    server = server_with(disk_free_margin=1024 * 1024 * 1024)
+    real_usage = shutil.disk_usage
+    free = {"bytes": 10 * 1024 * 1024 * 1024}
+
+    def usage(path):
+        return real_usage(path)._replace(free=free["bytes"])
+
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    client = RawClient(server.port)
+    client.envelope()
+    free["bytes"] = 1024 * 1024 * 1024 + 100  # the message would take it under the margin
+    reply = client.data(b"Subject: late\r\n\r\n" + b"d" * 1000 + b"\r\n.\r\n")
+    assert reply.startswith(b"452 4.3.1 Insufficient system storage"), reply
+    free["bytes"] = 500 * 1024 * 1024
+    assert client.command(b"MAIL FROM:<app@example.com>").startswith(b"452 4.3.1")
+    free["bytes"] = 10 * 1024 * 1024 * 1024
+    assert client.command(b"MAIL FROM:<app@example.com>").startswith(b"250"), "room again"
+    assert client.command(b"RCPT TO:<user@example.com>").startswith(b"250")
+    assert client.data(b"Subject: fits\r\n\r\nok\r\n.\r\n").startswith(b"250")
+    client.close()
+    assert list(CaughtMessage.objects.values_list("subject", flat=True)) == ["fits"]
+
+
+def test_a_busy_session_is_closed_at_its_deadline(server_with) -> None:
+    server = server_with(session_timeout=2, read_timeout=10)
+    client = RawClient(server.port)
+    assert client.reply().startswith(b"220")
+    started = time.monotonic()
+    reply = b""
+    while time.monotonic() - started < 10:
+        reply = client.command(b"EHLO client.example.com")  # each resets the read timeout
+        if not reply.startswith(b"250"):
+            break
+        time.sleep(0.2)
+    assert reply.startswith(b"421 4.4.2 postroom-inbox Error: session time limit exceeded"), reply
+    assert 1.5 < time.monotonic() - started < 8
+    assert client.sock.recv(100) == b""
+    client.close()
+    _send(server.port, "after")  # a new connection is served
+    assert CaughtMessage.objects.get().subject == "after"
+
+
+def test_one_client_address_gets_only_its_share_of_connections(server_with) -> None:
+    server = server_with(connections=10, connections_per_client=3)
+    held = [RawClient(server.port) for _ in range(3)]
+    for client in held:
+        assert client.reply().startswith(b"220")
+    extra = RawClient(server.port)
+    assert extra.reply().startswith(b"421 4.7.0 postroom-inbox Too many connections from 127.0.0.1")
+    assert extra.sock.recv(100) == b"", "and is closed"
+    extra.close()
+    held.pop().close()
+    deadline = time.monotonic() + 5
+    while server.open_connections >= 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    _send(server.port, "in")  # the freed slot is that client's again
+    for client in held:
+        client.close()
+    assert CaughtMessage.objects.get().subject == "in"

@@ -51,6 +51,8 @@ class CaughtMessage(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name = "caught message"
+        # The catcher sums sizes before each store (its quota): from this index, not the rows.
+        indexes = [models.Index(fields=["size"], name="inbox_caught_size")]
 
     def __str__(self) -> str:
         return self.subject or "(no subject)"

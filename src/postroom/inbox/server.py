@@ -14,9 +14,11 @@ import errno
 import gc
 import logging
 import os
+import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +28,8 @@ from typing import IO, Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, syntax
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
+from django.db.models import Count, Sum
 
 from postroom import runtime
 from postroom.inbox import tls
@@ -39,6 +42,13 @@ logger = logging.getLogger(__name__)
 # Far above what applications and the delivery worker open, far below the 1,024 descriptors a
 # process gets by default, so the web server and the database keep theirs.
 CONNECTION_LIMIT = 100
+# Open connections from one client address, loopback included; more are answered 421 and closed
+# (Postfix: smtpd_client_connection_count_limit 50). The delivery worker opens one.
+CLIENT_CONNECTION_LIMIT = 20
+# Seconds a connection may last in all, however busy; then 421 once any reply under way is sent.
+# Any valid command resets the read timeout, so without this an EHLO a minute holds a
+# connection for ever. Clients reconnect and go on.
+SESSION_TIMEOUT = 600.0
 # Seconds a client may leave each read or write waiting, also during DATA; then 421
 # (Postfix: smtpd_timeout, 300 s; a catcher's clients are local and answer in milliseconds).
 READ_TIMEOUT = 60.0
@@ -54,6 +64,13 @@ HEADER_SIZE_LIMIT = 100 * 1024  # bytes before the first blank line; 552 beyond 
 # Real applications send long unfolded lines (HTML, unwrapped base64); RFC 5321's 1000 is
 # too strict for a catcher whose job is to show what was sent. Bare LF ends a line too.
 LINE_LENGTH_LIMIT = 1024 * 1024
+# Caught mail kept in all: a rolling window. Before a message is stored, the oldest are deleted
+# until it fits; a development catcher keeps catching rather than fill the disk or refuse.
+QUOTA_BYTES = 1024 * 1024 * 1024
+QUOTA_MESSAGES = 10_000
+# Free space the data directory's filesystem keeps; below it mail is refused with 452
+# (Postfix: queue_minfree, "452 4.3.1 Insufficient system storage").
+DISK_FREE_MARGIN = 1024 * 1024 * 1024
 RECIPIENT_LIMIT = 1000  # RCPT TO per message; 452 beyond (smtpd_recipient_limit)
 # NOOP, RSET, VRFY, EXPN and HELP per connection, each; then 421 and closed. Each resets the
 # read timeout, so without this a client could hold a connection for ever with NOOP
@@ -80,6 +97,11 @@ class Limits:
     """The catcher's limits; the defaults are the constants above (tests shorten them)."""
 
     connections: int = CONNECTION_LIMIT
+    connections_per_client: int = CLIENT_CONNECTION_LIMIT
+    session_timeout: float = SESSION_TIMEOUT
+    quota_bytes: int = QUOTA_BYTES
+    quota_messages: int = QUOTA_MESSAGES
+    disk_free_margin: int = DISK_FREE_MARGIN
     read_timeout: float = READ_TIMEOUT
     store_timeout: float = STORE_TIMEOUT
     min_data_rate: int = MIN_DATA_RATE
@@ -125,7 +147,50 @@ def default_spool_dir() -> Path:
     return runtime.data_dir() / "inbox-spool"
 
 
-def _store(sender: str, recipients: list[str], content: IO[bytes]) -> int:
+def low_disk_reply(path: Path, margin: int, incoming: int = 0) -> str | None:
+    """452 if storing ``incoming`` bytes would leave less than ``margin`` free on ``path``."""
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        return None  # nothing known: the store itself reports a full disk
+    if free - incoming >= margin:
+        return None
+    return (
+        f"452 4.3.1 Insufficient system storage: {free:,} bytes free in the inbox's data "
+        f"directory, under its margin of {margin:,}"
+    )
+
+
+# The store threads make room and save one at a time, so two cannot both fit in the same gap.
+_quota_lock = threading.Lock()
+
+
+def _make_room(size: int, limits: Limits) -> int:
+    """Delete the oldest caught messages until one of ``size`` bytes fits; returns how many.
+
+    Sizes are summed from the size index (a few bytes a message), never the stored bytes.
+    """
+    from postroom.inbox.models import CaughtMessage
+
+    kept = CaughtMessage.objects.order_by().aggregate(total=Sum("size"), count=Count("id"))
+    excess_bytes = (kept["total"] or 0) + size - limits.quota_bytes
+    excess_count = kept["count"] + 1 - limits.quota_messages
+    if excess_bytes <= 0 and excess_count <= 0:
+        return 0
+    oldest = CaughtMessage.objects.order_by("received_at", "id").values_list("id", "size")
+    doomed: list[int] = []
+    for pk, each in oldest.iterator(chunk_size=500):
+        if excess_bytes <= 0 and excess_count <= 0:
+            break
+        doomed.append(pk)
+        excess_bytes -= each
+        excess_count -= 1
+    for start in range(0, len(doomed), 500):
+        CaughtMessage.objects.filter(pk__in=doomed[start : start + 500]).delete()
+    return len(doomed)
+
+
+def _store(sender: str, recipients: list[str], content: IO[bytes], limits: Limits) -> int:
     from postroom.inbox.models import CaughtMessage
 
     content.seek(0)
@@ -133,7 +198,14 @@ def _store(sender: str, recipients: list[str], content: IO[bytes]) -> int:
     close_old_connections()
     try:
         message = CaughtMessage.from_envelope(sender, recipients, raw)
-        message.save()
+        with _quota_lock, transaction.atomic():
+            removed = _make_room(message.size, limits)
+            message.save()
+        if removed:
+            logger.info(
+                "The development inbox deleted its %s oldest messages to stay within its quota",
+                f"{removed:,}",
+            )
         return message.pk
     finally:
         close_old_connections()
@@ -148,8 +220,9 @@ def _store(sender: str, recipients: list[str], content: IO[bytes]) -> int:
 class CatchAllHandler:
     """aiosmtpd handler: every recipient is accepted (up to a limit) and every message stored."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, spool_dir: Path) -> None:
         self.limits = limits
+        self.spool_dir = spool_dir  # in the data directory: its free space is watched
         self._store_slots = asyncio.Semaphore(limits.concurrent_stores)
         self._large_slot = asyncio.Semaphore(1)
         # Its own threads: few, so memory freed by one store is reused by the next.
@@ -163,7 +236,7 @@ class CatchAllHandler:
 
     async def _store(self, sender: str, recipients: list[str], content: IO[bytes]) -> int:
         stored = asyncio.get_running_loop().run_in_executor(
-            self._store_threads, _store, sender, recipients, content
+            self._store_threads, _store, sender, recipients, content, self.limits
         )
         try:
             return await asyncio.shield(stored)
@@ -171,6 +244,18 @@ class CatchAllHandler:
             # The client left. The store goes on, and keeps its slot and its file until done.
             await asyncio.wait([stored])
             raise
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        # Refused before any of the message is spooled to the same disk.
+        low = low_disk_reply(self.spool_dir, self.limits.disk_free_margin)
+        if low is not None:
+            logger.warning("The development inbox refused mail: %s", low[10:])
+            return low
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -186,6 +271,13 @@ class CatchAllHandler:
         sender = envelope.mail_from or ""
         recipients = list(envelope.rcpt_tos)
         size = content.tell()
+        if size > self.limits.quota_bytes:
+            quota = self.limits.quota_bytes
+            return f"552 5.3.4 Message too big for the inbox quota of {quota} bytes"
+        low = low_disk_reply(self.spool_dir, self.limits.disk_free_margin, size)
+        if low is not None:
+            logger.warning("The development inbox refused a message: %s", low[10:])
+            return low
         try:
             # The whole message is read into memory only here, a few at a time.
             large = self._large_slot if size > LARGE_MESSAGE_SIZE else contextlib.nullcontext()
@@ -227,7 +319,8 @@ class _CatcherSMTP(SMTP):
         *,
         limits: Limits,
         spool_dir: Path,
-        on_close: Callable[[], None],
+        admit: Callable[[str], bool],
+        on_close: Callable[[str | None], None],
         **kwargs: Any,
     ) -> None:
         junk = dict.fromkeys(("NOOP", "RSET", "VRFY", "EXPN", "HELP"), limits.junk_commands)
@@ -240,15 +333,56 @@ class _CatcherSMTP(SMTP):
         )
         self.limits = limits
         self.spool_dir = spool_dir
-        self._on_close: Callable[[], None] | None = on_close
+        self._admit = admit
+        self._on_close: Callable[[str | None], None] | None = on_close
+        self._client: str | None = None  # the address admitted, counted until closed
+        self._refused = False
+        self._session_handle: asyncio.TimerHandle | None = None
+        self._session_over = False
+        self._storing = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.transport is not None:  # the same connection again, after STARTTLS
+            super().connection_made(transport)
+            return
+        peer = transport.get_extra_info("peername")
+        client = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+        if not self._admit(client):
+            self._refused = True
+            assert isinstance(transport, asyncio.WriteTransport)
+            transport.write(
+                f"421 4.7.0 {self.hostname} Too many connections from {client}, "
+                "try again later\r\n".encode()
+            )
+            transport.close()
+            return
+        self._client = client
+        self._session_handle = self.loop.call_later(
+            self.limits.session_timeout, self._session_timeout_cb
+        )
+        super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
         try:
-            super().connection_lost(error)
+            if self._session_handle is not None:
+                self._session_handle.cancel()
+            if not self._refused:
+                super().connection_lost(error)
         finally:
             on_close, self._on_close = self._on_close, None
             if on_close is not None:
-                on_close()
+                on_close(self._client)
+
+    def _session_timeout_cb(self) -> None:
+        self._session_over = True
+        if not self._storing:  # else once the message's reply is sent, so it is not resent
+            self._close_for_session()
+
+    def _close_for_session(self) -> None:
+        self._close_with(
+            f"421 4.4.2 {self.hostname} Error: session time limit exceeded, reconnect to go on",
+            "a long",
+        )
 
     def _timeout_cb(self) -> None:
         """Say why before closing (Postfix: 421 4.4.2 Error: timeout exceeded)."""
@@ -311,10 +445,16 @@ class _CatcherSMTP(SMTP):
                 return
             self.envelope.content_file = content  # type: ignore[attr-defined]
             self._reset_timeout(self.limits.store_timeout)
-            status = await self._call_handler_hook("DATA")
+            self._storing = True
+            try:
+                status = await self._call_handler_hook("DATA")
+            finally:
+                self._storing = False
         self._set_post_data_state()
         self._reset_timeout()
         await self.push(status)
+        if self._session_over:
+            self._close_for_session()
 
 
 class _Refusal(asyncio.Protocol):
@@ -352,8 +492,11 @@ class _Controller(Controller):
         self._sock = sock
         self.limits = limits
         self.spool_dir = spool_dir
-        self.open_connections = 0  # touched only on the event loop's thread
+        # Touched only on the event loop's thread.
+        self.open_connections = 0
+        self.client_connections: dict[str, int] = {}
         self._refusing = False
+        self._refusing_clients: set[str] = set()
 
     def factory(self) -> SMTP | _Refusal:  # type: ignore[override]
         if self.open_connections >= self.limits.connections:
@@ -373,14 +516,36 @@ class _Controller(Controller):
             self.handler,
             limits=self.limits,
             spool_dir=self.spool_dir,
+            admit=self._admit,
             on_close=self._closed,
             **self.SMTP_kwargs,
         )
 
-    def _closed(self) -> None:
+    def _admit(self, client: str) -> bool:
+        held = self.client_connections.get(client, 0)
+        if held >= self.limits.connections_per_client:
+            if client not in self._refusing_clients:  # one log line per busy spell
+                self._refusing_clients.add(client)
+                logger.warning(
+                    "The development inbox has %s connections open from %s, its limit for "
+                    "one client: further ones from there are answered 421 until some close",
+                    held,
+                    clip(client),
+                )
+            return False
+        self.client_connections[client] = held + 1
+        return True
+
+    def _closed(self, client: str | None) -> None:
         self.open_connections -= 1
         if self.open_connections < self.limits.connections:
             self._refusing = False
+        if client is not None:
+            held = self.client_connections.pop(client) - 1
+            if held:
+                self.client_connections[client] = held
+            if held < self.limits.connections_per_client:
+                self._refusing_clients.discard(client)
 
     def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
         return self.loop.create_server(self._factory_invoker, sock=self._sock)
@@ -478,7 +643,7 @@ class InboxServer:
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
         controller = _Controller(
-            CatchAllHandler(self.limits),
+            CatchAllHandler(self.limits, self.spool_dir),
             sock,
             limits=self.limits,
             spool_dir=self.spool_dir,
