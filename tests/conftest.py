@@ -41,6 +41,19 @@ def quick_password_hashing():
         yield
 
 
+@pytest.fixture(autouse=True)
+def restore_tempdir():
+    """The web server sends spooled bodies into its private data directory by setting
+    ``tempfile.tempdir`` for the whole process (waitress has no option for it); a test that
+    starts one in-process must not leave later tests (and smtp-sink, which runs as nobody)
+    making their temporary files in a 0700 directory that is then deleted."""
+    import tempfile
+
+    before = tempfile.tempdir
+    yield
+    tempfile.tempdir = before
+
+
 @pytest.fixture
 def administrator(db):
     from postroom.accounts.models import User
