@@ -35,9 +35,9 @@ from django.core.management.base import CommandError
 from django.core.wsgi import get_wsgi_application
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
-from waitress.utilities import RequestEntityTooLarge
 from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer
+from waitress.utilities import RequestEntityTooLarge
 
 from postroom import runtime
 from postroom.backoffice import webloop
@@ -108,9 +108,9 @@ def connection_limit() -> int:
 def keep_spool_private() -> Path:
     """Spool large request bodies and uploads into the private data directory, not /tmp.
 
-    Waitress keeps a body over ``INBUF_OVERFLOW`` in a temporary file, and Django does so with an upload
-    over 2.5 MiB: in /tmp (often a RAM disk shared by every program) others could fill it or
-    see the files. The files are unlinked at creation, so nothing stays behind.
+    Waitress keeps a body over ``INBUF_OVERFLOW`` in a temporary file, and Django does so with
+    an upload over 2.5 MiB: in /tmp (often a RAM disk shared by every program) others could
+    fill it or see the files. The files are unlinked at creation, so nothing stays behind.
     """
     spool = runtime.data_dir() / "spool"
     spool.mkdir(mode=runtime.PRIVATE_DIRECTORY, parents=True, exist_ok=True)
