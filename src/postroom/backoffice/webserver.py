@@ -9,11 +9,14 @@ bench/webserver.py):
 - time: a connection that says nothing for ``CHANNEL_TIMEOUT`` seconds is closed, and so is one
   that has not finished its request headers ``HEADER_TIMEOUT`` seconds after it began them
   (slowloris);
-- size: request headers up to ``MAX_HEADER_BYTES``; a body larger than any route accepts
-  (:data:`MAX_BODY_BYTES`) is answered 413 from its Content-Length before it is read, and a
-  chunked body is cut off at the same size;
-- disk: bodies too large for memory are spooled in the data directory (see
-  :func:`keep_spool_private`), never in /tmp.
+- size: request headers up to ``MAX_HEADER_BYTES``; a body larger than its route accepts
+  (:func:`body_limit`: :data:`MAX_BODY_BYTES` for a public form's submission, which may carry
+  uploads, :data:`SMALL_BODY_BYTES` for everything else) is answered 413 from its
+  Content-Length before it is read, and a chunked body is cut off at the same size;
+- rate: once the headers are in, the body must keep coming at ``MIN_BODY_RATE`` bytes a second
+  on average over every ``BODY_RATE_WINDOW`` seconds, or the connection is closed;
+- memory and disk: a body over ``INBUF_OVERFLOW`` bytes is spooled in the data directory (see
+  :func:`keep_spool_private`), never kept in memory or in /tmp.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import re
 import tempfile
 import threading
 import time
@@ -33,6 +37,7 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import BaseWSGIServer
+from waitress.utilities import RequestEntityTooLarge
 
 from postroom import runtime
 from postroom.backoffice import webloop
@@ -50,7 +55,17 @@ log = logging.getLogger("postroom.web")
 # part headers around each field, a few hundred bytes per field: one MiB covers any real form.
 MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 MAX_BODY_BYTES = MAX_REQUEST_MB * 1024 * 1024 + MULTIPART_OVERHEAD_BYTES
+# Every other route takes a few fields: the largest real one is a bulk action on the outbox
+# (at most 500 ids, about 10 KB) or a workflow's message text that a person typed.
+SMALL_BODY_BYTES = 1024 * 1024
+# Only a public form's submission may carry uploads (the form builder takes none).
+_UPLOAD_ROUTE = re.compile(r"/f/[-a-zA-Z0-9_]+/")
 MAX_HEADER_BYTES = 64 * 1024
+# Bodies past this wait in the private spool, not in memory (waitress's default is 512 KiB,
+# which 400 trickling connections turned into 250 MB of memory).
+INBUF_OVERFLOW = 64 * 1024
+MIN_BODY_RATE = 500  # bytes a second, as the catcher's MIN_DATA_RATE and Postfix's
+BODY_RATE_WINDOW = 20  # seconds over which that rate is averaged; the first is a grace period
 CHANNEL_TIMEOUT = 15  # seconds of silence before a connection is closed
 HEADER_TIMEOUT = 20  # seconds from a request's first byte to the end of its headers
 CLEANUP_INTERVAL = 2  # how often the two timeouts above are checked
@@ -93,9 +108,9 @@ def connection_limit() -> int:
 def keep_spool_private() -> Path:
     """Spool large request bodies and uploads into the private data directory, not /tmp.
 
-    Waitress keeps a body over 512 KiB in a temporary file, and Django does so with an upload
-    over 2.5 MiB: in /tmp (often a RAM disk shared by every program) others could fill it or
-    see the files. The files are unlinked at creation, so nothing stays behind.
+    Waitress keeps a body over ``INBUF_OVERFLOW`` in a temporary file, and Django does so with
+    an upload over 2.5 MiB: in /tmp (often a RAM disk shared by every program) others could
+    fill it or see the files. The files are unlinked at creation, so nothing stays behind.
     """
     spool = runtime.data_dir() / "spool"
     spool.mkdir(mode=runtime.PRIVATE_DIRECTORY, parents=True, exist_ok=True)
@@ -126,20 +141,75 @@ def server_options(threads: int = THREADS) -> dict[str, Any]:
         "channel_timeout": CHANNEL_TIMEOUT,
         "cleanup_interval": CLEANUP_INTERVAL,
         "max_request_header_size": MAX_HEADER_BYTES,
-        # waitress answers 413 when Content-Length >= this, and stops a chunked body there.
+        # waitress answers 413 when Content-Length >= this, and stops a chunked body there;
+        # each request narrows it to its route's body_limit() once its headers are in.
         "max_request_body_size": MAX_BODY_BYTES + 1,
+        "inbuf_overflow": INBUF_OVERFLOW,
+        # Responses keep waitress's defaults: 1 MiB in memory, then spooled; a request thread
+        # waits while more than 16 MiB are queued for a slow reader.
         "backlog": 1024,
         "clear_untrusted_proxy_headers": True,
         **proxy_options(),
     }
 
 
+def body_limit(method: str, path: str) -> int:
+    """The largest body (bytes) a request may send, decided from its request line alone."""
+    if method.upper() == "POST" and _UPLOAD_ROUTE.fullmatch(path):
+        return MAX_BODY_BYTES
+    return SMALL_BODY_BYTES
+
+
+class _Limits:
+    """The server's adjustments with one request's own body limit."""
+
+    def __init__(self, adj: Any, max_body: int) -> None:
+        self._adj = adj
+        self.max_request_body_size = max_body + 1  # waitress refuses at >= this
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._adj, name)
+
+
 class _TimedParser(HTTPRequestParser):
-    """A request parser that knows when its request's first byte arrived."""
+    """A request parser that knows when its request's first byte arrived, applies its route's
+    body limit before the body is read, and remembers how fast the body comes."""
 
     def __init__(self, adj: Any) -> None:
         super().__init__(adj)
         self.started = time.monotonic()
+        self.body_limit = MAX_BODY_BYTES
+        self.rate_mark: tuple[float, int] | None = None  # (when, body bytes by then)
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        self.body_limit = body_limit(self.command, self.path)
+        self.adj = _Limits(self.adj, self.body_limit)
+
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        if self.headers_finished and self.rate_mark is None:
+            self.rate_mark = (time.monotonic(), self.body_bytes_received)
+        if isinstance(self.error, RequestEntityTooLarge) and "Postroom" not in self.error.body:
+            self.error = RequestEntityTooLarge(
+                f"This address accepts a request body of at most {self.body_limit} bytes "
+                "(Postroom). Send less, or only public form submissions carry uploads."
+            )
+        return consumed
+
+    def too_slow(self, now: float) -> bool:
+        """True when the body, once begun, came slower than ``MIN_BODY_RATE`` over the last
+        ``BODY_RATE_WINDOW`` seconds; every window that is fast enough starts a new one."""
+        if self.completed or self.rate_mark is None:
+            return False
+        since, received = self.rate_mark
+        elapsed = now - since
+        if elapsed < BODY_RATE_WINDOW:
+            return False
+        if self.body_bytes_received - received < MIN_BODY_RATE * elapsed:
+            return True
+        self.rate_mark = (now, self.body_bytes_received)
+        return False
 
 
 class _Channel(HTTPChannel):
@@ -147,18 +217,21 @@ class _Channel(HTTPChannel):
 
 
 def _close_slow_headers(server: BaseWSGIServer, original_maintenance: Any) -> Any:
-    """Waitress closes silent connections; this also closes those that talk too slowly."""
+    """Waitress closes silent connections; this also closes those that talk too slowly:
+    headers not finished within ``HEADER_TIMEOUT``, or a body below ``MIN_BODY_RATE``."""
 
     def maintenance(now: float) -> None:
         original_maintenance(now)
-        cutoff = time.monotonic() - HEADER_TIMEOUT
+        monotonic = time.monotonic()
+        cutoff = monotonic - HEADER_TIMEOUT
         for channel in list(server.active_channels.values()):
             request = getattr(channel, "request", None)
-            if (
-                request is not None
-                and not request.headers_finished
-                and getattr(request, "started", cutoff) < cutoff
-            ):
+            if not isinstance(request, _TimedParser):
+                continue
+            if not request.headers_finished:
+                if request.started < cutoff:
+                    channel.will_close = True
+            elif request.too_slow(monotonic):
                 channel.will_close = True
 
     return maintenance

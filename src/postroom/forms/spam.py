@@ -129,7 +129,12 @@ def forget_used_tokens() -> int:
 
 
 def too_large(form: Form, request: HttpRequest) -> Refusal | None:
-    """Looks only at the declared length: the body is not read yet."""
+    """Refuses a submission over this form's own size from its declared length.
+
+    By now the web server has received the whole body (spooled to disk past 64 KiB; it refused
+    anything over the largest size any form accepts before reading it), but Django has not
+    parsed it: refusing here saves parsing the body and writing its uploads to storage.
+    """
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
