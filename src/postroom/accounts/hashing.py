@@ -22,9 +22,9 @@ class Busy(Exception):
 
 
 @contextmanager
-def password_check_slot(wait_seconds: float = WAIT_SECONDS) -> Iterator[None]:
+def password_check_slot(wait_seconds: float | None = None) -> Iterator[None]:
     """Hold one of the process's password-check slots; raises :class:`Busy` on timeout."""
-    if not _slots.acquire(timeout=wait_seconds):
+    if not _slots.acquire(timeout=WAIT_SECONDS if wait_seconds is None else wait_seconds):
         raise Busy
     try:
         yield
