@@ -8,6 +8,7 @@ most ``hashing.SLOTS`` password checks run at once; a login that cannot get a sl
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 
@@ -172,14 +173,10 @@ def test_a_login_without_a_free_slot_is_told_busy_and_costs_nothing(
     visitor, editor, hashes, monkeypatch
 ):
     monkeypatch.setattr(hashing, "WAIT_SECONDS", 0.2)
-    held = [hashing.password_check_slot(), hashing.password_check_slot()]
-    for slot in held:
-        slot.__enter__()
-    try:
+    with contextlib.ExitStack() as every_slot_taken:
+        for _ in range(hashing.SLOTS):
+            every_slot_taken.enter_context(hashing.password_check_slot())
         page = log_in(visitor)
-    finally:
-        for slot in held:
-            slot.__exit__(None, None, None)
     assert BUSY in page.content and page.status_code == 200
     assert hashes == []
     assert ratelimit.peek(lockout.ADDRESS_SCOPE, "127.0.0.1") is None  # not counted
