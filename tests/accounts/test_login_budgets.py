@@ -127,7 +127,7 @@ def test_a_parallel_burst_of_many_accounts_stays_within_the_address_budget(
     assert len(hashes) <= lockout.ADDRESS_FAILURES
 
 
-def test_threads_counting_at_once_miss_no_attempt(db):
+def test_threads_counting_at_once_miss_no_attempt(transactional_db):
     """The counter itself under real threads: each hit is one atomic statement."""
     if ratelimit.connection.vendor != "postgresql":
         pytest.skip("an in-memory SQLite test database is one connection's; see the burst tests")

@@ -179,8 +179,8 @@ def begin_attempt(email: str, address: str) -> LockState:
     for budget, count in zip(budgets, before, strict=True):
         if budget.state(count).locked:
             return budget.state(count)
-    for budget, count in zip(budgets, before, strict=True):
-        now = ratelimit.hit(budget.scope, budget.key, budget.window)
+    counted = [ratelimit.hit(budget.scope, budget.key, budget.window) for budget in budgets]
+    for budget, count, now in zip(budgets, before, counted, strict=True):
         # Parallel attempts all passed the check above; within the limit each may go on,
         # beyond it only the one that found the count unchanged since its check.
         seen = count.count if count is not None else 0
