@@ -2,8 +2,8 @@
 
 - Counted per (address typed, client address), with the shared rate limiter, whether or not
   an account has the address: the lockout message says nothing about who has an account.
-  Failures from elsewhere never lock the account's owner out: an attacker can slow down
-  only their own attempts.
+  Failures from elsewhere never lock the account's owner out for more than a minute (the
+  account-wide wait below), and never where the owner has logged in before.
 - After ``MaxFailedAccessAttemptsBeforeLockout`` failures, that pair waits ``FIRST_WAIT``;
   each further failure doubles the wait, up to ``LockoutMinutes``. Failures are forgotten a
   day after the first, on a successful login, a password reset or an administrator's unlock.
