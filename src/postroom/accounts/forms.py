@@ -5,7 +5,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest
 
-from postroom.accounts import lockout
+from postroom.accounts import hashing, lockout
 from postroom.accounts.models import User
 from postroom.core.requests import client_address
 
@@ -105,6 +105,10 @@ class LoginForm(AuthenticationForm):
             "This account is temporarily locked for your address after too many failed "
             "logins. Try again in %(wait)s."
         ),
+        "busy": (
+            "The server is busy checking other logins. Nothing was counted: try again in a "
+            "few seconds."
+        ),
     }
 
     def __init__(self, request: HttpRequest | None = None, *args: object, **kwargs: object):
@@ -120,13 +124,25 @@ class LoginForm(AuthenticationForm):
         if not (email and password):
             return super().clean()
         address = client_address(self.request) if self.request else "unknown"
-        before = lockout.state(email, address)
-        if before.locked:  # the password is not even checked, and the try is not counted
+        waiting = lockout.wait_in_force(email, address)
+        if waiting.locked:  # answered at once, without a slot: nothing to hash
+            raise self._locked_error(waiting)
+        try:
+            # Taken before counting, so a "busy" answer costs the visitor no try.
+            with hashing.password_check_slot():
+                return self._check(email, address)
+        except hashing.Busy:
+            raise forms.ValidationError(self.error_messages["busy"], code="busy") from None
+
+    def _check(self, email: str, address: str) -> dict:
+        # Counted before the password is checked: past any budget, no hash is computed.
+        before = lockout.begin_attempt(email, address)
+        if before.locked:
             raise self._locked_error(before)
         try:
             data = super().clean()
         except forms.ValidationError:
-            after = lockout.record_failure(email, address)
+            after = lockout.after_failure(email, address)
             if after.locked:
                 raise self._locked_error(after) from None
             raise

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
 
 from postroom.core.models import RateCounter
 
@@ -118,6 +119,13 @@ def counts_under(scope: str, first_part: str, now: datetime | None = None) -> li
         scope=scope, key__startswith=prefix, expires_at_ms__gt=_ms(now)
     ).values_list("count", "window_start_ms", "last_at_ms", "expires_at_ms")
     return [_count(row) for row in rows]
+
+
+def take_back(scope: str, key: Key) -> None:
+    """Undo one hit of ``key`` (never below zero), e.g. an attempt that turned out fine."""
+    RateCounter.objects.filter(scope=scope, key=hashed(key), count__gt=0).update(
+        count=F("count") - 1
+    )
 
 
 def clear(scope: str, key: Key) -> int:
