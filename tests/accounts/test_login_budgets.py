@@ -127,27 +127,6 @@ def test_a_parallel_burst_of_many_accounts_stays_within_the_address_budget(
     assert len(hashes) <= lockout.ADDRESS_FAILURES
 
 
-def test_threads_counting_at_once_miss_no_attempt(transactional_db):
-    """The counter itself under real threads: each hit is one atomic statement."""
-    if ratelimit.connection.vendor != "postgresql":
-        pytest.skip("an in-memory SQLite test database is one connection's; see the burst tests")
-    from django.db import connection
-
-    def attempt() -> None:
-        try:
-            lockout.begin_attempt("x@example.com", ATTACKER)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    count = ratelimit.peek(lockout.ADDRESS_SCOPE, ATTACKER)
-    assert count is not None and count.count == 8
-
-
 def test_an_account_attacked_from_many_addresses_waits_briefly(visitor, editor, hashes):
     for n in range(lockout.ACCOUNT_FAILURES):
         log_in(visitor, password="wrong-password", address=f"203.0.113.{n + 1}")
