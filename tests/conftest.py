@@ -75,7 +75,7 @@ def admin_client(client, administrator):
 
 
 # Tests using these start a real `postroom serve` or a browser: slow by nature.
-SLOW_FIXTURES = frozenset({"serve", "postroom", "postroom_with", "browser"})
+SLOW_FIXTURES = frozenset({"serve", "serve_on_sqlite", "postroom", "postroom_with", "browser"})
 
 
 def pytest_collection_modifyitems(config, items):

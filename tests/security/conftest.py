@@ -6,6 +6,7 @@ test asserts that the service still answers afterwards (``Served.healthz_latenci
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import statistics
 import subprocess
@@ -97,42 +98,52 @@ def many_descriptors() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-@pytest.fixture
-def serve(tmp_path) -> Iterator[Callable[..., Served]]:
-    """``serve(**env)`` starts `postroom serve` with extra environment; stopped after the test."""
+@contextlib.contextmanager
+def _launcher(tmp_path: Path, database_url: str | None) -> Iterator[Callable[..., Served]]:
     running: list[tuple[object, Path]] = []
 
-    with fresh_database_url() as database_url:
+    def launch(*args: str, **extra: str) -> Served:
+        web, inbox = free_port(), free_port()
+        root = tmp_path / f"serve{len(running)}"
+        root.mkdir()
+        log = root / "serve.log"
+        env = postroom_env(root, database_url, **extra)
+        process = start(["serve", "--port", str(web), "--inbox-port", str(inbox), *args], env, log)
+        running.append((process, log))
+        wait_for_port(web, process=process)
+        if "--no-inbox" not in args:
+            wait_for_port(inbox, process=process)
+        return Served(
+            url=f"http://127.0.0.1:{web}",
+            web_port=web,
+            inbox_port=inbox,
+            log=log,
+            data_dir=Path(env["POSTROOM_DATA"]),
+            site_dir=Path(env["POSTROOM_SITE"]),
+            pid=process.pid,
+            env=env,
+        )
 
-        def launch(*args: str, **extra: str) -> Served:
-            web, inbox = free_port(), free_port()
-            root = tmp_path / f"serve{len(running)}"
-            root.mkdir()
-            log = root / "serve.log"
-            env = postroom_env(root, database_url, **extra)
-            process = start(
-                ["serve", "--port", str(web), "--inbox-port", str(inbox), *args], env, log
-            )
-            running.append((process, log))
-            wait_for_port(web, process=process)
-            if "--no-inbox" not in args:
-                wait_for_port(inbox, process=process)
-            return Served(
-                url=f"http://127.0.0.1:{web}",
-                web_port=web,
-                inbox_port=inbox,
-                log=log,
-                data_dir=Path(env["POSTROOM_DATA"]),
-                site_dir=Path(env["POSTROOM_SITE"]),
-                pid=process.pid,
-                env=env,
-            )
+    try:
+        yield launch
+    finally:
+        for process, log in running:
+            assert interrupt(process) == 0, log.read_text()[-5000:]
 
-        try:
-            yield launch
-        finally:
-            for process, log in running:
-                assert interrupt(process) == 0, log.read_text()[-5000:]
+
+@pytest.fixture
+def serve(tmp_path) -> Iterator[Callable[..., Served]]:
+    """``serve(*args, **env)`` starts `postroom serve` with extra environment, on the suite's
+    database (a fresh PostgreSQL one when the suite runs on PostgreSQL); stopped after the test."""
+    with fresh_database_url() as database_url, _launcher(tmp_path, database_url) as launch:
+        yield launch
+
+
+@pytest.fixture
+def serve_on_sqlite(tmp_path) -> Iterator[Callable[..., Served]]:
+    """Like ``serve``, always on SQLite in the data directory: for what concerns its files."""
+    with _launcher(tmp_path, None) as launch:
+        yield launch
 
 
 # -- one real row of every kind, for the tests that walk every URL --------------------------

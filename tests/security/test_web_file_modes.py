@@ -25,9 +25,8 @@ def loose_umask():
     os.umask(old)
 
 
-@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="SQLite files")
-def test_a_new_install_is_private_with_umask_022(serve, loose_umask):
-    served = serve()
+def test_a_new_install_is_private_with_umask_022(serve_on_sqlite, loose_umask):
+    served = serve_on_sqlite()
     served.healthz_latencies(3)  # the web has opened the database (WAL and SHM exist)
     data = served.data_dir
     assert mode(data) == 0o700
@@ -38,8 +37,7 @@ def test_a_new_install_is_private_with_umask_022(serve, loose_umask):
     assert mode(tls / "key.pem") == 0o600 and mode(tls / "cert.pem") == 0o600
 
 
-@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="SQLite files")
-def test_an_existing_0644_install_is_tightened_on_start(serve, loose_umask, tmp_path):
+def test_an_existing_0644_install_is_tightened_on_start(serve_on_sqlite, loose_umask, tmp_path):
     data = tmp_path / "old-install"
     data.mkdir()
     os.chmod(data, 0o755)  # noqa: S103 (the loose mode under test)
@@ -49,7 +47,7 @@ def test_an_existing_0644_install_is_tightened_on_start(serve, loose_umask, tmp_
     (data / "secret_key").write_text("k" * 60)
     os.chmod(data / "secret_key", 0o644)
 
-    served = serve("--no-inbox", POSTROOM_DATA=str(data))
+    served = serve_on_sqlite("--no-inbox", POSTROOM_DATA=str(data))
     served.healthz_latencies(3)
 
     assert mode(data) == 0o700
