@@ -6,8 +6,12 @@ import socket
 
 
 class RawClient:
-    def __init__(self, port: int, timeout: float = 10.0) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port: int, timeout: float = 10.0, source: str | None = None) -> None:
+        """``source``: another loopback address to come from (127.0.0.2, ...), for limits that
+        count connections per client address."""
+        self.sock = socket.create_connection(
+            ("127.0.0.1", port), timeout=timeout, source_address=(source, 0) if source else None
+        )
         self.buffer = b""
 
     def reply(self) -> bytes:

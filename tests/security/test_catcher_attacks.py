@@ -24,9 +24,9 @@ from rawsmtp import RawClient
 HEALTHZ_REQUESTS = 20
 
 
-def _open_envelope(port: int, timeout: float = 60.0) -> RawClient:
+def _open_envelope(port: int, timeout: float = 60.0, source: str | None = None) -> RawClient:
     """A client that has said DATA and heard 354."""
-    client = RawClient(port, timeout)
+    client = RawClient(port, timeout, source)
     client.envelope()
     assert client.command(b"DATA").startswith(b"354")
     return client
@@ -126,10 +126,12 @@ def test_oversize_message_is_refused_with_552(serve) -> None:
     _assert_answers(served)
 
 
-def _send_large(port: int, header: bytes, block: bytes, blocks: int) -> tuple[bytes, str]:
+def _send_large(
+    port: int, header: bytes, block: bytes, blocks: int, source: str
+) -> tuple[bytes, str]:
     """Streams one message of ``blocks`` copies of ``block``; the reply and the sha256."""
     digest = hashlib.sha256(header)
-    with _open_envelope(port, timeout=240) as client:
+    with _open_envelope(port, timeout=240, source=source) as client:
         client.sock.sendall(header)
         for _ in range(blocks):
             client.sock.sendall(block)
@@ -168,6 +170,8 @@ def test_thirty_clients_sending_24_mb_each_keep_memory_bounded(serve) -> None:
                         b"Subject: large %d\r\nTo: b@example.com\r\n\r\n" % n,
                         block,
                         24,
+                        # Three client addresses: the catcher gives one address 20 connections.
+                        f"127.0.0.{2 + n % 3}",
                     ),
                     range(clients),
                 )
