@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -12,13 +14,13 @@ from postroom.mailsettings.model import NONE
 from postroom.smtp import FAILED, Server, Session, SmtpFailure
 
 
-class SlowServer:
-    """Greets after ``pause`` seconds and answers EHLO after another ``pause``."""
+class ScriptedServer:
+    """A one-connection server on 127.0.0.1 that plays ``script(connection)``."""
 
-    def __init__(self, pause: float) -> None:
+    def __init__(self, script: Callable[[socket.socket], None]) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
-        self.pause = pause
+        self._script = script
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
@@ -26,19 +28,26 @@ class SlowServer:
         connection, _ = self._listener.accept()
         with connection:
             connection.settimeout(10)
-            time.sleep(self.pause)
-            connection.sendall(b"220 slow.test ESMTP\r\n")
-            connection.recv(1024)
-            time.sleep(self.pause)
-            try:
-                connection.sendall(b"250 slow.test\r\n")
-                connection.recv(1024)
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):
+                self._script(connection)
 
     def close(self) -> None:
         self._listener.close()
         self._thread.join(10)
+
+
+def SlowServer(pause: float) -> ScriptedServer:  # noqa: N802 (reads as the server it makes)
+    """Greets after ``pause`` seconds and answers EHLO after another ``pause``."""
+
+    def script(connection: socket.socket) -> None:
+        time.sleep(pause)
+        connection.sendall(b"220 slow.test ESMTP\r\n")
+        connection.recv(1024)
+        time.sleep(pause)
+        connection.sendall(b"250 slow.test\r\n")
+        connection.recv(1024)
+
+    return ScriptedServer(script)
 
 
 def test_steps_that_each_fit_the_limit_still_share_one_deadline():
@@ -58,30 +67,18 @@ def test_steps_that_each_fit_the_limit_still_share_one_deadline():
     assert [(s.name, s.outcome) for s in steps][-1] == ("ehlo", FAILED)
 
 
-class StallOnAuth:
+def StallOnAuth(hang_up: bool) -> ScriptedServer:  # noqa: N802
     """Offers AUTH PLAIN LOGIN, then never answers AUTH (or hangs up on it)."""
 
-    def __init__(self, hang_up: bool) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        self.hang_up = hang_up
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+    def script(connection: socket.socket) -> None:
+        connection.sendall(b"220 stall.test ESMTP\r\n")
+        connection.recv(1024)
+        connection.sendall(b"250-stall.test\r\n250 AUTH PLAIN LOGIN\r\n")
+        connection.recv(1024)  # AUTH ...
+        if not hang_up:
+            time.sleep(4)
 
-    def _serve(self) -> None:
-        connection, _ = self._listener.accept()
-        with connection:
-            connection.settimeout(10)
-            connection.sendall(b"220 stall.test ESMTP\r\n")
-            connection.recv(1024)
-            connection.sendall(b"250-stall.test\r\n250 AUTH PLAIN LOGIN\r\n")
-            connection.recv(1024)  # AUTH ...
-            if not self.hang_up:
-                time.sleep(4)
-
-    def close(self) -> None:
-        self._listener.close()
-        self._thread.join(10)
+    return ScriptedServer(script)
 
 
 @pytest.mark.parametrize("hang_up", [False, True])
