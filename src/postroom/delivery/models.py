@@ -57,6 +57,10 @@ class OutboxMessage(models.Model):
     lost_leases = models.PositiveSmallIntegerField(
         default=0, help_text="How often a worker stopped while holding this message."
     )
+    notice = models.TextField(
+        blank=True,
+        help_text="A warning for the administrators, e.g. an invitation to a suppressed address.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parseaddr
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from postroom.config import current_config
 from postroom.delivery.models import (
+    Kind,
     OutboxMessage,
     SoftBounce,
     Suppression,
@@ -172,3 +174,71 @@ def record_delivery(address: str) -> None:
         SoftBounce.objects.filter(key=key_of(address)).delete()
     except InvalidAddress:
         return
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+# Mail that lets someone sign in (or shows what the server says now) goes out even to a listed
+# address: the administrators are warned instead (see :func:`notice_for`).
+NEVER_SUPPRESSED = (Kind.INVITE, Kind.PASSWORD_RESET, Kind.TEST)
+SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    recipients: tuple[str, ...]  # the ones to send to now
+    skipped: dict[str, str]  # suppressed recipient → its state, e.g. "suppressed: hard bounce"
+
+    @property
+    def all_suppressed(self) -> bool:
+        return bool(self.skipped) and not self.recipients
+
+
+def screen(message: OutboxMessage, recipients: tuple[str, ...]) -> Envelope:
+    """The envelope recipients of this attempt without the suppressed ones.
+
+    Each skipped one gets ``suppressed: <reason>`` in ``message.recipient_status``, which the
+    worker saves with the outcome. It is looked up again at each attempt: an address taken
+    off the list meanwhile gets the message on a retry.
+    """
+    if message.kind in NEVER_SUPPRESSED or not recipients:
+        return Envelope(recipients, {})
+    listed = suppressed_among(recipients)
+    if not listed:
+        return Envelope(recipients, {})
+    skipped = {address: state_of(entry) for address, entry in listed.items()}
+    message.recipient_status = {**message.recipient_status, **skipped}
+    return Envelope(tuple(r for r in recipients if r not in listed), skipped)
+
+
+def state_of(entry: Suppression) -> str:
+    return f"{SUPPRESSED}: {entry.get_reason_display().lower()} on {entry.created_at:%Y-%m-%d}"
+
+
+def is_suppressed_state(state: object) -> bool:
+    return isinstance(state, str) and state.startswith(SUPPRESSED)
+
+
+def all_suppressed_reply(envelope: Envelope) -> str:
+    count = len(envelope.skipped)
+    every = "The recipient is" if count == 1 else f"All {count} recipients are"
+    return f"Not sent: {every} on the suppression list."
+
+
+def sign_in_notice(kind: str, recipients: Iterable[str]) -> str:
+    """For an invitation or password reset to listed addresses: the warning the administrators
+    get (on the message, in the log and in the next alert). The mail is sent all the same:
+    nobody may be locked out by a bounce."""
+    if kind not in (Kind.INVITE, Kind.PASSWORD_RESET):
+        return ""
+    listed = suppressed_among(recipients)
+    if not listed:
+        return ""
+    what = "This invitation" if kind == Kind.INVITE else "This password reset"
+    parts = [f"{address} ({state_of(entry)})" for address, entry in listed.items()]
+    notice = (
+        f"{what} went to an address on the suppression list: {', '.join(parts)}. It is sent "
+        "anyway; if it bounces again, check the address with its owner."
+    )
+    log.warning("%s", notice)
+    return notice
