@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from postroom.delivery.models import Suppression, SuppressionRemoval
+from postroom.delivery.models import OutboxMessage, Suppression, SuppressionRemoval
 from postroom.delivery.suppression import is_suppressed, suppress
 from postroom.delivery.suppression_csv import ImportRefused, import_csv
 
@@ -148,3 +148,20 @@ def test_the_command_adds_lists_and_removes(capsys):
         call_command("suppressions", "remove", "ann@example.net")
     with pytest.raises(CommandError, match="not an email address"):
         call_command("suppressions", "add", "nobody")
+
+
+def test_inviting_a_suppressed_address_sends_it_and_warns_the_administrator(admin_client):
+    suppress("nora@example.com", "hard_bounce")
+
+    response = admin_client.post(
+        "/users/invite/",
+        {"email": "nora@example.com", "name": "Nora", "role": "editor", "message": ""},
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert "went to an address on the suppression list" in page
+    row = OutboxMessage.objects.get(kind="invite")
+    assert row.status == "queued" and "nora@example.com" in row.notice
+    detail = admin_client.get(f"/outbox/{row.pk}/").content.decode()
+    assert 'id="message-notice"' in detail

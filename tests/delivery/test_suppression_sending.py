@@ -117,3 +117,15 @@ def test_the_log_filter_shows_messages_with_any_suppressed_recipient():
 
     assert set(selected.values_list("pk", flat=True)) == {whole.pk, partial.pk}
     assert not log_query({"status": "suppressed"}).has_errors
+
+
+def test_the_message_page_says_why_nothing_was_sent(admin_client):
+    (row,) = queue_mail()
+    OutboxMessage.objects.filter(pk=row.pk).update(
+        status=Status.SUPPRESSED, last_reply="Not sent: The recipient is on the suppression list."
+    )
+
+    page = admin_client.get(f"/outbox/{row.pk}/").content.decode()
+
+    assert "Not sent: suppressed." in page and 'href="/suppressions/"' in page
+    assert "badge-suppressed" in admin_client.get("/outbox/?status=suppressed").content.decode()

@@ -240,5 +240,6 @@ def sign_in_notice(kind: str, recipients: Iterable[str]) -> str:
         f"{what} went to an address on the suppression list: {', '.join(parts)}. It is sent "
         "anyway; if it bounces again, check the address with its owner."
     )
-    log.warning("%s", notice)
+    # Only once it is really sent: a password reset for an unknown account is rolled back.
+    transaction.on_commit(lambda: log.warning("%s", notice))
     return notice
