@@ -129,3 +129,14 @@ def test_the_message_page_says_why_nothing_was_sent(admin_client):
 
     assert "Not sent: suppressed." in page and 'href="/suppressions/"' in page
     assert "badge-suppressed" in admin_client.get("/outbox/?status=suppressed").content.decode()
+
+
+def test_the_dashboard_warns_of_sign_in_mail_to_suppressed_addresses(admin_client):
+    assert 'id="suppressed-sign-ins"' not in admin_client.get("/").content.decode()
+    suppress("ann@example.net", "complaint")
+    enqueue(EmailMessage("Reset", "Body", to=["ann@example.net"]), kind=Kind.PASSWORD_RESET)
+
+    page = admin_client.get("/").content.decode()
+
+    assert 'id="suppressed-sign-ins"' in page
+    assert "1 invitation or password reset went to suppressed addresses" in page
