@@ -140,3 +140,22 @@ def test_the_dashboard_warns_of_sign_in_mail_to_suppressed_addresses(admin_clien
 
     assert 'id="suppressed-sign-ins"' in page
     assert "1 invitation or password reset went to suppressed addresses" in page
+
+
+@pytest.mark.django_db(transaction=True)  # outcomes are written as the worker writes them
+def test_a_batch_is_screened_with_one_lookup_before_its_first_message(isolated_site, smtp_server):
+    """On PostgreSQL an outcome is still in flight while the next message is screened: a
+    query then would fail ("another command is already in progress")."""
+    server = smtp_server()
+    use_smtp_server(isolated_site, server.port)
+    suppress("gone@example.net", "hard_bounce")
+    rows = [
+        *queue_mail(2, to=("someone@example.net", "gone@example.net")),
+        *queue_mail(1, to=("gone@example.net",)),
+        *queue_mail(2, to=("someone@example.net",)),
+    ]
+    worker.run_once()
+
+    statuses = [OutboxMessage.objects.get(pk=row.pk).status for row in rows]
+    assert statuses == ["sent", "sent", "suppressed", "sent", "sent"]
+    assert [m.rcpt_tos for m in server.messages] == [("someone@example.net",)] * 4

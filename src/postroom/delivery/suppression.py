@@ -30,6 +30,7 @@ from postroom.delivery.models import (
 log = logging.getLogger("postroom.delivery")
 
 MAX_ADDRESS = 320  # 64 for the local part, @, 255 for the domain
+LOOKUP_CHUNK = 500  # keys per query: well within every database's limit on parameters
 
 
 class InvalidAddress(ValueError):
@@ -121,12 +122,7 @@ def is_suppressed(address: str) -> Suppression | None:
 
 def suppressed_among(addresses: Iterable[str]) -> dict[str, Suppression]:
     """The listed ones among ``addresses``, keyed by the address as given."""
-    keys: dict[str, str] = {}
-    for address in addresses:
-        try:
-            keys[address] = key_of(address)
-        except InvalidAddress:
-            continue
+    keys = _keys(addresses)
     if not keys:
         return {}
     found = {s.key: s for s in Suppression.objects.filter(key__in=set(keys.values()))}
@@ -194,6 +190,30 @@ class Envelope:
         return bool(self.skipped) and not self.recipients
 
 
+def prefetch(messages: list[OutboxMessage]) -> None:
+    """Look up a whole batch's recipients with one query, before its first message is sent.
+
+    The worker must not query while an outcome is in flight on PostgreSQL (see outcomes), so
+    :func:`screen` then reads what this left on each message instead of asking the database.
+    """
+    keys: set[str] = set()
+    for message in messages:
+        if message.kind not in NEVER_SUPPRESSED:
+            keys.update(_keys(message.envelope_recipients).values())
+    listed: dict[str, Suppression] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        chunk = ordered[start : start + LOOKUP_CHUNK]
+        listed.update((s.key, s) for s in Suppression.objects.filter(key__in=chunk))
+    for message in messages:
+        found = {
+            address: state_of(listed[key])
+            for address, key in _keys(message.envelope_recipients).items()
+            if key in listed
+        }
+        message.suppressed_recipients = found  # type: ignore[attr-defined]
+
+
 def screen(message: OutboxMessage, recipients: tuple[str, ...]) -> Envelope:
     """The envelope recipients of this attempt without the suppressed ones.
 
@@ -203,12 +223,26 @@ def screen(message: OutboxMessage, recipients: tuple[str, ...]) -> Envelope:
     """
     if message.kind in NEVER_SUPPRESSED or not recipients:
         return Envelope(recipients, {})
-    listed = suppressed_among(recipients)
-    if not listed:
+    known: dict[str, str] | None = getattr(message, "suppressed_recipients", None)
+    if known is None:  # not prefetched: ask now
+        known = {
+            address: state_of(entry) for address, entry in suppressed_among(recipients).items()
+        }
+    skipped = {address: known[address] for address in recipients if address in known}
+    if not skipped:
         return Envelope(recipients, {})
-    skipped = {address: state_of(entry) for address, entry in listed.items()}
     message.recipient_status = {**message.recipient_status, **skipped}
-    return Envelope(tuple(r for r in recipients if r not in listed), skipped)
+    return Envelope(tuple(r for r in recipients if r not in skipped), skipped)
+
+
+def _keys(addresses: Iterable[str]) -> dict[str, str]:
+    keys = {}
+    for address in addresses:
+        try:
+            keys[address] = key_of(address)
+        except InvalidAddress:
+            continue
+    return keys
 
 
 def state_of(entry: Suppression) -> str:

@@ -156,6 +156,7 @@ class Worker:
         policy: DeliveryPolicy,
         stop: threading.Event | None = None,
     ) -> None:
+        suppression.prefetch(messages)  # now: no query may run while an outcome is in flight
         try:
             self._deliver(messages, route, policy, stop)
         finally:
