@@ -18,6 +18,7 @@ from postroom.delivery.models import (
 )
 from postroom.delivery.suppression import (
     InvalidAddress,
+    forget_old_soft_bounces,
     is_suppressed,
     normalise,
     record_delivery,
@@ -147,3 +148,17 @@ def test_an_invalid_soft_bounce_setting_is_a_reported_problem(isolated_site):
     assert config.delivery.soft_bounce_limit.value == 0
     [problem] = config.problems
     assert problem.key == "Postroom:Suppression:SoftBounceLimit"
+
+
+def test_old_soft_bounce_counters_are_forgotten(isolated_site):
+    (isolated_site / "appsettings.json").write_text(
+        '{"Postroom": {"Suppression": {"SoftBounceLimit": 5, "SoftBounceWindowDays": 3}}}'
+    )
+    record_soft_bounce("old@example.com")
+    record_soft_bounce("new@example.com")
+    SoftBounce.objects.filter(key="old@example.com").update(
+        first_at=timezone.now() - timedelta(days=4)
+    )
+
+    assert forget_old_soft_bounces() == 1
+    assert list(SoftBounce.objects.values_list("key", flat=True)) == ["new@example.com"]

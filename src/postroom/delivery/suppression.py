@@ -133,8 +133,7 @@ def record_soft_bounce(address: str, message: OutboxMessage | None = None) -> Su
     """Count a soft bounce; with ``Postroom:Suppression:SoftBounceLimit`` set, the address is
     suppressed after that many in a row within ``SoftBounceWindowDays``. Returns the entry
     when this bounce suppressed the address (or it already was)."""
-    delivery = current_config().delivery
-    limit = int(delivery.soft_bounce_limit.value or 0)
+    limit = int(current_config().delivery.soft_bounce_limit.value or 0)
     try:
         key = key_of(address)
     except InvalidAddress:
@@ -142,11 +141,11 @@ def record_soft_bounce(address: str, message: OutboxMessage | None = None) -> Su
     if limit <= 0:
         return None
     now = timezone.now()
-    window = timedelta(days=int(delivery.soft_bounce_window_days.value or 7))
+    window = _soft_bounce_window()
+    # get_or_create copes with another process creating the row at the same moment.
+    SoftBounce.objects.get_or_create(key=key, defaults={"first_at": now, "last_at": now})
     with transaction.atomic():
-        counter, _ = SoftBounce.objects.select_for_update().get_or_create(
-            key=key, defaults={"count": 0, "first_at": now, "last_at": now}
-        )
+        counter = SoftBounce.objects.select_for_update().get(key=key)
         if counter.first_at < now - window:  # the row started too long ago: start again
             counter.count, counter.first_at = 0, now
         counter.count += 1
@@ -162,6 +161,16 @@ def record_soft_bounce(address: str, message: OutboxMessage | None = None) -> Su
         source="soft bounces",
         note=f"{counter.count} soft bounces in a row within {window.days} days.",
     )
+
+
+def _soft_bounce_window() -> timedelta:
+    return timedelta(days=int(current_config().delivery.soft_bounce_window_days.value or 7))
+
+
+def forget_old_soft_bounces() -> int:
+    """Counters whose row started before the window can no longer suppress: drop them."""
+    cutoff = timezone.now() - _soft_bounce_window()
+    return SoftBounce.objects.filter(first_at__lt=cutoff).delete()[0]
 
 
 def record_delivery(address: str) -> None:
