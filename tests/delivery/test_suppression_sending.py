@@ -159,3 +159,26 @@ def test_a_batch_is_screened_with_one_lookup_before_its_first_message(isolated_s
     statuses = [OutboxMessage.objects.get(pk=row.pk).status for row in rows]
     assert statuses == ["sent", "sent", "suppressed", "sent", "sent"]
     assert [m.rcpt_tos for m in server.messages] == [("someone@example.net",)] * 4
+
+
+def test_a_suppressed_message_is_sent_on_retry_once_its_address_is_off_the_list(
+    isolated_site, smtp_server, admin_client
+):
+    server = smtp_server()
+    use_smtp_server(isolated_site, server.port)
+    suppress("gone@example.net", "manual")
+    (row,) = queue_mail(to=("gone@example.net",))
+    worker.run_once()
+    row.refresh_from_db()
+    assert row.status == Status.SUPPRESSED
+    page = admin_client.get(f"/outbox/{row.pk}/").content.decode()
+    assert "Retry now" in page
+
+    unsuppress("gone@example.net", "Mailbox fixed")
+    admin_client.post(f"/outbox/{row.pk}/retry/")
+    worker.run_once()
+
+    row.refresh_from_db()
+    assert row.status == Status.SENT
+    assert row.recipient_status == {"gone@example.net": "accepted"}
+    assert server.messages[0].rcpt_tos == ("gone@example.net",)
