@@ -62,3 +62,19 @@ def test_suppression_list_add_import_remove_and_export(page, postroom, screensho
 
     page.goto(postroom.url + "/outbox/?status=suppressed")
     expect(page.get_by_label("Status")).to_have_value("suppressed")
+
+    # An invitation to a listed address goes out, with a warning on the way and on the message.
+    page.set_viewport_size({"width": 1280, "height": 860})
+    page.goto(postroom.url + "/users/invite/")
+    page.get_by_label("Email address").fill("bounced@example.net")
+    page.get_by_label("Name").fill("Bo Unced")
+    page.get_by_role("button", name="Send the invitation").click()
+    expect(page.locator(".flash-warning")).to_contain_text("on the suppression list")
+    page.goto(postroom.url + "/")
+    expect(page.locator("#suppressed-sign-ins")).to_contain_text("1 invitation or password reset")
+    screenshot("3-dashboard-warning")
+    page.goto(postroom.url + "/outbox/?kind=invite")
+    page.locator("#log-table a").first.click()
+    expect(page.locator("#message-notice")).to_contain_text("sent anyway")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot("4-message-notice-390")
