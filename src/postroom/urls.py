@@ -3,6 +3,7 @@ from django.urls import include, path
 urlpatterns = [
     path("inbox/", include("postroom.inbox.urls")),
     path("outbox/", include("postroom.delivery.urls")),
+    path("suppressions/", include("postroom.delivery.suppression_urls")),
     path("health/", include("postroom.health.urls")),
     path("", include("postroom.forms.urls")),
     path("", include("postroom.accounts.urls")),

@@ -47,6 +47,7 @@ RULES: list[tuple[str, str, str]] = [
     ("delivery:cancel", ADMIN, ADMIN),
     ("delivery:retry", ADMIN, ADMIN),
     ("delivery:bulk", ADMIN, ADMIN),
+    ("suppressions:*", ADMIN, ADMIN),  # the suppression list
     # Everyone logged in may look; only administrators may act.
     ("backoffice:settings", ADMIN, ADMIN),  # editors never see the settings
     ("backoffice:dashboard", SIGNED_IN, SIGNED_IN),  # no POST action: the page is shown

@@ -51,6 +51,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "counts": counts,
             "held": held,
             "stuck_minutes": problems.oldest_queued_minutes,
+            "suppressed_sign_ins": problems.suppressed_sign_ins,
             "queued": counts.get("queued", 0) + counts.get("sending", 0),
             "recent": OutboxMessage.objects.all()[:10],
         },

@@ -34,10 +34,12 @@ def cancellable(queryset: QuerySet[OutboxMessage]) -> QuerySet[OutboxMessage]:
 def retryable(
     queryset: QuerySet[OutboxMessage], now: datetime | None = None
 ) -> QuerySet[OutboxMessage]:
-    """Failed messages, and queued ones waiting for a later retry."""
+    """Failed and suppressed messages (once their addresses are off the list, say), and queued
+    ones waiting for a later retry."""
     now = now or timezone.now()
     return queryset.filter(
-        Q(status=Status.FAILED) | Q(status=Status.QUEUED, next_attempt_at__gt=now)
+        Q(status__in=(Status.FAILED, Status.SUPPRESSED))
+        | Q(status=Status.QUEUED, next_attempt_at__gt=now)
     )
 
 

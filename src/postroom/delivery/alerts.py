@@ -37,10 +37,13 @@ class Problems:
     failed: int = 0  # failed for good since the last alert (or in the last 24 hours)
     oldest_queued_minutes: int | None = None  # when the queue is stuck
     examples: list[dict] = field(default_factory=list)
+    # invitations and password resets sent to suppressed addresses, and the latest notices
+    suppressed_sign_ins: int = 0
+    notices: list[str] = field(default_factory=list)
 
     @property
     def any(self) -> bool:
-        return bool(self.failed or self.oldest_queued_minutes)
+        return bool(self.failed or self.oldest_queued_minutes or self.suppressed_sign_ins)
 
     def summary(self) -> str:
         parts = []
@@ -50,6 +53,12 @@ class Problems:
             parts.append(
                 f"the queue is stuck: the oldest message has waited "
                 f"{self.oldest_queued_minutes} minutes"
+            )
+        if self.suppressed_sign_ins:
+            count = self.suppressed_sign_ins
+            parts.append(
+                f"{count} invitation{'s' if count != 1 else ''} or password reset"
+                f"{'s' if count != 1 else ''} went to suppressed addresses"
             )
         return "; ".join(parts).capitalize() + "." if parts else "All is well."
 
@@ -63,6 +72,7 @@ def current_problems(policy: DeliveryPolicy, since: datetime | None = None) -> P
     oldest = OutboxMessage.objects.filter(status=Status.QUEUED).aggregate(Min("created_at"))
     oldest_at = oldest["created_at__min"]
     stuck = oldest_at is not None and now - oldest_at > policy.stuck_after
+    noticed = OutboxMessage.objects.filter(created_at__gte=since).exclude(notice="")
     return Problems(
         failed=failed.count(),
         oldest_queued_minutes=int((now - oldest_at).total_seconds() // 60) if stuck else None,
@@ -70,6 +80,8 @@ def current_problems(policy: DeliveryPolicy, since: datetime | None = None) -> P
             {"id": m.pk, "to": m.to, "subject": m.subject, "reply": m.last_reply}
             for m in failed.order_by("-failed_at")[:5]
         ],
+        suppressed_sign_ins=noticed.count(),
+        notices=list(noticed.order_by("-created_at").values_list("notice", flat=True)[:5]),
     )
 
 
@@ -96,6 +108,7 @@ def email_administrators(problems: Problems) -> None:
     lines = [problems.summary(), ""]
     for example in problems.examples:
         lines.append(f"- to {example['to']}: {example['subject']}\n  {example['reply']}")
+    lines += [f"- {notice}" for notice in problems.notices]
     lines += ["", "Open the email log in the Postroom backoffice for the details."]
     message = EmailMessage(
         subject=f"[Postroom] {problems.summary()}", body="\n".join(lines), to=administrators

@@ -4,7 +4,10 @@ from django.apps import AppConfig
 class DeliveryConfig(AppConfig):
     name = "postroom.delivery"
     label = "delivery"
-    navigation = (("Email log", "delivery:log", "delivery", 20),)
+    navigation = (
+        ("Email log", "delivery:log", "delivery", 20),
+        ("Suppressions", "suppressions:list", "suppressions", 25, "administrators"),
+    )
 
     def ready(self) -> None:
         from postroom.delivery import housekeeping

@@ -10,6 +10,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 
 from postroom.config import current_config
+from postroom.delivery import suppression
 from postroom.delivery.messageid import new_message_id
 from postroom.delivery.models import Channel, Kind, OutboxMessage
 from postroom.delivery.wakeup import notify_on_commit
@@ -71,6 +72,7 @@ def enqueue(
             subject=str(make_header(decode_header(mime.get("Subject", "")))),
             message_id=str(mime["Message-ID"]),
             raw=mime.as_bytes(linesep="\r\n"),
+            notice=suppression.sign_in_notice(kind, recipients),
         )
         notify_on_commit()
     return row

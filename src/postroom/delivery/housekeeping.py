@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 
 from postroom.core import chores, throttle
-from postroom.delivery import alerts, retention
+from postroom.delivery import alerts, retention, suppression
 from postroom.delivery.policy import current_policy
 
 log = logging.getLogger("postroom.delivery")
@@ -25,6 +25,7 @@ def purge_daily() -> None:
         purged = retention.purge(current_policy())
         if purged.bodies or purged.messages:
             log.info("Purged %s bodies and %s old messages", purged.bodies, purged.messages)
+        suppression.forget_old_soft_bounces()
 
 
 def register() -> None:

@@ -160,7 +160,11 @@ def apply(
     queryset: QuerySet[OutboxMessage], filters: Mapping[str, object], now: datetime
 ) -> QuerySet[OutboxMessage]:
     """Narrow ``queryset`` by the valid filters in ``filters`` (a form's cleaned data)."""
-    if filters.get("status"):
+    if filters.get("status") == Status.SUPPRESSED:  # also the messages some recipients skipped
+        queryset = queryset.filter(
+            Q(status=Status.SUPPRESSED) | Q(recipient_status__icontains='"suppressed: ')
+        )
+    elif filters.get("status"):
         queryset = queryset.filter(status=filters["status"])
     if filters.get("kind"):
         queryset = queryset.filter(kind=filters["kind"])

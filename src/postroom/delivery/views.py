@@ -38,6 +38,7 @@ CANNOT_CANCEL = {
     Status.SENT: "It was already delivered to the server, so there is nothing to cancel.",
     Status.FAILED: "Delivery already gave up, so there is nothing to cancel.",
     Status.CANCELLED: "It was already cancelled.",
+    Status.SUPPRESSED: "Its recipients are on the suppression list, so it was never sent.",
 }
 
 

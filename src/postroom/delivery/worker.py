@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from postroom.config import current_config
 from postroom.core import chores
-from postroom.delivery import queue, retry
+from postroom.delivery import queue, retry, suppression
 from postroom.delivery.models import (
     Channel,
     OutboxMessage,
@@ -156,6 +156,7 @@ class Worker:
         policy: DeliveryPolicy,
         stop: threading.Event | None = None,
     ) -> None:
+        suppression.prefetch(messages)  # now: no query may run while an outcome is in flight
         try:
             self._deliver(messages, route, policy, stop)
         finally:
@@ -204,8 +205,17 @@ class Worker:
         self, transport: Transport, message: OutboxMessage, route: Route, policy: DeliveryPolicy
     ) -> None:
         started = time.monotonic()
+        envelope = suppression.screen(message, pending_recipients(message))
+        if envelope.all_suppressed:
+            reply = suppression.all_suppressed_reply(envelope)
+            self._save(
+                message, route, started, succeeded=False, step="suppressed", reply=reply,
+                status=Status.SUPPRESSED, last_reply=reply,
+                recipient_status=message.recipient_status,
+            )  # fmt: skip
+            return
         outgoing = OutgoingMessage(
-            sender=message.sender, recipients=pending_recipients(message), raw=bytes(message.raw)
+            sender=message.sender, recipients=envelope.recipients, raw=bytes(message.raw)
         )
         try:
             # The previous message's outcome is committed before this one can be accepted.

@@ -112,6 +112,9 @@ def invitation_list(request: HttpRequest) -> HttpResponse:
 
 
 def _after_sending(request: HttpRequest, sent: invitations.Sent, verb: str) -> HttpResponse:
+    outbox = sent.invitation.outbox
+    if outbox is not None and outbox.notice:  # the address is on the suppression list
+        messages.warning(request, outbox.notice)
     if sent.way.held:
         response = render(request, "accounts/invite_link.html", {"sent": sent, "verb": verb})
         response["Cache-Control"] = "no-store"
