@@ -4,6 +4,7 @@ urlpatterns = [
     path("inbox/", include("postroom.inbox.urls")),
     path("outbox/", include("postroom.delivery.urls")),
     path("health/", include("postroom.health.urls")),
+    path("events/", include("postroom.events.urls")),
     path("", include("postroom.forms.urls")),
     path("", include("postroom.accounts.urls")),
     path("", include("postroom.backoffice.urls")),

@@ -16,6 +16,18 @@ KNOWN_KEYS = {
         "KeepLogDays",
     ),
     "Postroom:Alerts": ("StuckAfterMinutes", "EveryMinutes", "WebhookUrl"),
+    "Postroom:Events": (
+        "SendGrid",
+        "Mailgun",
+        "Postmark",
+        "Ses",
+        "Brevo",
+        "Generic",
+        "ToleranceSeconds",
+        "KeepUnmatchedDays",
+        "BounceRateWarningPercent",
+        "ComplaintRateWarningPercent",
+    ),
     "Postroom:Health": ("TimeoutSeconds", "DnsServer"),
     "Postroom:HealthReport": ("PeriodHours", "Recipient", "Detail", "FailuresOnly"),
 }

@@ -10,6 +10,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 
 from postroom.config import current_config
+from postroom.delivery.echo import echo_headers, new_tracking_id
 from postroom.delivery.messageid import new_message_id
 from postroom.delivery.models import Channel, Kind, OutboxMessage
 from postroom.delivery.wakeup import notify_on_commit
@@ -56,6 +57,10 @@ def enqueue(
     headers = {name.lower() for name in message.extra_headers}
     if "message-id" not in headers:
         message.extra_headers["Message-ID"] = new_message_id(message.from_email)
+    tracking_id = new_tracking_id()
+    for name, value in echo_headers(tracking_id).items():
+        if name.lower() not in headers:  # the caller's own value wins
+            message.extra_headers[name] = value
     mime = message.message()
     recipients = message.recipients()
     if not recipients:
@@ -71,6 +76,7 @@ def enqueue(
             subject=str(make_header(decode_header(mime.get("Subject", "")))),
             message_id=str(mime["Message-ID"]),
             raw=mime.as_bytes(linesep="\r\n"),
+            tracking_id=tracking_id,
         )
         notify_on_commit()
     return row

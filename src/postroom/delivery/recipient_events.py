@@ -1,0 +1,200 @@
+"""Recording what providers report about each recipient after the 250, and reading it back.
+
+An event finds its message by what the provider echoed (our tracking id), then by the
+provider's own id from the 250 reply, then by Message-ID. An event that finds none is kept
+as unmatched (``message`` is empty) for a while, so that it can be looked at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from postroom.delivery.models import BounceType, EventKind, OutboxMessage, RecipientEvent
+
+DETAIL_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """One event for one recipient, in Postroom's words, whatever the provider."""
+
+    provider: str
+    kind: str  # an EventKind
+    recipient: str
+    occurred_at: datetime
+    provider_event_id: str = ""
+    detail: str = ""
+    bounce_type: str = ""  # a BounceType for bounces
+    tracking_id: str = ""
+    provider_message_id: str = ""
+    message_id: str = ""
+
+
+def find_message(event: ProviderEvent) -> OutboxMessage | None:
+    """The message ``event`` is about: by tracking id, provider id, then Message-ID."""
+    messages = OutboxMessage.objects.only("id", "message_id", "tracking_id")
+    if event.tracking_id:
+        found = messages.filter(tracking_id=event.tracking_id).first()
+        if found:
+            return found
+    if event.provider_message_id:
+        # SendGrid's sg_message_id is the 250 reply's id plus ".filter…" parts.
+        candidates = {event.provider_message_id, event.provider_message_id.split(".", 1)[0]}
+        found = messages.filter(provider_message_id__in=candidates).first()
+        if found:
+            return found
+    if event.message_id:
+        bare = event.message_id.strip().strip("<>")
+        found = messages.filter(message_id__in=(f"<{bare}>", bare)).first()
+        if found:
+            return found
+    return None
+
+
+def record(event: ProviderEvent) -> RecipientEvent:
+    """Store ``event`` against its message (or as unmatched); hard bounces and complaints
+    also put the address on the suppression list."""
+    message = find_message(event)
+    with transaction.atomic():
+        row = RecipientEvent.objects.create(
+            message=message,
+            recipient=event.recipient.strip().lower()[:320],
+            kind=event.kind,
+            provider=event.provider,
+            provider_event_id=event.provider_event_id[:200],
+            occurred_at=event.occurred_at,
+            detail=event.detail[:DETAIL_LIMIT],
+            bounce_type=event.bounce_type if event.kind == EventKind.BOUNCED else "",
+            reference=_reference(event)[:300] if message is None else "",
+        )
+        if is_suppressing(row):
+            _suppress(row, message)
+    return row
+
+
+def is_suppressing(row: RecipientEvent) -> bool:
+    return row.kind == EventKind.COMPLAINED or (
+        row.kind == EventKind.BOUNCED and row.bounce_type == BounceType.HARD
+    )
+
+
+def _suppress(row: RecipientEvent, message: OutboxMessage | None) -> None:
+    """Hand the address to the suppression list (a no-op until that list exists)."""
+    try:
+        from postroom.delivery.suppression import suppress
+    except ImportError:
+        return
+    reason = "complaint" if row.kind == EventKind.COMPLAINED else "hard bounce"
+    if row.detail:
+        reason = f"{reason}: {row.detail}"[:500]
+    suppress(row.recipient, reason, message=message, source=f"{row.provider} event")
+
+
+def _reference(event: ProviderEvent) -> str:
+    parts = [
+        f"{name} {value}"
+        for name, value in (
+            ("tracking id", event.tracking_id),
+            ("provider id", event.provider_message_id),
+            ("Message-ID", event.message_id),
+        )
+        if value
+    ]
+    return "; ".join(parts) or "nothing to match by"
+
+
+def timeline(message: OutboxMessage) -> list[tuple[str, list[RecipientEvent]]]:
+    """Each envelope recipient with its events, oldest first (recipients with none too)."""
+    events: dict[str, list[RecipientEvent]] = {}
+    for event in message.events.all():
+        events.setdefault(event.recipient, []).append(event)
+    ordered = [rcpt.lower() for rcpt in message.envelope_recipients]
+    ordered += [rcpt for rcpt in events if rcpt not in ordered]
+    return [(rcpt, events.get(rcpt, [])) for rcpt in dict.fromkeys(ordered)]
+
+
+def unmatched() -> tuple[int, list[RecipientEvent]]:
+    """How many events found no message, and the latest of them."""
+    rows = RecipientEvent.objects.filter(message__isnull=True).order_by("-received_at", "-id")
+    return rows.count(), list(rows[:200])
+
+
+def purge_unmatched(keep_days: int, now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - timedelta(days=keep_days)
+    deleted, _ = RecipientEvent.objects.filter(
+        message__isnull=True, received_at__lt=cutoff
+    ).delete()
+    return deleted
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Per recipient over a period: out of the recipients accepted by the provider."""
+
+    period: str
+    sent: int
+    delivered: int
+    bounced: int
+    complained: int
+
+    def percent(self, count: int) -> float | None:
+        return None if not self.sent else 100.0 * count / self.sent
+
+    @property
+    def delivery_rate(self) -> float | None:
+        return self.percent(self.delivered)
+
+    @property
+    def bounce_rate(self) -> float | None:
+        return self.percent(self.bounced)
+
+    @property
+    def complaint_rate(self) -> float | None:
+        return self.percent(self.complained)
+
+
+def rates(period: timedelta, label: str, now: datetime | None = None) -> Rates:
+    """Delivery, bounce and complaint counts for messages sent within ``period``.
+
+    Each (message, recipient) counts once per kind, however often a provider reported it.
+    """
+    since = (now or timezone.now()) - period
+    sent_messages = OutboxMessage.objects.filter(sent_at__gte=since)
+    sent = sum(
+        sum(1 for state in statuses.values() if state == "accepted")
+        for statuses in sent_messages.values_list("recipient_status", flat=True).iterator()
+        if isinstance(statuses, dict)
+    )
+    by_kind = _distinct_pairs(since)
+    return Rates(
+        label,
+        sent,
+        by_kind.get(EventKind.DELIVERED, 0),
+        by_kind.get(EventKind.BOUNCED, 0),
+        by_kind.get(EventKind.COMPLAINED, 0),
+    )
+
+
+def _distinct_pairs(since: datetime) -> dict[str, int]:
+    """Per kind: distinct (message, recipient) pairs among events of messages sent since."""
+    pairs = (
+        RecipientEvent.objects.filter(
+            message__sent_at__gte=since,
+            kind__in=(EventKind.DELIVERED, EventKind.BOUNCED, EventKind.COMPLAINED),
+        )
+        .values_list("kind", "message_id", "recipient")
+        .distinct()
+    )
+    counted: dict[str, int] = {}
+    for kind, _message, _recipient in pairs.iterator():
+        counted[kind] = counted.get(kind, 0) + 1
+    return counted
+
+
+def last_event_at() -> datetime | None:
+    latest = RecipientEvent.objects.order_by("-received_at").values_list("received_at", flat=True)
+    return latest.first()
