@@ -52,6 +52,9 @@ class Delivery(Section):
     messages_per_second: Setting = _key("Postroom:Delivery:MessagesPerSecond")
     keep_sent_bodies_days: Setting = _key("Postroom:Delivery:KeepSentBodiesDays")
     keep_log_days: Setting = _key("Postroom:Delivery:KeepLogDays")
+    # 0 is off: soft bounces never suppress an address.
+    soft_bounce_limit: Setting = _key("Postroom:Suppression:SoftBounceLimit")
+    soft_bounce_window_days: Setting = _key("Postroom:Suppression:SoftBounceWindowDays")
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,20 @@ def read_delivery(layers: Layers, issues: list[Issue]) -> Delivery:
             MAX_DAYS,
             "Write a whole number of days, e.g. 365.",
         ),
+        soft_bounce_limit=r.whole(
+            "Postroom:Suppression:SoftBounceLimit",
+            0,
+            0,
+            1000,
+            "Write how many soft bounces in a row suppress an address, e.g. 5, or 0 for never.",
+        ),
+        soft_bounce_window_days=r.whole(
+            "Postroom:Suppression:SoftBounceWindowDays",
+            7,
+            1,
+            MAX_DAYS,
+            "Write a whole number of days, e.g. 7.",
+        ),
     )
 
 

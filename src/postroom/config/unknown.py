@@ -15,6 +15,7 @@ KNOWN_KEYS = {
         "KeepSentBodiesDays",
         "KeepLogDays",
     ),
+    "Postroom:Suppression": ("SoftBounceLimit", "SoftBounceWindowDays"),
     "Postroom:Alerts": ("StuckAfterMinutes", "EveryMinutes", "WebhookUrl"),
     "Postroom:Events": (
         "SendGrid",
@@ -55,7 +56,10 @@ def unknown_keys(layers: Layers, issues: list[Issue]) -> None:
                     line=entry.line,
                     key=f"{section}:{entry.name.replace('__', ':').rsplit(':', 1)[-1]}",
                     hint=hint,
-                    section=section.split(":")[1].lower().replace("healthreport", "health"),
+                    section=section.split(":")[1]
+                    .lower()
+                    .replace("healthreport", "health")
+                    .replace("suppression", "delivery"),
                     level=WARNING,
                 )
             )

@@ -22,6 +22,7 @@ class Status(models.TextChoices):
     FAILED = "failed", "Failed"
     HELD = "held", "Held"
     CANCELLED = "cancelled", "Cancelled"
+    SUPPRESSED = "suppressed", "Suppressed"  # every recipient is on the suppression list
 
 
 class Channel(models.TextChoices):
@@ -80,7 +81,7 @@ class OutboxMessage(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (Status.SENT, Status.FAILED, Status.CANCELLED)
+        return self.status in (Status.SENT, Status.FAILED, Status.CANCELLED, Status.SUPPRESSED)
 
 
 class DeliveryAttempt(models.Model):
@@ -160,3 +161,69 @@ class RecipientEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient}: {self.kind} ({self.provider})"
+
+
+class SuppressionReason(models.TextChoices):
+    HARD_BOUNCE = "hard_bounce", "Hard bounce"
+    COMPLAINT = "complaint", "Spam complaint"
+    MANUAL = "manual", "Added by hand"
+    SOFT_BOUNCES = "soft_bounces", "Soft bounces in a row"
+    IMPORT = "import", "Imported"
+
+
+class Suppression(models.Model):
+    """An address this site no longer sends to, and why.
+
+    ``address`` keeps the local part as it came (some servers tell case apart there) with the
+    domain lowercased; ``key`` is the whole address lowercased, so one mailbox is listed once.
+    """
+
+    address = models.CharField(max_length=320)
+    key = models.CharField(max_length=320, unique=True, editable=False)
+    reason = models.CharField(max_length=20, choices=SuppressionReason.choices)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    message = models.ForeignKey(
+        OutboxMessage,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The message whose bounce or complaint added the address.",
+    )
+    source = models.CharField(max_length=40, default="manual", help_text="e.g. sendgrid, cli.")
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.get_reason_display()})"
+
+
+class SoftBounce(models.Model):
+    """Soft bounces in a row for one address; a delivery clears them (optional sync)."""
+
+    key = models.CharField(max_length=320, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    first_at = models.DateTimeField(default=timezone.now)
+    last_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"
+
+
+class SuppressionRemoval(models.Model):
+    """An address taken off the suppression list: who, when and why, for the record."""
+
+    address = models.CharField(max_length=320, db_index=True)
+    reason = models.CharField(max_length=20, choices=SuppressionReason.choices)
+    suppressed_at = models.DateTimeField()
+    removed_at = models.DateTimeField(default=timezone.now)
+    removed_by = models.CharField(max_length=150, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-removed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.address} removed"

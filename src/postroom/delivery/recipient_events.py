@@ -7,13 +7,23 @@ as unmatched (``message`` is empty) for a while, so that it can be looked at.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from postroom.delivery.models import BounceType, EventKind, OutboxMessage, RecipientEvent
+from postroom.delivery import suppression
+from postroom.delivery.models import (
+    BounceType,
+    EventKind,
+    OutboxMessage,
+    RecipientEvent,
+    SuppressionReason,
+)
+
+log = logging.getLogger("postroom.delivery")
 
 DETAIL_LIMIT = 2000
 
@@ -71,8 +81,7 @@ def record(event: ProviderEvent) -> RecipientEvent:
             bounce_type=event.bounce_type if event.kind == EventKind.BOUNCED else "",
             reference=_reference(event)[:300] if message is None else "",
         )
-        if is_suppressing(row):
-            _suppress(row, message)
+        _suppress(row, message)
     return row
 
 
@@ -83,15 +92,23 @@ def is_suppressing(row: RecipientEvent) -> bool:
 
 
 def _suppress(row: RecipientEvent, message: OutboxMessage | None) -> None:
-    """Hand the address to the suppression list (a no-op until that list exists)."""
+    """Hard bounces and complaints list the address; soft bounces count towards the optional
+    limit, and a delivery ends a row of them. An address the list cannot take is logged."""
+    source = f"{row.provider} event"[:40]
     try:
-        from postroom.delivery.suppression import suppress
-    except ImportError:
-        return
-    reason = "complaint" if row.kind == EventKind.COMPLAINED else "hard bounce"
-    if row.detail:
-        reason = f"{reason}: {row.detail}"[:500]
-    suppress(row.recipient, reason, message=message, source=f"{row.provider} event")
+        if is_suppressing(row):
+            reason = (
+                SuppressionReason.COMPLAINT
+                if row.kind == EventKind.COMPLAINED
+                else SuppressionReason.HARD_BOUNCE
+            )
+            suppression.suppress(row.recipient, reason, message=message, source=source)
+        elif row.kind == EventKind.BOUNCED:
+            suppression.record_soft_bounce(row.recipient, message)
+        elif row.kind == EventKind.DELIVERED:
+            suppression.record_delivery(row.recipient)
+    except suppression.InvalidAddress as error:
+        log.warning("A %s event names no usable address: %s", row.provider, error)
 
 
 def _reference(event: ProviderEvent) -> str:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from postroom.delivery.models import OutboxMessage, Status
 from postroom.delivery.policy import DeliveryPolicy
 
-FINISHED = (Status.SENT, Status.FAILED, Status.CANCELLED)
+FINISHED = (Status.SENT, Status.FAILED, Status.CANCELLED, Status.SUPPRESSED)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('delivery', '0003_delete_throttle'),
+        ('delivery', '0004_suppress_list'),
     ]
 
     operations = [
