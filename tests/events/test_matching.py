@@ -91,3 +91,18 @@ def test_matching_prefers_the_echoed_id_then_the_providers_id_then_message_id():
     assert find_message(event(tracking_id="unknown", provider_message_id="P-2.filter")) == second
     assert find_message(event(message_id=third.message_id.strip("<>"))) == third
     assert find_message(event(message_id="<nobody@example.com>")) is None
+
+
+def test_the_worker_keeps_the_id_from_the_250_reply(isolated_site, smtp_server):
+    from postroom.delivery import worker
+    from sites import queue_mail, use_smtp_server
+
+    server = smtp_server(data_reply="250 2.0.0 Ok: queued as 9QX3B1")
+    use_smtp_server(isolated_site, server.port)
+    (row,) = queue_mail()
+
+    worker.run_once()
+
+    row.refresh_from_db()
+    assert row.status == "sent"
+    assert row.provider_message_id == "9QX3B1"

@@ -22,6 +22,22 @@ def new_tracking_id() -> str:
     return secrets.token_hex(12)
 
 
+PROVIDER_SETTINGS = (
+    ("SendGrid", "sendgrid_public_key"),
+    ("Mailgun", "mailgun_signing_key"),
+    ("Postmark", "postmark_secret"),
+    ("Amazon SES", "ses_topic_arn"),
+    ("Brevo", "brevo_secret"),
+    ("Generic", "generic_secret"),
+)
+
+
+def configured_providers() -> list[str]:
+    """The names of the providers whose events endpoint is on."""
+    events = current_config().events
+    return [name for name, attribute in PROVIDER_SETTINGS if getattr(events, attribute).value]
+
+
 def echo_headers(tracking_id: str) -> dict[str, str]:
     """The headers to add for each provider whose events endpoint is on."""
     events = current_config().events

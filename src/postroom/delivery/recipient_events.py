@@ -124,20 +124,67 @@ def _reference(event: ProviderEvent) -> str:
     return "; ".join(parts) or "nothing to match by"
 
 
-def timeline(message: OutboxMessage) -> list[tuple[str, list[RecipientEvent]]]:
-    """Each envelope recipient with its events, oldest first (recipients with none too)."""
-    events: dict[str, list[RecipientEvent]] = {}
+@dataclass(frozen=True)
+class Step:
+    """One line of a recipient's timeline: an attempt or a provider event."""
+
+    at: datetime
+    label: str
+    badge: str  # a CSS badge modifier: ok, err, queued or the event kind
+    text: str
+    source: str
+
+
+EVENT_BADGES = {
+    EventKind.DELIVERED: "ok",
+    EventKind.DEFERRED: "queued",
+    EventKind.BOUNCED: "err",
+    EventKind.COMPLAINED: "err",
+}
+
+
+def timeline(message: OutboxMessage) -> list[tuple[str, list[Step]]]:
+    """Each envelope recipient with its attempts and provider events, oldest first."""
+    attempts = [
+        Step(
+            attempt.started_at,
+            "Accepted by the server" if attempt.succeeded else f"Attempt failed ({attempt.step})",
+            "ok" if attempt.succeeded else "err",
+            attempt.reply,
+            attempt.transport,
+        )
+        for attempt in message.attempts.all()
+    ]
+    events: dict[str, list[Step]] = {}
     for event in message.events.all():
-        events.setdefault(event.recipient, []).append(event)
-    ordered = [rcpt.lower() for rcpt in message.envelope_recipients]
+        label = event.get_kind_display()
+        if event.bounce_type:
+            label = f"{label} ({event.get_bounce_type_display().lower()})"
+        events.setdefault(event.recipient, []).append(
+            Step(
+                event.occurred_at,
+                label,
+                EVENT_BADGES.get(event.kind, ""),
+                event.detail,
+                event.provider,
+            )
+        )
+    ordered = list(dict.fromkeys(rcpt.lower() for rcpt in message.envelope_recipients))
     ordered += [rcpt for rcpt in events if rcpt not in ordered]
-    return [(rcpt, events.get(rcpt, [])) for rcpt in dict.fromkeys(ordered)]
+    return [
+        (rcpt, sorted(attempts + events.get(rcpt, []), key=lambda step: step.at))
+        for rcpt in ordered
+    ]
 
 
 def unmatched() -> tuple[int, list[RecipientEvent]]:
     """How many events found no message, and the latest of them."""
     rows = RecipientEvent.objects.filter(message__isnull=True).order_by("-received_at", "-id")
     return rows.count(), list(rows[:200])
+
+
+def unmatched_count() -> int:
+    return RecipientEvent.objects.filter(message__isnull=True).count()
 
 
 def purge_unmatched(keep_days: int, now: datetime | None = None) -> int:
