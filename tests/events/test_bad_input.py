@@ -9,8 +9,15 @@ import time
 
 import pytest
 from django.test import Client
-from events.conftest import GENERIC_SECRET, POSTMARK_SECRET, SECRETS, basic_auth, generic_headers, post
 
+from events.conftest import (
+    GENERIC_SECRET,
+    POSTMARK_SECRET,
+    SECRETS,
+    basic_auth,
+    generic_headers,
+    post,
+)
 from postroom.delivery.models import OutboxMessage, RecipientEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("secrets_configured")]
@@ -52,11 +59,25 @@ def test_an_old_timestamp_is_refused(client):
 def test_a_refusal_never_changes_a_message(client, sent_message):
     message = sent_message()
     before = OutboxMessage.objects.values().get(pk=message.pk)
-    body = generic({"id": "x", "type": "bounced", "recipient": "ann@example.com",
-                    "postroom_id": message.tracking_id})
+    body = generic(
+        {
+            "id": "x",
+            "type": "bounced",
+            "recipient": "ann@example.com",
+            "postroom_id": message.tracking_id,
+        }
+    )
 
-    assert post(client, "generic", body, HTTP_X_POSTROOM_SIGNATURE="v1=00",
-                HTTP_X_POSTROOM_TIMESTAMP=str(int(time.time()))).status_code == 401
+    assert (
+        post(
+            client,
+            "generic",
+            body,
+            HTTP_X_POSTROOM_SIGNATURE="v1=00",
+            HTTP_X_POSTROOM_TIMESTAMP=str(int(time.time())),
+        ).status_code
+        == 401
+    )
 
     assert OutboxMessage.objects.values().get(pk=message.pk) == before
     assert not RecipientEvent.objects.exists()
@@ -67,8 +88,13 @@ def test_refusals_are_logged_without_secrets(client, caplog):
     body = generic({"id": "x", "type": "delivered", "recipient": "ann@example.com"})
 
     post(client, "postmark", body, **basic_auth("not-" + POSTMARK_SECRET))
-    post(client, "generic", body, HTTP_X_POSTROOM_SIGNATURE="v1=" + GENERIC_SECRET,
-         HTTP_X_POSTROOM_TIMESTAMP="1")
+    post(
+        client,
+        "generic",
+        body,
+        HTTP_X_POSTROOM_SIGNATURE="v1=" + GENERIC_SECRET,
+        HTTP_X_POSTROOM_TIMESTAMP="1",
+    )
 
     assert "Refused postmark events" in caplog.text
     assert "Refused generic events" in caplog.text
@@ -77,8 +103,15 @@ def test_refusals_are_logged_without_secrets(client, caplog):
 
 
 def test_an_event_for_an_unknown_message_is_kept_as_unmatched(client):
-    body = generic({"id": "u1", "type": "bounced", "recipient": "ghost@example.com",
-                    "message_id": "<nobody@example.com>", "bounce_type": "soft"})
+    body = generic(
+        {
+            "id": "u1",
+            "type": "bounced",
+            "recipient": "ghost@example.com",
+            "message_id": "<nobody@example.com>",
+            "bounce_type": "soft",
+        }
+    )
 
     response = post(client, "generic", body, **generic_headers(body))
 

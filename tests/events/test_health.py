@@ -25,8 +25,16 @@ def hundred_recipients(sent_message):
 
 
 def report(message, recipient: str, kind: str, bounce: str = "") -> None:
-    record(ProviderEvent("generic", kind, recipient, timezone.now(),
-                         tracking_id=message.tracking_id, bounce_type=bounce))
+    record(
+        ProviderEvent(
+            "generic",
+            kind,
+            recipient,
+            timezone.now(),
+            tracking_id=message.tracking_id,
+            bounce_type=bounce,
+        )
+    )
 
 
 def test_a_bounce_rate_over_5_percent_warns(sent_message):

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 def queued(**headers: str) -> tuple[OutboxMessage, email.message.Message]:
-    row = enqueue(EmailMessage("Hi", "Body", "site@example.com", ["ann@example.com"],
-                               headers=headers))
+    row = enqueue(
+        EmailMessage("Hi", "Body", "site@example.com", ["ann@example.com"], headers=headers)
+    )
     return row, email.message_from_bytes(bytes(row.raw))
 
 
@@ -42,7 +43,11 @@ def test_no_provider_configured_adds_no_header():
     row, parsed = queued()
 
     assert row.tracking_id
-    assert not [name for name in parsed.keys() if name.lower().startswith(("x-smtpapi", "x-pm", "x-postroom"))]
+    assert not [
+        name
+        for name in parsed.keys()
+        if name.lower().startswith(("x-smtpapi", "x-pm", "x-postroom"))
+    ]
 
 
 def test_a_callers_own_header_is_kept(secrets_configured, sendgrid_keys):
@@ -67,8 +72,10 @@ def test_a_resent_copy_echoes_its_own_id(secrets_configured):
     [
         ("250 2.0.0 Ok: queued as 4F2A91C3", "4F2A91C3"),
         ("250 Ok: queued as ZdQx1ZGJSy2-7a8QXUVfAg", "ZdQx1ZGJSy2-7a8QXUVfAg"),
-        ("250 Ok 0100018c2f0e8a1b-5e3f7a9c-1111-2222-3333-444455556666-000000",
-         "0100018c2f0e8a1b-5e3f7a9c-1111-2222-3333-444455556666-000000"),
+        (
+            "250 Ok 0100018c2f0e8a1b-5e3f7a9c-1111-2222-3333-444455556666-000000",
+            "0100018c2f0e8a1b-5e3f7a9c-1111-2222-3333-444455556666-000000",
+        ),
         ("250 2.0.0 OK 1701429012 d9-20020a05 - gsmtp", ""),
         ("250 Great success", ""),
     ],

@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+
 from events.conftest import (
     BREVO_SECRET,
     POSTMARK_SECRET,
@@ -15,7 +16,6 @@ from events.conftest import (
     mailgun_body,
     post,
 )
-
 from postroom.delivery.models import RecipientEvent, Suppression
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("secrets_configured")]
@@ -36,9 +36,7 @@ def mailgun_failure(message, severity="permanent") -> dict:
     }
 
 
-def test_mailgun_permanent_failure_is_a_hard_bounce_matched_by_message_id(
-    client, sent_message
-):
+def test_mailgun_permanent_failure_is_a_hard_bounce_matched_by_message_id(client, sent_message):
     message = sent_message(provider_id="")
     response = post(client, "mailgun", mailgun_body(mailgun_failure(message)))
 
@@ -115,10 +113,21 @@ def test_postmark_bounce_with_metadata_and_basic_auth(client, sent_message):
 def test_postmark_delivery_and_spam_complaint(client, sent_message):
     message = sent_message(provider_id="pm-1")
     for payload in (
-        {"RecordType": "Delivery", "MessageID": "pm-1", "Recipient": "ann@example.com",
-         "DeliveredAt": "2026-12-01T10:00:00Z", "Details": "Test delivery webhook details"},
-        {"RecordType": "SpamComplaint", "ID": 7, "Type": "SpamComplaint", "MessageID": "pm-1",
-         "Email": "bob@example.com", "BouncedAt": "2026-12-01T10:05:00Z"},
+        {
+            "RecordType": "Delivery",
+            "MessageID": "pm-1",
+            "Recipient": "ann@example.com",
+            "DeliveredAt": "2026-12-01T10:00:00Z",
+            "Details": "Test delivery webhook details",
+        },
+        {
+            "RecordType": "SpamComplaint",
+            "ID": 7,
+            "Type": "SpamComplaint",
+            "MessageID": "pm-1",
+            "Email": "bob@example.com",
+            "BouncedAt": "2026-12-01T10:05:00Z",
+        },
     ):
         body = json.dumps(payload).encode()
         assert post(client, "postmark", body, **basic_auth(POSTMARK_SECRET)).status_code == 200
@@ -153,8 +162,17 @@ def test_brevo_events_with_a_bearer_token(client, sent_message):
 def test_generic_format_signed_with_hmac(client, sent_message):
     message = sent_message()
     body = json.dumps(
-        {"events": [{"id": "g1", "type": "complained", "recipient": "ann@example.com",
-                     "timestamp": int(time.time()), "postroom_id": message.tracking_id}]}
+        {
+            "events": [
+                {
+                    "id": "g1",
+                    "type": "complained",
+                    "recipient": "ann@example.com",
+                    "timestamp": int(time.time()),
+                    "postroom_id": message.tracking_id,
+                }
+            ]
+        }
     ).encode()
 
     response = post(client, "generic", body, **generic_headers(body))

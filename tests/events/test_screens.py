@@ -17,8 +17,12 @@ pytestmark = pytest.mark.django_db
 def report(message, recipient, kind, **extra) -> RecipientEvent:
     return record(
         ProviderEvent(
-            "sendgrid", kind, recipient, extra.pop("at", timezone.now()),
-            tracking_id=message.tracking_id if message else "", **extra,
+            "sendgrid",
+            kind,
+            recipient,
+            extra.pop("at", timezone.now()),
+            tracking_id=message.tracking_id if message else "",
+            **extra,
         )
     )
 
@@ -28,22 +32,31 @@ def test_the_message_page_shows_each_recipients_attempts_and_events_in_order(
 ):
     message = sent_message()
     DeliveryAttempt.objects.create(
-        message=message, started_at=timezone.now() - timedelta(minutes=5),
-        transport="smtp.example.com:587", succeeded=True, reply="250 Ok: queued as 4F2ABC",
+        message=message,
+        started_at=timezone.now() - timedelta(minutes=5),
+        transport="smtp.example.com:587",
+        succeeded=True,
+        reply="250 Ok: queued as 4F2ABC",
     )
-    report(message, "ann@example.com", "deferred", detail="421 try later",
-           at=timezone.now() - timedelta(minutes=3))
+    report(
+        message,
+        "ann@example.com",
+        "deferred",
+        detail="421 try later",
+        at=timezone.now() - timedelta(minutes=3),
+    )
     report(message, "ann@example.com", "delivered")
-    report(message, "bob@example.com", "bounced", bounce_type="hard",
-           detail="550 5.1.1 No such user")
+    report(
+        message, "bob@example.com", "bounced", bounce_type="hard", detail="550 5.1.1 No such user"
+    )
 
     html = admin_client.get(f"/outbox/{message.pk}/").content.decode()
 
-    timeline = html[html.index('id="timeline"'):]
-    ann = timeline[timeline.index("ann@example.com"):timeline.index("bob@example.com")]
+    timeline = html[html.index('id="timeline"') :]
+    ann = timeline[timeline.index("ann@example.com") : timeline.index("bob@example.com")]
     assert ann.index("Accepted by the server") < ann.index("Deferred") < ann.index("Delivered")
     assert "421 try later" in ann
-    bob = timeline[timeline.index("bob@example.com"):]
+    bob = timeline[timeline.index("bob@example.com") :]
     assert "Bounced (hard)" in bob
     assert "550 5.1.1 No such user" in bob
     assert "Delivered" not in bob[: bob.index("</table>")]
@@ -83,15 +96,16 @@ def test_the_dashboard_shows_rates_over_24_hours_and_7_days(admin_client, sent_m
 
     html = admin_client.get("/").content.decode()
 
-    table = html[html.index('id="event-rates"'):]
+    table = html[html.index('id="event-rates"') :]
     day, week = table.split("Last 24 hours")[1].split("Last 7 days")
     assert "75.0%" in day and "0.0%" in day and "25.00%" in day
     assert "60.0%" in week and "20.0%" in week and "20.00%" in week
 
 
 def test_unmatched_events_are_counted_and_listed(admin_client):
-    report(None, "ghost@example.com", "bounced", bounce_type="soft",
-           message_id="<gone@example.com>")
+    report(
+        None, "ghost@example.com", "bounced", bounce_type="soft", message_id="<gone@example.com>"
+    )
 
     dashboard = admin_client.get("/").content.decode()
     screen = admin_client.get("/events/unmatched/").content.decode()

@@ -6,8 +6,8 @@ import json
 import time
 
 import pytest
-from events.conftest import post
 
+from events.conftest import post
 from postroom.delivery.models import RecipientEvent
 
 pytestmark = pytest.mark.django_db
@@ -23,10 +23,22 @@ def batch(message, **extra) -> bytes:
     }
     return json.dumps(
         [
-            {**base, "email": "ann@example.com", "event": "delivered", "sg_event_id": "d1",
-             "response": "250 OK"},
-            {**base, "email": "bob@example.com", "event": "bounce", "type": "bounce",
-             "sg_event_id": "b1", "status": "5.1.1", "reason": "550 5.1.1 No such user"},
+            {
+                **base,
+                "email": "ann@example.com",
+                "event": "delivered",
+                "sg_event_id": "d1",
+                "response": "250 OK",
+            },
+            {
+                **base,
+                "email": "bob@example.com",
+                "event": "bounce",
+                "type": "bounce",
+                "sg_event_id": "b1",
+                "status": "5.1.1",
+                "reason": "550 5.1.1 No such user",
+            },
             {**base, "email": "ann@example.com", "event": "processed", "sg_event_id": "p1"},
             {**extra, **base, "email": "bob@example.com", "event": "open", "sg_event_id": "o1"},
         ]
@@ -52,13 +64,18 @@ def test_a_signed_batch_records_each_recipients_event(client, sendgrid_keys, sen
     assert "550 5.1.1 No such user" in bounce.detail
 
 
-def test_the_echoed_unique_argument_finds_the_message_first(
-    client, sendgrid_keys, sent_message
-):
+def test_the_echoed_unique_argument_finds_the_message_first(client, sendgrid_keys, sent_message):
     message = sent_message(provider_id="")
     body = json.dumps(
-        [{"email": "ann@example.com", "event": "delivered", "sg_event_id": "x",
-          "timestamp": int(time.time()), "postroom_id": message.tracking_id}]
+        [
+            {
+                "email": "ann@example.com",
+                "event": "delivered",
+                "sg_event_id": "x",
+                "timestamp": int(time.time()),
+                "postroom_id": message.tracking_id,
+            }
+        ]
     ).encode()
 
     assert post(client, "sendgrid", body, **sendgrid_keys.sign(body)).status_code == 200

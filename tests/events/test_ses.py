@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from events.conftest import CERT_URL, post
 
+from events.conftest import CERT_URL, post
 from postroom.delivery.models import RecipientEvent, Suppression
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +21,12 @@ def ses_bounce(message) -> str:
                 "bounceType": "Permanent",
                 "bounceSubType": "General",
                 "bouncedRecipients": [
-                    {"emailAddress": "bob@example.com", "action": "failed", "status": "5.1.1",
-                     "diagnosticCode": "smtp; 550 5.1.1 user unknown"}
+                    {
+                        "emailAddress": "bob@example.com",
+                        "action": "failed",
+                        "status": "5.1.1",
+                        "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+                    }
                 ],
                 "timestamp": "2026-12-01T10:00:00.000Z",
                 "feedbackId": "0100017c-feedback",
@@ -40,14 +44,20 @@ def ses_bounce(message) -> str:
 
 @pytest.mark.parametrize("version", ["1", "2"])
 def test_a_signed_bounce_notification_is_recorded(client, sns, sent_message, version):
-    message = sent_message(provider_id="0100018c2f0e8a1b-5e3f7a9c-1111-2222-3333-444455556666-000000")
+    message = sent_message(
+        provider_id="0100018c2f0e8a1b-5e3f7a9c-1111-2222-3333-444455556666-000000"
+    )
     body = sns.sign(sns.message(version=version, Message=ses_bounce(message)))
 
     response = post(client, "ses", body)
 
     assert response.status_code == 200, response.content
     event = RecipientEvent.objects.get()
-    assert (event.message, event.recipient, event.bounce_type) == (message, "bob@example.com", "hard")
+    assert (event.message, event.recipient, event.bounce_type) == (
+        message,
+        "bob@example.com",
+        "hard",
+    )
     assert "550 5.1.1 user unknown" in event.detail
     assert Suppression.objects.get().reason == "hard_bounce"
     assert sns.fetched == [CERT_URL]
@@ -57,10 +67,16 @@ def test_ses_message_tags_find_the_message(client, sns, sent_message):
     message = sent_message(provider_id="")
     event = {
         "eventType": "Delivery",
-        "mail": {"messageId": "other", "tags": {"postroom_id": [message.tracking_id]},
-                 "destination": ["ann@example.com"]},
-        "delivery": {"timestamp": "2026-12-01T10:00:00Z", "recipients": ["ann@example.com"],
-                     "smtpResponse": "250 ok"},
+        "mail": {
+            "messageId": "other",
+            "tags": {"postroom_id": [message.tracking_id]},
+            "destination": ["ann@example.com"],
+        },
+        "delivery": {
+            "timestamp": "2026-12-01T10:00:00Z",
+            "recipients": ["ann@example.com"],
+            "smtpResponse": "250 ok",
+        },
     }
     body = sns.sign(sns.message(Message=json.dumps(event)))
 

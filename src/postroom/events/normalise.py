@@ -236,6 +236,8 @@ def ses(notification: dict[str, Any]) -> Iterator[ProviderEvent]:
     }
     base_id = _text(notification.get("MessageId"))
     for recipient, kind, bounce, detail, when in _ses_recipients(event_type, event):
+        if not recipient or not isinstance(recipient, str):
+            continue
         yield ProviderEvent(
             kind=kind,
             recipient=recipient,
@@ -287,7 +289,7 @@ def generic(payload: Any) -> Iterator[ProviderEvent]:
     """``{"events": [{"id", "type", "recipient", "timestamp", "postroom_id" | "message_id" |
     "provider_message_id", "bounce_type", "detail"}]}`` or one such event alone."""
     items = payload.get("events", payload) if isinstance(payload, dict) else payload
-    for item in _objects(items, "a generic event object or {\"events\": [...]}"):
+    for item in _objects(items, 'a generic event object or {"events": [...]}'):
         kind = str(item.get("type", ""))
         if kind not in _GENERIC_KINDS:
             raise bad_request(f"type must be one of {', '.join(sorted(_GENERIC_KINDS))}.")

@@ -69,11 +69,14 @@ def receive(provider: Provider, body: bytes, headers: Mapping[str, str]) -> Outc
 
 
 def _seen(event: recipient_events.ProviderEvent) -> bool:
-    return bool(event.provider_event_id) and RecipientEvent.objects.filter(
-        provider=event.provider,
-        provider_event_id=event.provider_event_id[:200],
-        recipient=event.recipient.strip().lower(),
-    ).exists()
+    return (
+        bool(event.provider_event_id)
+        and RecipientEvent.objects.filter(
+            provider=event.provider,
+            provider_event_id=event.provider_event_id[:200],
+            recipient=event.recipient.strip().lower(),
+        ).exists()
+    )
 
 
 def provider_named(slug: str) -> Provider | None:

@@ -5,23 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='SeenDelivery',
+            name="SeenDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=20)),
-                ('key', models.CharField(help_text="SHA-256 of the delivery's own id.", max_length=64)),
-                ('seen_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider", models.CharField(max_length=20)),
+                (
+                    "key",
+                    models.CharField(help_text="SHA-256 of the delivery's own id.", max_length=64),
+                ),
+                ("seen_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('provider', 'key'), name='seen_delivery_once')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("provider", "key"), name="seen_delivery_once")
+                ],
             },
         ),
     ]

@@ -19,9 +19,7 @@ SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 
 
-def verify(
-    body: bytes, headers: Mapping[str, str], public_key: str, tolerance: int
-) -> Verified:
+def verify(body: bytes, headers: Mapping[str, str], public_key: str, tolerance: int) -> Verified:
     signature, timestamp = header(headers, SIGNATURE), header(headers, TIMESTAMP)
     if not signature or not timestamp:
         raise unauthorised(f"The {SIGNATURE} and {TIMESTAMP} headers are required.")

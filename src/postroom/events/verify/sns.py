@@ -29,10 +29,22 @@ _SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
 _FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
     "SubscriptionConfirmation": (
-        "Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type",
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
     ),
     "UnsubscribeConfirmation": (
-        "Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type",
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
     ),
 }
 _HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
@@ -95,6 +107,8 @@ def verify(body: bytes, headers: Mapping[str, str], topic_arn: str, tolerance: i
     version = str(message.get("SignatureVersion", ""))
     if version not in _HASHES:
         raise unauthorised("The SignatureVersion is missing or not 1 or 2.")
+    if message.get("TopicArn") != topic_arn:
+        raise unauthorised("The message comes from another SNS topic than the configured one.")
     certificate_url = str(message.get("SigningCertURL") or message.get("SigningCertUrl") or "")
     check_sns_url(certificate_url, "SigningCertURL")
     try:
@@ -103,13 +117,9 @@ def verify(body: bytes, headers: Mapping[str, str], topic_arn: str, tolerance: i
         raise unauthorised("The Signature is not valid base64.") from None
     data = string_to_sign(message)
     try:
-        _public_key(certificate_url).verify(
-            signature, data, padding.PKCS1v15(), _HASHES[version]()
-        )
+        _public_key(certificate_url).verify(signature, data, padding.PKCS1v15(), _HASHES[version]())
     except InvalidSignature:
         raise unauthorised("The SNS signature does not match the message.") from None
-    if message.get("TopicArn") != topic_arn:
-        raise unauthorised("The message comes from another SNS topic than the configured one.")
     check_timestamp(_seconds(message.get("Timestamp")), tolerance)
     return Verified(message, str(message.get("MessageId", "")))
 
