@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "postroom.inbox",
     "postroom.health",
     "postroom.forms",
+    "postroom.events",
     "postroom.backoffice",
     "django.contrib.auth",
     "django.contrib.contenttypes",

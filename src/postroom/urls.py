@@ -5,6 +5,7 @@ urlpatterns = [
     path("outbox/", include("postroom.delivery.urls")),
     path("suppressions/", include("postroom.delivery.suppression_urls")),
     path("health/", include("postroom.health.urls")),
+    path("events/", include("postroom.events.urls")),
     path("", include("postroom.forms.urls")),
     path("", include("postroom.accounts.urls")),
     path("", include("postroom.backoffice.urls")),

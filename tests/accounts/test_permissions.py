@@ -40,6 +40,7 @@ RULES: list[tuple[str, str, str]] = [
     ("accounts:accept", PUBLIC, PUBLIC),  # invitation links
     ("accounts:password-reset*", PUBLIC, PUBLIC),
     ("path:f/*", PUBLIC, PUBLIC),  # public form pages
+    ("events:webhook", PUBLIC, PUBLIC),  # providers' webhooks: a signature, not a login
     # Administrators only.
     ("accounts:*", ADMIN, ADMIN),  # the Users screen
     ("health:try-settings", ADMIN, ADMIN),  # tries SMTP settings typed in: a settings action
@@ -57,6 +58,7 @@ RULES: list[tuple[str, str, str]] = [
     ("health:action", ADMIN, ADMIN),  # a check's action (send test email)
     ("health:*", SIGNED_IN, ADMIN),  # health actions
     ("delivery:*", SIGNED_IN, ADMIN),  # the email log: read access for editors
+    ("events:unmatched", SIGNED_IN, SIGNED_IN),  # no POST action: the page is shown
     # Editors' own work, and the development mail catcher.
     ("forms:*", SIGNED_IN, SIGNED_IN),
     ("inbox:*", ADMIN, ADMIN),  # caught mail holds everybody's sign-in links

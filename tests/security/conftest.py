@@ -198,6 +198,7 @@ def rows(administrator) -> Rows:
         "token": "not-a-real-token",
         "check_id": "smtp",
         "action_id": "none",
+        "provider": "generic",
     }
     pk_by_prefix = {"/users/invitations/": invitation.pk, "/users/": administrator.pk}
     pk_by_prefix |= {"/outbox/": outbox.pk, "/inbox/": caught.pk, "/forms/": form.pk}

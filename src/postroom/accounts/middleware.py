@@ -9,8 +9,9 @@ from django.shortcuts import redirect
 
 from postroom.accounts.models import User
 
-# Paths that work before setup: the setup page itself, static files and the probes.
-OPEN_PREFIXES = ("/setup/", "/static/", "/healthz")
+# Paths that work before setup: the setup page itself, static files, the probes and the
+# providers' signed webhooks (which need no user).
+OPEN_PREFIXES = ("/setup/", "/static/", "/healthz", "/events/")
 
 
 class FirstRunSetupMiddleware:

@@ -17,11 +17,13 @@ from postroom.backoffice.forms import TestEmailForm
 from postroom.config import Config, current_config
 from postroom.core.permissions import administrator_required
 from postroom.core.requests import INBOX_PORT_ENVIRON
+from postroom.delivery import recipient_events
 from postroom.delivery.alerts import current_problems
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage
 from postroom.delivery.policy import current_policy
 from postroom.delivery.routing import current_route, describe_destination
+from postroom.events.endpoints import endpoints
 
 
 @login_required
@@ -54,6 +56,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "suppressed_sign_ins": problems.suppressed_sign_ins,
             "queued": counts.get("queued", 0) + counts.get("sending", 0),
             "recent": OutboxMessage.objects.all()[:10],
+            "rates": [
+                recipient_events.rates(timedelta(hours=24), "Last 24 hours"),
+                recipient_events.rates(timedelta(days=7), "Last 7 days"),
+            ],
+            "unmatched_count": recipient_events.unmatched_count(),
         },
     )
 
@@ -87,6 +94,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "files": _settings_files(),
             "site_dir": runtime.site_dir(),
             "environment": runtime.environment_name(),
+            "event_endpoints": endpoints(request),
         },
     )
 
@@ -96,6 +104,7 @@ SECTION_TITLES = {
     "alerts": "Alerts",
     "security": "Security",
     "health": "Health checks",
+    "events": "Provider events",
     "hosting": "Hosting (environment variables)",
 }
 

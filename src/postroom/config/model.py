@@ -88,6 +88,22 @@ class Health(Section):
 
 
 @dataclass(frozen=True)
+class Events(Section):
+    """Provider webhooks: one secret per provider (a Secret, or unset) and the warning levels."""
+
+    sendgrid_public_key: Setting = _key("Postroom:Events:SendGrid:PublicKey")
+    mailgun_signing_key: Setting = _key("Postroom:Events:Mailgun:SigningKey")
+    postmark_secret: Setting = _key("Postroom:Events:Postmark:Secret")
+    ses_topic_arn: Setting = _key("Postroom:Events:Ses:TopicArn")
+    brevo_secret: Setting = _key("Postroom:Events:Brevo:Secret")
+    generic_secret: Setting = _key("Postroom:Events:Generic:Secret")
+    tolerance_seconds: Setting = _key("Postroom:Events:ToleranceSeconds")
+    keep_unmatched_days: Setting = _key("Postroom:Events:KeepUnmatchedDays")
+    bounce_rate_warning: Setting = _key("Postroom:Events:BounceRateWarningPercent")
+    complaint_rate_warning: Setting = _key("Postroom:Events:ComplaintRateWarningPercent")
+
+
+@dataclass(frozen=True)
 class Hosting(Section):
     """Set by whoever runs Postroom, in the environment only."""
 
@@ -119,7 +135,7 @@ class Hosting(Section):
         return self.environment.value == "Development"
 
 
-SECTIONS = ("smtp", "delivery", "alerts", "security", "health", "hosting")
+SECTIONS = ("smtp", "delivery", "alerts", "security", "health", "events", "hosting")
 
 
 @dataclass(frozen=True)
@@ -131,6 +147,7 @@ class Config:
     alerts: Alerts = field(default_factory=Alerts)
     security: Security = field(default_factory=Security)
     health: Health = field(default_factory=Health)
+    events: Events = field(default_factory=Events)
     hosting: Hosting = field(default_factory=Hosting)
     problems: tuple[Issue, ...] = ()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from datetime import timedelta
 from email.utils import parseaddr
@@ -11,7 +13,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from postroom.config.model import Alerts, Delivery, Health, Issue, Security
+from postroom.config.model import Alerts, Delivery, Events, Health, Issue, Security
 from postroom.config.values import Reader, invalid_origin
 from postroom.mailsettings import convert
 from postroom.mailsettings.layers import Layers
@@ -285,3 +287,132 @@ def _dns_server(value: Any) -> tuple[str, int]:
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         raise convert.Invalid(expected + ", with a port from 1 to 65535")
     return host, int(port)
+
+
+def read_events(layers: Layers, issues: list[Issue]) -> Events:
+    """Provider webhooks (``/events/<provider>/``): a provider's endpoint is on once its secret
+    is set. Secrets are kept as :class:`Secret` and never quoted in a problem."""
+    r = Reader(layers, "events", issues)
+    return Events(
+        sendgrid_public_key=_events_secret(
+            r,
+            "Postroom:Events:SendGrid:PublicKey",
+            _public_key,
+            "Paste the verification key SendGrid shows under Mail Settings, Signed Event"
+            " Webhook Requests (base64, starting with MFkw).",
+        ),
+        mailgun_signing_key=_events_secret(
+            r,
+            "Postroom:Events:Mailgun:SigningKey",
+            _token,
+            "Paste the HTTP webhook signing key from Mailgun's Webhooks page.",
+        ),
+        postmark_secret=_events_secret(
+            r,
+            "Postroom:Events:Postmark:Secret",
+            _token,
+            "Choose a long random password and put it in the webhook URL's basic auth.",
+        ),
+        ses_topic_arn=r.typed(
+            "Postroom:Events:Ses:TopicArn",
+            None,
+            _topic_arn,
+            "Write the ARN of the SNS topic that receives SES events, such as"
+            " arn:aws:sns:eu-west-1:123456789012:ses-events.",
+        ),
+        brevo_secret=_events_secret(
+            r,
+            "Postroom:Events:Brevo:Secret",
+            _token,
+            "Choose a long random token and set it as the webhook's bearer token at Brevo.",
+        ),
+        generic_secret=_events_secret(
+            r,
+            "Postroom:Events:Generic:Secret",
+            _token,
+            "Choose a long random secret (at least 16 characters) and sign with it.",
+        ),
+        tolerance_seconds=r.whole(
+            "Postroom:Events:ToleranceSeconds",
+            300,
+            30,
+            DAY_HOURS * 3600,
+            "Write a whole number of seconds, e.g. 300.",
+        ),
+        keep_unmatched_days=r.whole(
+            "Postroom:Events:KeepUnmatchedDays",
+            30,
+            1,
+            MAX_DAYS,
+            "Write a whole number of days, e.g. 30.",
+        ),
+        bounce_rate_warning=r.typed(
+            "Postroom:Events:BounceRateWarningPercent",
+            5.0,
+            _percent,
+            "Write a percentage such as 5 or 2.5.",
+        ),
+        complaint_rate_warning=r.typed(
+            "Postroom:Events:ComplaintRateWarningPercent",
+            0.1,
+            _percent,
+            "Write a percentage such as 0.1.",
+        ),
+    )
+
+
+def _events_secret(r: Reader, key: str, parse: Any, hint: str) -> Setting:
+    """A secret that is never quoted: a problem names the key and what is wrong, not the value."""
+    entry = r.entry(key)
+    if entry is None:
+        return Setting()
+    try:
+        return Setting(Secret(parse(entry.value)), entry.origin)
+    except convert.Invalid as error:
+        r.issues.append(
+            Issue(
+                entry.source,
+                f"{entry.name} is not usable: expected {error.expected}. The endpoint stays off.",
+                line=entry.line,
+                key=key,
+                hint=hint,
+                section="events",
+            )
+        )
+        return Setting(None, invalid_origin(entry))
+
+
+def _token(value: Any) -> str:
+    text = convert.to_string(value).strip()
+    if len(text) < 16 or any(ord(char) < 33 for char in text):
+        raise convert.Invalid("at least 16 characters without spaces")
+    return text
+
+
+def _public_key(value: Any) -> str:
+    text = "".join(convert.to_string(value).split())
+    text = text.removeprefix("-----BEGIN PUBLIC KEY-----").removesuffix("-----END PUBLIC KEY-----")
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise convert.Invalid("a base64 public key") from None
+    if not text:
+        raise convert.Invalid("a base64 public key")
+    return text
+
+
+def _topic_arn(value: Any) -> str:
+    text = convert.to_string(value).strip()
+    if not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}", text):
+        raise convert.Invalid("an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:name")
+    return text
+
+
+def _percent(value: Any) -> float:
+    try:
+        number = float(convert.to_string(value).strip().rstrip("%"))
+    except ValueError:
+        raise convert.Invalid("a percentage from 0 to 100") from None
+    if not 0 <= number <= 100:
+        raise convert.Invalid("a percentage from 0 to 100")
+    return number

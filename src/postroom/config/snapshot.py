@@ -22,6 +22,7 @@ from postroom.config.model import ERROR, SERVE, WARNING, Config, Issue
 from postroom.config.sections import (
     read_alerts,
     read_delivery,
+    read_events,
     read_health,
     read_security,
 )
@@ -57,6 +58,7 @@ def _read(environ: Mapping[str, str]) -> Snapshot:
     alerts = read_alerts(loaded.layers, issues)
     security = read_security(loaded.layers, issues)
     health = read_health(loaded.layers, issues)
+    events = read_events(loaded.layers, issues)
     unknown_keys(loaded.layers, issues)
     config = Config(
         smtp=loaded.settings,
@@ -64,6 +66,7 @@ def _read(environ: Mapping[str, str]) -> Snapshot:
         alerts=alerts,
         security=security,
         health=health,
+        events=events,
         hosting=hosting,
         problems=tuple(issues + hosting_issues),
     )

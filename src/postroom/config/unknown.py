@@ -17,6 +17,18 @@ KNOWN_KEYS = {
     ),
     "Postroom:Suppression": ("SoftBounceLimit", "SoftBounceWindowDays"),
     "Postroom:Alerts": ("StuckAfterMinutes", "EveryMinutes", "WebhookUrl"),
+    "Postroom:Events": (
+        "SendGrid",
+        "Mailgun",
+        "Postmark",
+        "Ses",
+        "Brevo",
+        "Generic",
+        "ToleranceSeconds",
+        "KeepUnmatchedDays",
+        "BounceRateWarningPercent",
+        "ComplaintRateWarningPercent",
+    ),
     "Postroom:Health": ("TimeoutSeconds", "DnsServer"),
     "Postroom:HealthReport": ("PeriodHours", "Recipient", "Detail", "FailuresOnly"),
 }

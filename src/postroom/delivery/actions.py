@@ -15,6 +15,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from postroom.delivery import echo
+from postroom.delivery.echo import new_tracking_id
 from postroom.delivery.enqueue import notify_workers
 from postroom.delivery.messageid import new_message_id
 from postroom.delivery.models import OutboxMessage, Status
@@ -80,6 +82,8 @@ def resend(messages: Iterable[OutboxMessage]) -> list[OutboxMessage]:
 
 def _copy(message: OutboxMessage, now: datetime) -> OutboxMessage:
     message_id = new_message_id(message.sender)
+    tracking_id = new_tracking_id() if message.tracking_id else ""
+    raw = echo.retag(bytes(message.raw), message.tracking_id, tracking_id)
     return OutboxMessage(
         kind=message.kind,
         channel=message.channel,
@@ -90,7 +94,8 @@ def _copy(message: OutboxMessage, now: datetime) -> OutboxMessage:
         bcc=message.bcc,
         subject=message.subject,
         message_id=message_id,
-        raw=replace_message_id(bytes(message.raw), message_id),
+        raw=replace_message_id(raw, message_id),
+        tracking_id=tracking_id,
         created_at=now,
         next_attempt_at=now,
     )

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from postroom.config import current_config
 from postroom.delivery import suppression
+from postroom.delivery.echo import echo_headers, new_tracking_id
 from postroom.delivery.messageid import new_message_id
 from postroom.delivery.models import Channel, Kind, OutboxMessage
 from postroom.delivery.wakeup import notify_on_commit
@@ -57,6 +58,10 @@ def enqueue(
     headers = {name.lower() for name in message.extra_headers}
     if "message-id" not in headers:
         message.extra_headers["Message-ID"] = new_message_id(message.from_email)
+    tracking_id = new_tracking_id()
+    for name, value in echo_headers(tracking_id).items():
+        if name.lower() not in headers:  # the caller's own value wins
+            message.extra_headers[name] = value
     mime = message.message()
     recipients = message.recipients()
     if not recipients:
@@ -73,6 +78,7 @@ def enqueue(
             message_id=str(mime["Message-ID"]),
             raw=mime.as_bytes(linesep="\r\n"),
             notice=suppression.sign_in_notice(kind, recipients),
+            tracking_id=tracking_id,
         )
         notify_on_commit()
     return row

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
-from postroom.delivery.models import Kind, OutboxMessage, Status
+from postroom.delivery.models import EventKind, Kind, OutboxMessage, RecipientEvent, Status
 
 PAGE_SIZE = 50
 SEARCH_MAX_CHARS = 200
@@ -39,7 +39,13 @@ PERIODS: dict[str, tuple[str, timedelta | None]] = {
     "7d": ("Last 7 days", timedelta(days=7)),
     "30d": ("Last 30 days", timedelta(days=30)),
 }
-FILTER_NAMES = ("q", "status", "kind", "period", "from", "to")
+FILTER_NAMES = ("q", "status", "kind", "event", "period", "from", "to")
+# What providers reported after the 250, for at least one recipient.
+EVENT_FILTERS = (
+    (EventKind.DELIVERED, "Delivered"),
+    (EventKind.BOUNCED, "Bounced"),
+    (EventKind.COMPLAINED, "Complained"),
+)
 MAX_ID = 2**63 - 1  # the largest id a BigAutoField (SQLite and PostgreSQL bigint) can hold
 ID_MAX_CHARS = len(str(MAX_ID))
 
@@ -79,6 +85,12 @@ class LogFilterForm(forms.Form):
     )
     kind = forms.ChoiceField(
         required=False, choices=[("", "Any kind"), *Kind.choices], error_messages=_unknown("kind")
+    )
+    event = forms.ChoiceField(
+        required=False,
+        label="Provider event",
+        choices=[("", "Any event"), *EVENT_FILTERS],
+        error_messages=_unknown("event"),
     )
     period = forms.ChoiceField(
         required=False,
@@ -168,6 +180,9 @@ def apply(
         queryset = queryset.filter(status=filters["status"])
     if filters.get("kind"):
         queryset = queryset.filter(kind=filters["kind"])
+    if filters.get("event"):
+        reported = RecipientEvent.objects.filter(message=OuterRef("pk"), kind=filters["event"])
+        queryset = queryset.filter(Exists(reported))
     window = PERIODS.get(str(filters.get("period") or ""), ("", None))[1]
     if window is not None:
         queryset = queryset.filter(created_at__gte=now - window)

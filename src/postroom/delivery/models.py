@@ -61,6 +61,12 @@ class OutboxMessage(models.Model):
         blank=True,
         help_text="A warning for the administrators, e.g. an invitation to a suppressed address.",
     )
+    tracking_id = models.CharField(
+        max_length=40, blank=True, db_index=True, help_text="Echoed back by providers' events."
+    )
+    provider_message_id = models.CharField(
+        max_length=200, blank=True, db_index=True, help_text="The id in the 250 reply."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -116,6 +122,49 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.worker_id
+
+
+class EventKind(models.TextChoices):
+    DELIVERED = "delivered", "Delivered"
+    DEFERRED = "deferred", "Deferred"
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Complained"
+    OPENED = "opened", "Opened"
+    CLICKED = "clicked", "Clicked"
+
+
+class BounceType(models.TextChoices):
+    HARD = "hard", "Hard"
+    SOFT = "soft", "Soft"
+
+
+class RecipientEvent(models.Model):
+    """What a provider reported about one recipient after the 250; unmatched when no message."""
+
+    message = models.ForeignKey(
+        OutboxMessage, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
+    recipient = models.CharField(max_length=320, db_index=True)
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    provider = models.CharField(max_length=20)
+    provider_event_id = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    detail = models.TextField(blank=True, help_text="The diagnostic text, e.g. 550 5.1.1.")
+    bounce_type = models.CharField(max_length=10, choices=BounceType.choices, blank=True)
+    reference = models.CharField(
+        max_length=300, blank=True, help_text="What the event named its message by (unmatched)."
+    )
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["kind", "occurred_at"], name="event_kind_time"),
+            models.Index(fields=["message", "recipient"], name="event_message_rcpt"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient}: {self.kind} ({self.provider})"
 
 
 class SuppressionReason(models.TextChoices):

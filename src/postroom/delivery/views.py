@@ -24,7 +24,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from postroom.core.permissions import administrator_required
-from postroom.delivery import actions, log
+from postroom.delivery import actions, log, recipient_events
 from postroom.delivery.models import Kind, OutboxMessage, Status
 from postroom.emailview import parsing
 from postroom.emailview.responses import download, sandboxed_html
@@ -110,6 +110,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "message": message,
         "attempts": message.attempts.all(),
         "recipients": _recipient_outcomes(message),
+        "timeline": recipient_events.timeline(message),
         "purged": not raw and not hidden,
         "hidden": hidden,
         "can_act": any(can.values()),

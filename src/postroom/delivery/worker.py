@@ -28,6 +28,7 @@ from postroom.delivery.models import (
 )
 from postroom.delivery.outcomes import OutcomeNotSaved, OutcomeWriter
 from postroom.delivery.policy import DeliveryPolicy, current_policy
+from postroom.delivery.providerid import provider_id
 from postroom.delivery.routing import Route, current_route, fallback_route
 from postroom.delivery.transports.base import (
     DeliveryError,
@@ -268,6 +269,7 @@ class Worker:
             failed_at=now if status == Status.FAILED else None,
             last_reply=result.reply,
             recipient_status=states,
+            provider_message_id=provider_id(result.reply) or message.provider_message_id,
             next_attempt_at=retry.next_attempt_at(now, message.attempt_count),
         )
         self.delivered += 1

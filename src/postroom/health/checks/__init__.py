@@ -4,9 +4,10 @@ from postroom.health.checks import (
     configuration,
     database,
     delivery,
+    events,
     security,
     senderdomain,
     smtp,
 )
 
-__all__ = ["configuration", "database", "delivery", "security", "senderdomain", "smtp"]
+__all__ = ["configuration", "database", "delivery", "events", "security", "senderdomain", "smtp"]

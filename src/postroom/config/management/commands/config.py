@@ -17,6 +17,7 @@ TITLES = {
     "alerts": "Alerts (Postroom:Alerts)",
     "security": "Security",
     "health": "Health (Postroom:Health, Postroom:HealthReport)",
+    "events": "Provider events (Postroom:Events)",
     "hosting": "Hosting (environment variables)",
 }
 

@@ -1,0 +1,1 @@
+"""One small module per provider: each checks its provider's documented signature scheme."""
