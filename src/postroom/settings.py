@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "postroom.inbox",
     "postroom.health",
     "postroom.forms",
+    "postroom.api",
     "postroom.backoffice",
     "django.contrib.auth",
     "django.contrib.contenttypes",
