@@ -269,3 +269,21 @@ def test_no_csrf_token_or_session_is_needed(shop):
 def test_the_secret_never_appears_in_an_answer(post, shop):
     for response in (post(GOOD), post({**GOOD, "from": "x@bad.example"}), post(b"{")):
         assert shop[1] not in response.content.decode()
+
+
+def test_deeply_nested_json_is_400_not_500(post):
+    response = post("[" * 100_000 + "]" * 100_000)
+    assert response.status_code == 400
+
+
+def test_a_lone_surrogate_is_422_with_its_path(post):
+    body = json.dumps(GOOD)[:-1] + ', "html": "\\ud800"}'
+    response = post(body)
+    assert response.status_code == 422
+    assert [p["field"] for p in response.json()["error"]["fields"]] == ["html"]
+
+
+def test_a_body_larger_than_djangos_form_limit_is_accepted(post):
+    attachment = base64.b64encode(b"x" * 3_000_000).decode()  # past Django's 2.5 MB default
+    response = post({**GOOD, "attachments": [{"filename": "big.bin", "content": attachment}]})
+    assert response.status_code == 202, response.content

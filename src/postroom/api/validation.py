@@ -195,11 +195,32 @@ def _metadata(data: dict, problems: _Problems) -> dict[str, Any]:
     return value
 
 
+def _unencodable(value: Any, path: str, problems: _Problems, depth: int = 0) -> None:
+    """Strings that UTF-8 cannot carry (JSON may hold lone surrogates such as "\\ud800")."""
+    if depth > 3:
+        return
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            problems.add(path, "Holds a character UTF-8 cannot encode (a lone surrogate).")
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _unencodable(name, f"{path}.{name}".lstrip("."), problems, depth + 1)
+            _unencodable(item, f"{path}.{name}".lstrip("."), problems, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value[: MAX_ATTACHMENTS + MAX_RECIPIENTS]):
+            _unencodable(item, f"{path}[{index}]", problems, depth + 1)
+
+
 def parse_draft(data: Any) -> Draft:
     """The request's message, or :class:`Invalid` with every problem found."""
     if not isinstance(data, dict):
         raise Invalid([{"field": "", "message": "The body must be a JSON object."}])
     problems = _Problems()
+    _unencodable(data, "", problems)
+    if problems.items:
+        raise Invalid(problems.items)
     for name in sorted(set(data) - FIELDS):
         problems.add(name, "Unknown field.")
     sender = _address(data.get("from"), "from", problems) if "from" in data else None

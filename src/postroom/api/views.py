@@ -135,6 +135,8 @@ def send(request: HttpRequest) -> HttpResponse:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as problem:
         return error(400, "invalid_json", f"The body is not JSON: {problem}.")
+    except RecursionError:
+        return error(400, "invalid_json", "The body's JSON is nested too deeply.")
     try:
         draft = parse_draft(data)
     except Invalid as invalid:
