@@ -98,6 +98,7 @@ def _copy(message: OutboxMessage, now: datetime) -> OutboxMessage:
         tracking_id=tracking_id,
         created_at=now,
         next_attempt_at=now,
+        application_id=message.application_id,
     )
 
 

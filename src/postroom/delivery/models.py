@@ -13,6 +13,8 @@ class Kind(models.TextChoices):
     TEST = "test", "Test"
     REPORT = "report", "Report"
     SYSTEM = "system", "System"
+    RELAY = "relay", "Relayed (SMTP)"
+    API = "api", "HTTP API"
 
 
 class Status(models.TextChoices):
@@ -66,6 +68,15 @@ class OutboxMessage(models.Model):
     )
     provider_message_id = models.CharField(
         max_length=200, blank=True, db_index=True, help_text="The id in the 250 reply."
+    )
+    # A string reference: delivery sits below applications and never imports it.
+    application = models.ForeignKey(
+        "applications.Application",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+        help_text="The application that handed it in (relay or API); empty for Postroom's own.",
     )
 
     class Meta:
