@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "postroom.mailsettings",
     "postroom.delivery",
     "postroom.inbox",
+    "postroom.relay",
     "postroom.health",
     "postroom.forms",
     "postroom.backoffice",

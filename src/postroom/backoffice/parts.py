@@ -1,4 +1,4 @@
-"""The three parts of `postroom serve`, each a ``run(stop)`` function for the supervisor.
+"""The parts of `postroom serve`, each a ``run(stop)`` function for the supervisor.
 
 Each part is given what it needs (addresses, ports) here; none reads them back from a setting
 that another part changed. The web server and the catcher are started once by `serve` itself,
@@ -62,3 +62,22 @@ def catcher_part(host: str, port: int, server: Any) -> Part:
                 current.stop()
 
     return Part("catcher", run)
+
+
+def relay_part(host: str, port: int | None, tls_port: int | None, server: Any) -> Part:
+    """Watch the running relay; after a failure, start a new one on the same ports."""
+    from postroom.relay.service import start_relay
+
+    started = [server]
+
+    def run(stop: threading.Event) -> None:
+        current = started.pop() if started else start_relay(host, port, tls_port)
+        try:
+            while not stop.wait(CATCHER_CHECK_SECONDS):
+                if not current.alive:
+                    raise CatcherStopped("the relay's event loop ended")
+        finally:
+            with contextlib.suppress(Exception):
+                current.stop()
+
+    return Part("relay", run)

@@ -318,7 +318,7 @@ class LimitedController(Controller):
                 self._refusing_clients.discard(client)
 
     def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
-        return self.loop.create_server(self._factory_invoker, sock=self._sock)
+        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
 
     def start_serving(self) -> None:
         """Start the event loop's thread; once it returns, the self-test connection is gone."""
