@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "postroom.accounts",
     "postroom.mailsettings",
     "postroom.delivery",
+    "postroom.applications",
     "postroom.inbox",
     "postroom.relay",
     "postroom.health",

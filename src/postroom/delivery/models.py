@@ -13,6 +13,8 @@ class Kind(models.TextChoices):
     TEST = "test", "Test"
     REPORT = "report", "Report"
     SYSTEM = "system", "System"
+    RELAY = "relay", "Relayed (SMTP)"
+    API = "api", "HTTP API"
 
 
 class Status(models.TextChoices):
@@ -55,6 +57,15 @@ class OutboxMessage(models.Model):
     )
     lost_leases = models.PositiveSmallIntegerField(
         default=0, help_text="How often a worker stopped while holding this message."
+    )
+    # A string reference: delivery sits below applications and never imports it.
+    application = models.ForeignKey(
+        "applications.Application",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+        help_text="The application that handed it in (relay or API); empty for Postroom's own.",
     )
 
     class Meta:

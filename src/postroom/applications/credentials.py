@@ -1,0 +1,138 @@
+"""Make and check application secrets.
+
+A secret reads ``pr_<lookup>_<random>``: the lookup (12 hex characters) finds its row in one
+indexed query, and the random part (43 URL-safe characters, 256 bits) is what makes it secret.
+Only the SHA-256 digest of the whole string is stored (see ``ApplicationSecret`` for why that
+is enough), and digests are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+import secrets
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from postroom.applications.models import Application, ApplicationSecret
+
+PREFIX = "pr"
+_SHAPE = re.compile(r"^pr_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _new_secret(application: Application) -> str:
+    while True:
+        lookup = secrets.token_hex(6)
+        secret = f"{PREFIX}_{lookup}_{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                ApplicationSecret.objects.create(
+                    application=application, lookup=lookup, digest=digest(secret)
+                )
+            return secret
+        except IntegrityError:  # a lookup collision (1 in 2^48): draw again
+            continue
+
+
+def username_for(name: str) -> str:
+    """``app_<slug>``, with a number added when another application has it already."""
+    base = "app_" + (slugify(name).replace("-", "_")[:100] or "application")
+    candidate, number = base, 2
+    while Application.objects.filter(username=candidate).exists():
+        candidate, number = f"{base}_{number}", number + 1
+    return candidate
+
+
+def create_application(
+    name: str,
+    senders: list[str],
+    *,
+    client_networks: list[str] | None = None,
+    trusted_network_no_login: bool = False,
+    rate_limit_per_minute: int | None = None,
+) -> tuple[Application, str]:
+    """A new enabled application and its first secret (the only time the secret is seen)."""
+    networks = [str(ipaddress.ip_network(n.strip(), strict=False)) for n in client_networks or []]
+    with transaction.atomic():
+        application = Application.objects.create(
+            name=name.strip(),
+            username=username_for(name),
+            allowed_senders=[s.strip().lower() for s in senders if s.strip()],
+            client_networks=networks,
+            trusted_network_no_login=trusted_network_no_login,
+            rate_limit_per_minute=rate_limit_per_minute,
+        )
+        secret = _new_secret(application)
+    return application, secret
+
+
+def _secret_row(secret: str) -> ApplicationSecret | None:
+    match = _SHAPE.match(secret or "")
+    if not match:
+        return None
+    row = (
+        ApplicationSecret.objects.select_related("application")
+        .filter(lookup=match.group(1))
+        .first()
+    )
+    if row is None or not hmac.compare_digest(row.digest, digest(secret)):
+        return None
+    if not row.is_valid() or not row.application.enabled:
+        return None
+    return row
+
+
+def authenticate_bearer(secret: str) -> Application | None:
+    """The enabled application whose valid secret this is, or None."""
+    row = _secret_row(secret)
+    return row.application if row else None
+
+
+def authenticate(username: str, secret: str) -> Application | None:
+    """The enabled application with this username and secret (SMTP AUTH), or None."""
+    row = _secret_row(secret)
+    if row is None or not hmac.compare_digest(row.application.username, username or ""):
+        return None
+    return row.application
+
+
+def rotate(application: Application, grace: timedelta = timedelta(0)) -> str:
+    """A new secret; the current ones stay valid for ``grace`` (zero: they stop at once)."""
+    ends = timezone.now() + max(grace, timedelta(0))
+    with transaction.atomic():
+        current = application.secrets.filter(valid_until__isnull=True) | application.secrets.filter(
+            valid_until__gt=ends
+        )
+        ApplicationSecret.objects.filter(pk__in=list(current.values_list("pk", flat=True))).update(
+            valid_until=ends
+        )
+        return _new_secret(application)
+
+
+def trusted_application_for(ip: str) -> Application | None:
+    """The enabled application a loopback client at ``ip`` may relay for without a login.
+
+    Only loopback counts, whatever an application's networks say: anything else could be
+    spoofed upstream or shared with other users of the network.
+    """
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if not address.is_loopback:
+        return None
+    for application in Application.objects.filter(enabled=True, trusted_network_no_login=True):
+        if application.allows_client(str(address)):
+            return application
+    return None

@@ -1,0 +1,103 @@
+"""Applications allowed to send through Postroom, and their hashed secrets."""
+
+from __future__ import annotations
+
+import ipaddress
+from email.utils import parseaddr
+
+from django.db import models
+from django.utils import timezone
+
+# An allowed-senders entry that lets an application use any From (an administrator's choice).
+ANY_SENDER = "*"
+
+
+def address_domain(address: str) -> str:
+    """The lower-case domain of an address (``"Ann <ann@Example.org>"`` → ``example.org``)."""
+    return parseaddr(address)[1].rpartition("@")[2].strip().lower()
+
+
+class Application(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    username = models.CharField(
+        max_length=120, unique=True, help_text="The SMTP login, e.g. app_shop."
+    )
+    enabled = models.BooleanField(default=True)
+    allowed_senders = models.JSONField(
+        default=list, blank=True, help_text="Domains (example.org) or addresses it may send as."
+    )
+    client_networks = models.JSONField(
+        default=list, blank=True, help_text="CIDR networks it may connect from; empty: any."
+    )
+    trusted_network_no_login = models.BooleanField(
+        default=False,
+        help_text="Loopback clients in its networks may relay without logging in.",
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def may_send_from(self, address: str) -> bool:
+        """Whether ``address`` (a bare address or ``Name <address>``) is one of its senders.
+
+        An entry with ``@`` allows that address exactly; any other entry allows addresses at
+        that domain exactly (not its subdomains); ``*`` allows every sender.
+        """
+        bare = parseaddr(address)[1].strip().lower()
+        if "@" not in bare:
+            return False
+        domain = bare.rpartition("@")[2]
+        for entry in (e.strip().lower() for e in self.allowed_senders):
+            if entry in (ANY_SENDER, bare) or ("@" not in entry and entry == domain):
+                return True
+        return False
+
+    def allows_client(self, ip: str) -> bool:
+        """Whether a client at ``ip`` may use it: any address when it names no networks."""
+        if not self.client_networks:
+            return True
+        try:
+            client = ipaddress.ip_address(ip.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped:
+            client = client.ipv4_mapped
+        for network in self.client_networks:
+            try:
+                if client in ipaddress.ip_network(network, strict=False):
+                    return True
+            except ValueError:  # validated on save; an old bad entry allows nothing
+                continue
+        return False
+
+
+class ApplicationSecret(models.Model):
+    """One secret of an application, stored only as a SHA-256 digest.
+
+    The secret is 256 random bits, so a fast digest is as safe as a slow password hash (there is
+    nothing to guess), and it keeps a login cheap enough for hundreds of relayed messages a
+    second; a slow hash would make every AUTH a denial-of-service lever. Unkeyed on purpose:
+    changing the site's SECRET_KEY must not lock every application out.
+    """
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="secrets")
+    lookup = models.CharField(max_length=32, unique=True, help_text="The secret's public prefix.")
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    valid_until = models.DateTimeField(
+        null=True, blank=True, help_text="Set when it is rotated out; empty: valid."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.application} secret {self.lookup}"
+
+    def is_valid(self, now=None) -> bool:  # noqa: ANN001
+        return self.valid_until is None or self.valid_until > (now or timezone.now())
