@@ -193,7 +193,7 @@ class RelaySMTP(smtpserver.LimitedSMTP):
             if outcome.startswith("421"):
                 self._close_with(outcome, "a guessing")
                 return AuthResult(success=False, handled=True)
-            return AuthResult(success=False, message=outcome)
+            return AuthResult(success=False, handled=False, message=outcome)
         self.application = outcome
         logger.info("The relay logged in %s as %s", self.client, clip(outcome.username, 100))
         return AuthResult(success=True, auth_data=outcome.username)
