@@ -213,9 +213,10 @@ class RelayHandler:
         application = server.application
         if not application.may_send_from(address):
             return refuse_sender(application, address, "MAIL FROM")
-        late = await server._in_thread(check_rate, application)
-        if late is not None:
-            return late
+        if application.rate_limit_per_minute:  # counted in the database: in a thread
+            late = await server._in_thread(check_rate, application)
+            if late is not None:
+                return late
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 2.1.0 Sender OK"

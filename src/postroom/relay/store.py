@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -96,8 +97,14 @@ class Committer:
         return batch
 
     def _write(self, batch: list[Incoming]) -> None:
+        started = time.perf_counter()
         try:
             ids = _commit(batch)
+            logger.debug(
+                "The relay committed %d message(s) in %.1f ms",
+                len(batch),
+                (time.perf_counter() - started) * 1000,
+            )
         except Exception as error:
             connection.close()  # a broken connection is opened anew for the next batch
             if len(batch) == 1:
