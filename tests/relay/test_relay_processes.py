@@ -91,6 +91,15 @@ def reply_if_any(client: RawClient) -> bytes:
         return b""
 
 
+def start_data(client: RawClient) -> None:
+    """A trusted loopback client, up to the 354 that asks for the message."""
+    assert client.reply().startswith(b"220")
+    assert client.command(b"EHLO client.example").startswith(b"250")
+    assert client.command(b"MAIL FROM:<shop@example.org>").startswith(b"250")
+    assert client.command(b"RCPT TO:<ann@example.net>").startswith(b"250")
+    assert client.command(b"DATA").startswith(b"354")
+
+
 def kill(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGKILL)
     process.wait(10)
@@ -172,11 +181,7 @@ def test_killed_before_the_250_the_client_keeps_the_message_and_nothing_is_half_
         env, _ = prepare(tmp_path, database_url)
         relay, port = start_relay(env, tmp_path / "relay.log")
         with RawClient(port) as client:
-            assert client.reply().startswith(b"220")
-            assert client.command(b"EHLO client.example").startswith(b"250")
-            assert client.command(b"MAIL FROM:<shop@example.org>").startswith(b"250")
-            assert client.command(b"RCPT TO:<ann@example.net>").startswith(b"250")
-            assert client.command(b"DATA").startswith(b"354")
+            start_data(client)
             client.sock.sendall(body)  # every byte but the final dot
             kill(relay)
             assert reply_if_any(client) == b""  # no 250: the client still holds its message
@@ -185,11 +190,7 @@ def test_killed_before_the_250_the_client_keeps_the_message_and_nothing_is_half_
         # And killed while the final dot is answered: a message is either whole or absent.
         relay, port = start_relay(env, tmp_path / "relay-2.log")
         with RawClient(port) as client:
-            assert client.reply().startswith(b"220")
-            assert client.command(b"EHLO client.example").startswith(b"250")
-            assert client.command(b"MAIL FROM:<shop@example.org>").startswith(b"250")
-            assert client.command(b"RCPT TO:<ann@example.net>").startswith(b"250")
-            assert client.command(b"DATA").startswith(b"354")
+            start_data(client)
             client.sock.sendall(body + b".\r\n")
             kill(relay)
             reply = reply_if_any(client)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from postroom.backoffice.supervisor import Part
@@ -44,40 +45,33 @@ def worker_part(inbox_port: int | None = None) -> Part:
     return Part("worker", run)
 
 
+def _watched_part(name: str, server: Any, start: Callable[[], Any]) -> Part:
+    """Watch a running SMTP server (``alive``); after a failure, ``start()`` a new one."""
+    started = [server]
+
+    def run(stop: threading.Event) -> None:
+        current = started.pop() if started else start()
+        try:
+            while not stop.wait(CATCHER_CHECK_SECONDS):
+                if not current.alive:
+                    raise CatcherStopped(f"the {name}'s event loop ended")
+        finally:
+            # A server whose loop died may fail to stop cleanly; its socket closes either way.
+            with contextlib.suppress(Exception):
+                current.stop()
+
+    return Part(name, run)
+
+
 def catcher_part(host: str, port: int, server: Any) -> Part:
     """Watch the running catcher; after a failure, start a new one on the same port."""
     from postroom.inbox.server import start_inbox
 
-    started = [server]
-
-    def run(stop: threading.Event) -> None:
-        current = started.pop() if started else start_inbox(host, port)
-        try:
-            while not stop.wait(CATCHER_CHECK_SECONDS):
-                if not current.alive:
-                    raise CatcherStopped("the catcher's event loop ended")
-        finally:
-            # A catcher whose loop died may fail to stop cleanly; its socket closes either way.
-            with contextlib.suppress(Exception):
-                current.stop()
-
-    return Part("catcher", run)
+    return _watched_part("catcher", server, lambda: start_inbox(host, port))
 
 
 def relay_part(host: str, port: int | None, tls_port: int | None, server: Any) -> Part:
     """Watch the running relay; after a failure, start a new one on the same ports."""
     from postroom.relay.service import start_relay
 
-    started = [server]
-
-    def run(stop: threading.Event) -> None:
-        current = started.pop() if started else start_relay(host, port, tls_port)
-        try:
-            while not stop.wait(CATCHER_CHECK_SECONDS):
-                if not current.alive:
-                    raise CatcherStopped("the relay's event loop ended")
-        finally:
-            with contextlib.suppress(Exception):
-                current.stop()
-
-    return Part("relay", run)
+    return _watched_part("relay", server, lambda: start_relay(host, port, tls_port))
