@@ -199,3 +199,23 @@ def test_killed_before_the_250_the_client_keeps_the_message_and_nothing_is_half_
             assert len(stored) == 1
         for _status, _kind, raw in stored:
             assert raw.endswith(body)  # whole, never cut
+
+
+def test_serve_runs_the_relay_when_its_port_is_set_and_names_it_in_the_banner(tmp_path) -> None:
+    relay_port = free_port()
+    env, _ = prepare(tmp_path, None)
+    env["POSTROOM_RELAY_PORT"] = str(relay_port)
+    log = tmp_path / "serve.log"
+    serve = start(["serve", "--port", str(free_port()), "--no-inbox"], env, log)
+    try:
+        wait_for_output(log, "Press Ctrl-C to stop.", timeout=60)
+        with RawClient(relay_port) as client:
+            start_data(client)
+            client.sock.sendall(b"From: shop@example.org\r\nSubject: via serve\r\n\r\nHi\r\n.\r\n")
+            reply = client.reply()
+        assert reply.startswith(b"250 2.0.0 Ok: queued as")
+    finally:
+        serve.send_signal(signal.SIGINT)
+        serve.wait(30)
+    assert f"  Relay:     smtp://127.0.0.1:{relay_port} (STARTTLS)" in log.read_text()
+    assert [kind for _, kind, _ in rows(None, tmp_path / "data")] == ["relay"]
