@@ -237,3 +237,23 @@ def test_implicit_tls_port(relay_with, application) -> None:
         client.login(app.username, secret)
         client.sendmail(SENDER, ["ann@example.net"], message())
     assert b"with ESMTPSA;" in OutboxMessage.objects.get().raw
+
+
+def test_the_commit_before_the_250_is_synced_to_disk(logged_in, monkeypatch) -> None:
+    from django.db import connection
+
+    real = store.enqueue_raw
+    seen: list[str] = []
+
+    def recording(*args, **kwargs):
+        with connection.cursor() as cursor:  # the writer thread's own connection
+            if connection.vendor == "sqlite":
+                cursor.execute("PRAGMA synchronous")
+            else:
+                cursor.execute("SHOW synchronous_commit")
+            seen.append(str(cursor.fetchone()[0]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "enqueue_raw", recording)
+    logged_in.sendmail(SENDER, ["ann@example.net"], message())
+    assert seen == ["2" if connection.vendor == "sqlite" else "on"]  # 2: FULL
