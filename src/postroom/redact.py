@@ -42,6 +42,8 @@ SHAPES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
         lambda url: url[0] if "hook" not in url[0].lower() else f"{url[1]}/{MASK}",
     ),
     (re.compile(r"(\bbearer\s+)[^\s'\",;]+", re.IGNORECASE), rf"\1{MASK}"),
+    # an application's secret (postroom.applications.credentials), wherever it appears
+    (re.compile(r"\bpr_[0-9a-f]{12}_[A-Za-z0-9_-]{43}"), MASK),
     # Authorization: Bearer xyz / 'HTTP_AUTHORIZATION': 'Basic xyz'
     (
         re.compile(

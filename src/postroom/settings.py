@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "postroom.relay",
     "postroom.health",
     "postroom.forms",
+    "postroom.api",
     "postroom.backoffice",
     "django.contrib.auth",
     "django.contrib.contenttypes",

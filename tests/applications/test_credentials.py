@@ -107,3 +107,20 @@ def test_trusted_network_counts_only_for_loopback_clients():
 def test_no_trusted_application_without_the_flag():
     credentials.create_application("Shop", ["example.org"])
     assert credentials.trusted_application_for("127.0.0.1") is None
+
+
+@pytest.mark.parametrize(
+    ("senders", "networks"),
+    [(["bad domain"], []), (["@example.org"], []), (["example.org"], ["10.0.0.0/33"])],
+)
+def test_create_application_refuses_bad_senders_and_networks(senders, networks):
+    with pytest.raises(ValueError):
+        credentials.create_application("Shop", senders, client_networks=networks)
+    assert not Application.objects.exists()
+
+
+def test_a_secret_in_a_log_line_is_masked():
+    from postroom.redact import scrub
+
+    _, secret = credentials.create_application("Shop", ["example.org"])
+    assert secret not in scrub(f"AUTH failed for app_shop with {secret} from 10.0.0.1")

@@ -9,8 +9,9 @@ from django.shortcuts import redirect
 
 from postroom.accounts.models import User
 
-# Paths that work before setup: the setup page itself, static files and the probes.
-OPEN_PREFIXES = ("/setup/", "/static/", "/healthz")
+# Paths that work before setup: the setup page itself, static files, the probes and the API
+# (its applications may come from `postroom apps create` before anyone has signed in).
+OPEN_PREFIXES = ("/setup/", "/static/", "/healthz", "/api/")
 
 
 class FirstRunSetupMiddleware:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from postroom.applications.models import Application, ApplicationSecret
+from postroom.applications.rules import clean_networks, clean_senders
 
 PREFIX = "pr"
 _SHAPE = re.compile(r"^pr_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
@@ -60,13 +61,22 @@ def create_application(
     trusted_network_no_login: bool = False,
     rate_limit_per_minute: int | None = None,
 ) -> tuple[Application, str]:
-    """A new enabled application and its first secret (the only time the secret is seen)."""
-    networks = [str(ipaddress.ip_network(n.strip(), strict=False)) for n in client_networks or []]
+    """A new enabled application and its first secret (the only time the secret is seen).
+
+    ValueError says what is wrong with a sender or network, or that the name is taken.
+    """
+    name = name.strip()
+    if not name:
+        raise ValueError("An application needs a name.")
+    allowed = clean_senders(senders)
+    networks = clean_networks(client_networks or [])
+    if Application.objects.filter(name__iexact=name).exists():
+        raise ValueError(f"An application named {name!r} exists already.")
     with transaction.atomic():
         application = Application.objects.create(
-            name=name.strip(),
+            name=name,
             username=username_for(name),
-            allowed_senders=[s.strip().lower() for s in senders if s.strip()],
+            allowed_senders=allowed,
             client_networks=networks,
             trusted_network_no_login=trusted_network_no_login,
             rate_limit_per_minute=rate_limit_per_minute,

@@ -37,6 +37,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .values_list("status", "n")
     )
     held = OutboxMessage.objects.filter(status="held").count()
+    relayed = OutboxMessage.objects.filter(
+        created_at__gte=since, kind__in=(Kind.RELAY, Kind.API)
+    ).count()
     problems = current_problems(current_policy())
     inbox_port = request.META.get(INBOX_PORT_ENVIRON)  # set by `serve --inbox-port`
     return render(
@@ -50,6 +53,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "parts_restarting": _parts_restarting(),
             "counts": counts,
             "held": held,
+            "relayed": relayed,
             "stuck_minutes": problems.oldest_queued_minutes,
             "queued": counts.get("queued", 0) + counts.get("sending", 0),
             "recent": OutboxMessage.objects.all()[:10],

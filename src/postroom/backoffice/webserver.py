@@ -40,6 +40,7 @@ from waitress.server import BaseWSGIServer
 from waitress.utilities import RequestEntityTooLarge
 
 from postroom import runtime
+from postroom.api.validation import MAX_BODY_BYTES as API_MAX_BODY_BYTES
 from postroom.backoffice import webloop
 from postroom.config import current_config
 from postroom.forms.editing import MAX_REQUEST_MB
@@ -60,6 +61,8 @@ MAX_BODY_BYTES = MAX_REQUEST_MB * 1024 * 1024 + MULTIPART_OVERHEAD_BYTES
 SMALL_BODY_BYTES = 1024 * 1024
 # Only a public form's submission may carry uploads (the form builder takes none).
 _UPLOAD_ROUTE = re.compile(r"/f/[-a-zA-Z0-9_]+/")
+# The HTTP API's send route takes a message with its attachments, base64-encoded.
+_API_SEND_ROUTE = "/api/v1/messages"
 MAX_HEADER_BYTES = 64 * 1024
 # Bodies past this wait in the private spool, not in memory (waitress's default is 512 KiB,
 # which 400 trickling connections turned into 250 MB of memory).
@@ -157,6 +160,8 @@ def body_limit(method: str, path: str) -> int:
     """The largest body (bytes) a request may send, decided from its request line alone."""
     if method.upper() == "POST" and _UPLOAD_ROUTE.fullmatch(path):
         return MAX_BODY_BYTES
+    if method.upper() == "POST" and path == _API_SEND_ROUTE:
+        return API_MAX_BODY_BYTES
     return SMALL_BODY_BYTES
 
 

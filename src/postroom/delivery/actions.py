@@ -91,6 +91,7 @@ def _copy(message: OutboxMessage, now: datetime) -> OutboxMessage:
         raw=replace_message_id(bytes(message.raw), message_id),
         created_at=now,
         next_attempt_at=now,
+        application_id=message.application_id,
     )
 
 

@@ -74,7 +74,7 @@ def _plural(count: int, word: str) -> str:
 @require_GET
 def message_log(request: HttpRequest) -> HttpResponse:
     query = log.log_query(request.GET)
-    rows = query.messages.only(*log.LIST_FIELDS)
+    rows = query.messages.select_related("application").only(*log.LIST_FIELDS)
     page = Paginator(rows, log.PAGE_SIZE).get_page(request.GET.get("page"))
     total = page.paginator.count
     context = {
