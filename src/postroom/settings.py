@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "postroom.delivery",
     "postroom.applications",
     "postroom.inbox",
+    "postroom.relay",
     "postroom.health",
     "postroom.forms",
     "postroom.events",

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postroom.inbox.datastream import DataDecoder, Problem
+from postroom.core.smtpdata import DataDecoder, Problem
 
 
 def _decoder(**limits: int) -> DataDecoder:

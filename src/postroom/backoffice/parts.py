@@ -1,4 +1,4 @@
-"""The three parts of `postroom serve`, each a ``run(stop)`` function for the supervisor.
+"""The parts of `postroom serve`, each a ``run(stop)`` function for the supervisor.
 
 Each part is given what it needs (addresses, ports) here; none reads them back from a setting
 that another part changed. The web server and the catcher are started once by `serve` itself,
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from postroom.backoffice.supervisor import Part
@@ -44,21 +45,33 @@ def worker_part(inbox_port: int | None = None) -> Part:
     return Part("worker", run)
 
 
+def _watched_part(name: str, server: Any, start: Callable[[], Any]) -> Part:
+    """Watch a running SMTP server (``alive``); after a failure, ``start()`` a new one."""
+    started = [server]
+
+    def run(stop: threading.Event) -> None:
+        current = started.pop() if started else start()
+        try:
+            while not stop.wait(CATCHER_CHECK_SECONDS):
+                if not current.alive:
+                    raise CatcherStopped(f"the {name}'s event loop ended")
+        finally:
+            # A server whose loop died may fail to stop cleanly; its socket closes either way.
+            with contextlib.suppress(Exception):
+                current.stop()
+
+    return Part(name, run)
+
+
 def catcher_part(host: str, port: int, server: Any) -> Part:
     """Watch the running catcher; after a failure, start a new one on the same port."""
     from postroom.inbox.server import start_inbox
 
-    started = [server]
+    return _watched_part("catcher", server, lambda: start_inbox(host, port))
 
-    def run(stop: threading.Event) -> None:
-        current = started.pop() if started else start_inbox(host, port)
-        try:
-            while not stop.wait(CATCHER_CHECK_SECONDS):
-                if not current.alive:
-                    raise CatcherStopped("the catcher's event loop ended")
-        finally:
-            # A catcher whose loop died may fail to stop cleanly; its socket closes either way.
-            with contextlib.suppress(Exception):
-                current.stop()
 
-    return Part("catcher", run)
+def relay_part(host: str, port: int | None, tls_port: int | None, server: Any) -> Part:
+    """Watch the running relay; after a failure, start a new one on the same ports."""
+    from postroom.relay.service import start_relay
+
+    return _watched_part("relay", server, lambda: start_relay(host, port, tls_port))

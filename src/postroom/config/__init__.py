@@ -10,6 +10,7 @@ from postroom.config.current import current_smtp_settings, read_bool, read_int, 
 from postroom.config.model import (
     ERROR,
     INBOX,
+    RELAY,
     SERVE,
     WARNING,
     WEB,
@@ -28,6 +29,7 @@ from postroom.config.snapshot import (
 __all__ = [
     "ERROR",
     "INBOX",
+    "RELAY",
     "SERVE",
     "WARNING",
     "WEB",

@@ -26,7 +26,7 @@ from postroom.config.environ import (
     site_dir,
     variable,
 )
-from postroom.config.model import INBOX, SERVE, WARNING, WEB, WORKER, Hosting, Issue
+from postroom.config.model import INBOX, RELAY, SERVE, WARNING, WEB, WORKER, Hosting, Issue
 from postroom.config.urls import (
     FALLBACK_EXAMPLE,
     FallbackUrlError,
@@ -38,7 +38,7 @@ from postroom.mailsettings.fields import sender_address
 from postroom.mailsettings.model import Secret, Setting
 
 DEFAULT = "default"
-ALL_PARTS = (WEB, WORKER, INBOX, SERVE)
+ALL_PARTS = (WEB, WORKER, INBOX, RELAY, SERVE)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 LEASE_RANGE = (1.0, 86_400.0)
@@ -96,6 +96,7 @@ def read_hosting(environ: Mapping[str, str] | None = None) -> tuple[Hosting, lis
             "Set POSTROOM_INBOX_PORT to the development catcher's SMTP port, e.g. 2525.",
             (INBOX, SERVE),
         ),
+        **_relay(env, environment),
         base_url=_base_url(env, environment),
         trusted_proxy=_trusted_proxy(env),
         lease_seconds=env.number(
@@ -120,6 +121,57 @@ def read_hosting(environ: Mapping[str, str] | None = None) -> tuple[Hosting, lis
         upload_storage_options=_storage_options(env),
     )
     return hosting, issues
+
+
+def _relay(env: EnvReader, environment: str) -> dict[str, Setting]:
+    """The SMTP relay's address, ports and certificate. No port: `serve` runs no relay."""
+    ports = {}
+    for field, name, example in (
+        ("relay_port", "POSTROOM_RELAY_PORT", "587 (or 2587, which needs no root)"),
+        ("relay_tls_port", "POSTROOM_RELAY_TLS_PORT", "465 (or 2465, which needs no root)"),
+    ):
+        hint = f"Set {name} to the port the relay listens on, e.g. {example}, or remove it."
+        ports[field] = (
+            Setting()
+            if env.raw(name) is None
+            else env.number(name, None, 0, 65535, hint, (RELAY, SERVE))
+        )
+    running = (RELAY, SERVE) if any(p.value is not None for p in ports.values()) else (RELAY,)
+    files = {}
+    for field, name in (("relay_cert", "POSTROOM_RELAY_CERT"), ("relay_key", "POSTROOM_RELAY_KEY")):
+        value = env.raw(name)
+        files[field] = Setting() if value is None else Setting(Path(value), env.origin(name))
+        if value is not None and not Path(value).is_file():
+            env.problem(
+                name,
+                f"{name} names {value[:200]!r}, which is not a readable file.",
+                f"Set {name} to the PEM file's full path, readable by Postroom's user.",
+                running,
+            )
+    if files["relay_cert"].is_set != files["relay_key"].is_set:
+        given, missing = (
+            ("POSTROOM_RELAY_CERT", "POSTROOM_RELAY_KEY")
+            if files["relay_cert"].is_set
+            else ("POSTROOM_RELAY_KEY", "POSTROOM_RELAY_CERT")
+        )
+        env.problem(
+            missing,
+            f"{given} is set but {missing} is not: the relay needs both for TLS.",
+            "Set POSTROOM_RELAY_CERT to the certificate chain and POSTROOM_RELAY_KEY to its"
+            " private key (PEM files).",
+            running,
+        )
+    elif not files["relay_cert"].is_set and environment != DEVELOPMENT and running != (RELAY,):
+        env.problem(
+            "POSTROOM_RELAY_CERT",
+            "The relay has no certificate (POSTROOM_RELAY_CERT and POSTROOM_RELAY_KEY are not"
+            " set): it offers no TLS, so applications cannot log in; only applications marked"
+            ' "trusted network, no login" can send, from this machine.',
+            "Set POSTROOM_RELAY_CERT and POSTROOM_RELAY_KEY to the certificate and key of the"
+            " relay's host name (PEM files).",
+            level=WARNING,
+        )
+    return {"relay_host": _host(env, "POSTROOM_RELAY_HOST", (RELAY, SERVE)), **ports, **files}
 
 
 def _storage_options(env: EnvReader) -> Setting:

@@ -10,9 +10,9 @@ from postroom.mailsettings.model import Problem, Setting, SmtpSettings
 
 ERROR, WARNING = "error", "warning"
 
-# The parts of Postroom a problem can stop from starting; ``serve`` runs all three.
-WEB, WORKER, INBOX, SERVE = "web", "worker", "inbox", "serve"
-PARTS = (WEB, WORKER, INBOX, SERVE)
+# The parts of Postroom a problem can stop from starting; ``serve`` runs them all.
+WEB, WORKER, INBOX, RELAY, SERVE = "web", "worker", "inbox", "relay", "serve"
+PARTS = (WEB, WORKER, INBOX, RELAY, SERVE)
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,11 @@ class Hosting(Section):
     port: Setting = _key("POSTROOM_PORT")
     inbox_host: Setting = _key("POSTROOM_INBOX_HOST")
     inbox_port: Setting = _key("POSTROOM_INBOX_PORT")
+    relay_host: Setting = _key("POSTROOM_RELAY_HOST")
+    relay_port: Setting = _key("POSTROOM_RELAY_PORT")  # an int, or unset: no relay in serve
+    relay_tls_port: Setting = _key("POSTROOM_RELAY_TLS_PORT")  # an int, or unset
+    relay_cert: Setting = _key("POSTROOM_RELAY_CERT")  # a Path, or unset
+    relay_key: Setting = _key("POSTROOM_RELAY_KEY")  # a Path, or unset
     base_url: Setting = _key("POSTROOM_BASE_URL")  # "https://example.com/path" or unset
     trusted_proxy: Setting = _key("POSTROOM_TRUSTED_PROXY")
     lease_seconds: Setting = _key("POSTROOM_LEASE_SECONDS")  # a float
@@ -179,7 +184,7 @@ class Config:
         """The errors that stop ``part`` (web, worker, inbox or serve) from starting."""
         if part not in PARTS:
             raise ValueError(f"Unknown part {part!r}; expected one of {', '.join(PARTS)}.")
-        wanted = {WEB, WORKER, INBOX, SERVE} if part == SERVE else {part}
+        wanted = {WEB, WORKER, INBOX, RELAY, SERVE} if part == SERVE else {part}
         return tuple(p for p in self.errors if wanted & set(p.blocks))
 
     def as_json(self) -> dict[str, Any]:

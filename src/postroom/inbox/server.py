@@ -2,7 +2,7 @@
 
 It accepts any AUTH credentials, with or without TLS, offers STARTTLS with a self-signed
 certificate, and never relays anything anywhere. Every resource it spends on a client has a
-named limit (below); the bytes after DATA are read by :mod:`postroom.inbox.datastream`.
+named limit (below); connections and DATA are handled by :mod:`postroom.core.smtpserver`.
 """
 
 from __future__ import annotations
@@ -10,30 +10,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import errno
 import gc
 import logging
 import os
 import shutil
-import socket
-import sys
-import tempfile
 import threading
-import time
-from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session, syntax
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from django.db import close_old_connections, transaction
 from django.db.models import Count, Sum
 
 from postroom import runtime
-from postroom.inbox import tls
-from postroom.inbox.datastream import DataDecoder
+from postroom.core import selfsigned, smtpserver
+from postroom.core.smtpserver import START_TIMEOUT, clip
 
 logger = logging.getLogger(__name__)
 
@@ -83,17 +76,14 @@ STORE_CONCURRENCY = 2
 # Messages larger than this are stored one at a time (and with at most one smaller one):
 # parsing a 24 MB message takes about 200 MB for a few seconds.
 LARGE_MESSAGE_SIZE = 1024 * 1024
-# A message in transit is kept in memory up to this size, then spooled to a private file.
-SPOOL_MEMORY_LIMIT = 512 * 1024
-READ_CHUNK = 64 * 1024
-# Logged envelope: this many recipients by address, then "and N more"; each field this long.
+# Logged envelope: this many recipients by address, then "and N more".
 LOGGED_RECIPIENTS = 3
-LOGGED_FIELD_LENGTH = 200
-START_TIMEOUT = 10.0
+NAME = "The development inbox"  # starts its log lines
+TLS_ORGANISATION = "Postroom development inbox"
 
 
 @dataclasses.dataclass(frozen=True)
-class Limits:
+class Limits(smtpserver.Limits):
     """The catcher's limits; the defaults are the constants above (tests shorten them)."""
 
     connections: int = CONNECTION_LIMIT
@@ -129,18 +119,15 @@ class InboxPortInUse(InboxError):
         )
 
 
-def clip(text: str, length: int = LOGGED_FIELD_LENGTH) -> str:
-    """``text`` cut to ``length`` characters for a log line, saying how much was cut."""
-    if len(text) <= length:
-        return text
-    return f"{text[:length]}... ({len(text) - length:,} more characters)"
-
-
 def describe_recipients(recipients: list[str], shown: int = LOGGED_RECIPIENTS) -> str:
     """The first few recipients and how many more, so one log line stays short."""
     listed = ", ".join(f"<{clip(address)}>" for address in recipients[:shown])
     rest = len(recipients) - shown
     return f"{listed} and {rest:,} more" if rest > 0 else listed
+
+
+def default_tls_dir() -> Path:
+    return runtime.data_dir() / "inbox-tls"
 
 
 def default_spool_dir() -> Path:
@@ -302,287 +289,6 @@ def accept_any_login(
     return AuthResult(success=True, auth_data=auth_data)
 
 
-class _CatcherSMTP(SMTP):
-    """aiosmtpd's SMTP with a timeout on every read and DATA read in chunks, spooled to disk.
-
-    aiosmtpd's own DATA keeps the message as a list of lines in memory, counts a bare-LF
-    message as one line, and leaves its timer running from the DATA command on, so a large
-    message is cut off after one timeout however steadily it arrives.
-    """
-
-    # The stream buffer for command lines; DATA is read in chunks and needs none of it.
-    line_length_limit = 64 * 1024
-
-    def __init__(
-        self,
-        handler: CatchAllHandler,
-        *,
-        limits: Limits,
-        spool_dir: Path,
-        admit: Callable[[str], bool],
-        on_close: Callable[[str | None], None],
-        **kwargs: Any,
-    ) -> None:
-        junk = dict.fromkeys(("NOOP", "RSET", "VRFY", "EXPN", "HELP"), limits.junk_commands)
-        super().__init__(
-            handler,
-            data_size_limit=limits.message_size,
-            timeout=limits.read_timeout,
-            command_call_limit={**junk, "*": sys.maxsize},  # the rest: no limit of their own
-            **kwargs,
-        )
-        self.limits = limits
-        self.spool_dir = spool_dir
-        self._admit = admit
-        self._on_close: Callable[[str | None], None] | None = on_close
-        self._client: str | None = None  # the address admitted, counted until closed
-        self._refused = False
-        self._session_handle: asyncio.TimerHandle | None = None
-        self._session_over = False
-        self._storing = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if self.transport is not None:  # the same connection again, after STARTTLS
-            super().connection_made(transport)
-            return
-        peer = transport.get_extra_info("peername")
-        client = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
-        if not self._admit(client):
-            self._refused = True
-            assert isinstance(transport, asyncio.WriteTransport)
-            transport.write(
-                f"421 4.7.0 {self.hostname} Too many connections from {client}, "
-                "try again later\r\n".encode()
-            )
-            transport.close()
-            return
-        self._client = client
-        self._session_handle = self.loop.call_later(
-            self.limits.session_timeout, self._session_timeout_cb
-        )
-        super().connection_made(transport)
-
-    def connection_lost(self, error: Exception | None) -> None:
-        try:
-            if self._session_handle is not None:
-                self._session_handle.cancel()
-            if not self._refused:
-                super().connection_lost(error)
-        finally:
-            on_close, self._on_close = self._on_close, None
-            if on_close is not None:
-                on_close(self._client)
-
-    def _session_timeout_cb(self) -> None:
-        self._session_over = True
-        if not self._storing:  # else once the message's reply is sent, so it is not resent
-            self._close_for_session()
-
-    def _close_for_session(self) -> None:
-        self._close_with(
-            f"421 4.4.2 {self.hostname} Error: session time limit exceeded, reconnect to go on",
-            "a long",
-        )
-
-    def _timeout_cb(self) -> None:
-        """Say why before closing (Postfix: 421 4.4.2 Error: timeout exceeded)."""
-        self._close_with(f"421 4.4.2 {self.hostname} Error: timeout exceeded", "an idle")
-
-    def _close_with(self, reply: str, which: str) -> None:
-        transport = self.transport
-        if transport is None or transport.is_closing():
-            return
-        logger.info("The development inbox closed %s connection from %s", which, self.session.peer)
-        transport.write(f"{reply}\r\n".encode())
-        if transport.get_write_buffer_size():
-            transport.abort()  # the client reads nothing: do not wait for it to
-        else:
-            transport.close()
-
-    @syntax("DATA")
-    async def smtp_DATA(self, arg: str) -> None:
-        """As aiosmtpd's, but see the class docstring and :mod:`postroom.inbox.datastream`."""
-        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
-            return
-        assert self.envelope is not None
-        if not self.envelope.rcpt_tos:
-            await self.push("503 Error: need RCPT command")
-            return
-        if arg:
-            await self.push("501 Syntax: DATA")
-            return
-        await self.push("354 End data with <CR><LF>.<CR><LF>")
-        decoder = DataDecoder(
-            size_limit=self.limits.message_size,
-            header_limit=self.limits.header_size,
-            line_limit=self.limits.line_length,
-        )
-        with tempfile.SpooledTemporaryFile(SPOOL_MEMORY_LIMIT, dir=self.spool_dir) as content:
-            rest = None
-            started, received = self.loop.time(), 0
-            while rest is None:
-                chunk = await self._reader.read(READ_CHUNK)
-                if not chunk:
-                    return  # the client went away; nothing is stored
-                self._reset_timeout()
-                received += len(chunk)
-                allowed = self.limits.read_timeout + received / self.limits.min_data_rate
-                if self.loop.time() - started > allowed:
-                    self._close_with(f"421 4.4.2 {self.hostname} Error: data too slow", "a slow")
-                    return
-                message, rest = decoder.feed(chunk)
-                content.write(message)
-            # Commands the client pipelined after the final "." are read as commands again.
-            self._reader._buffer[:0] = rest  # type: ignore[attr-defined]
-            if decoder.problem is not None:
-                logger.info(
-                    "The development inbox refused a message from %s: %s",
-                    self.session.peer,
-                    decoder.reply(),
-                )
-                self._set_post_data_state()
-                await self.push(decoder.reply())
-                return
-            self.envelope.content_file = content  # type: ignore[attr-defined]
-            self._reset_timeout(self.limits.store_timeout)
-            self._storing = True
-            try:
-                status = await self._call_handler_hook("DATA")
-            finally:
-                self._storing = False
-        self._set_post_data_state()
-        self._reset_timeout()
-        await self.push(status)
-        if self._session_over:
-            self._close_for_session()
-
-
-class _Refusal(asyncio.Protocol):
-    """Answers a connection over the limit with 421 and closes it."""
-
-    def __init__(self, reply: bytes) -> None:
-        self.reply = reply
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.WriteTransport)
-        transport.write(self.reply)
-        transport.close()
-
-
-class _Controller(Controller):
-    """Serves on a socket bound beforehand, so a busy port fails fast and clearly.
-
-    It also counts open connections: past the limit, a client gets 421 and is closed at once,
-    so idle clients cannot take every file descriptor the process has.
-    """
-
-    def __init__(
-        self,
-        handler: CatchAllHandler,
-        sock: socket.socket,
-        *,
-        limits: Limits,
-        spool_dir: Path,
-        **kwargs: Any,
-    ) -> None:
-        host, port = sock.getsockname()[:2]
-        # The start-up self-test connects to this address: use loopback for a wildcard.
-        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
-        super().__init__(handler, hostname=host, port=port, **kwargs)
-        self._sock = sock
-        self.limits = limits
-        self.spool_dir = spool_dir
-        # Touched only on the event loop's thread.
-        self.open_connections = 0
-        self.client_connections: dict[str, int] = {}
-        self._refusing = False
-        self._refusing_clients: set[str] = set()
-
-    def factory(self) -> SMTP | _Refusal:  # type: ignore[override]
-        if self.open_connections >= self.limits.connections:
-            if not self._refusing:  # one log line per busy spell, not one per client
-                self._refusing = True
-                logger.warning(
-                    "The development inbox has %s connections open, its limit: further "
-                    "clients are answered 421 until some close",
-                    self.open_connections,
-                )
-            hostname = self.SMTP_kwargs.get("hostname", "")
-            return _Refusal(
-                f"421 4.7.0 {hostname} Too many connections, try again later\r\n".encode()
-            )
-        self.open_connections += 1
-        return _CatcherSMTP(
-            self.handler,
-            limits=self.limits,
-            spool_dir=self.spool_dir,
-            admit=self._admit,
-            on_close=self._closed,
-            **self.SMTP_kwargs,
-        )
-
-    def _admit(self, client: str) -> bool:
-        held = self.client_connections.get(client, 0)
-        if held >= self.limits.connections_per_client:
-            if client not in self._refusing_clients:  # one log line per busy spell
-                self._refusing_clients.add(client)
-                logger.warning(
-                    "The development inbox has %s connections open from %s, its limit for "
-                    "one client: further ones from there are answered 421 until some close",
-                    held,
-                    clip(client),
-                )
-            return False
-        self.client_connections[client] = held + 1
-        return True
-
-    def _closed(self, client: str | None) -> None:
-        self.open_connections -= 1
-        if self.open_connections < self.limits.connections:
-            self._refusing = False
-        if client is not None:
-            held = self.client_connections.pop(client) - 1
-            if held:
-                self.client_connections[client] = held
-            if held < self.limits.connections_per_client:
-                self._refusing_clients.discard(client)
-
-    def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
-        return self.loop.create_server(self._factory_invoker, sock=self._sock)
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    try:
-        infos = socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
-    except (socket.gaierror, UnicodeError) as error:
-        raise InboxError(
-            f"The development inbox cannot listen on {host}:{port}: {error}. "
-            "Check the POSTROOM_INBOX_HOST setting or the --host option."
-        ) from error
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        if sys.platform == "win32":
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
-        else:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(100)
-    except OSError as error:
-        sock.close()
-        if error.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
-            raise InboxPortInUse(host, port) from error
-        raise InboxError(
-            f"The development inbox cannot listen on {host}:{port}: {error.strerror or error}. "
-            "Choose another address with the POSTROOM_INBOX_HOST and POSTROOM_INBOX_PORT "
-            "settings or the --host and --port options."
-        ) from error
-    sock.setblocking(False)
-    return sock
-
-
 class InboxServer:
     """The catcher on ``host:port`` (port 0 picks a free one; see :attr:`port` once started)."""
 
@@ -597,10 +303,10 @@ class InboxServer:
     ) -> None:
         self.host = host
         self.port = port
-        self.tls_dir = tls_dir or tls.default_tls_dir()
+        self.tls_dir = tls_dir or default_tls_dir()
         self.spool_dir = spool_dir or default_spool_dir()
         self.limits = limits or Limits()
-        self._controller: _Controller | None = None
+        self._controller: smtpserver.LimitedController | None = None
 
     @property
     def running(self) -> bool:
@@ -609,12 +315,11 @@ class InboxServer:
     @property
     def alive(self) -> bool:
         """Whether the catcher still serves: False once its event loop's thread has ended."""
-        thread = getattr(self._controller, "_thread", None)
-        return thread is not None and thread.is_alive()
+        return self._controller is not None and self._controller.alive
 
     @property
     def cert_path(self) -> Path:
-        return self.tls_dir / tls.CERT_FILE
+        return self.tls_dir / selfsigned.CERT_FILE
 
     @property
     def open_connections(self) -> int:
@@ -625,7 +330,7 @@ class InboxServer:
         if self._controller is not None:
             return
         try:
-            tls_context = tls.server_context(self.tls_dir)
+            tls_context = selfsigned.server_context(self.tls_dir, TLS_ORGANISATION)
         except OSError as error:
             raise InboxError(
                 f"The development inbox cannot keep its TLS certificate in {self.tls_dir}: "
@@ -640,11 +345,22 @@ class InboxServer:
                 f"The development inbox cannot keep messages in transit in {self.spool_dir}: "
                 f"{error.strerror or error}. Check that POSTROOM_DATA is writable."
             ) from error
-        sock = _bind(self.host, self.port)
+        sock = smtpserver.bind(
+            self.host,
+            self.port,
+            invalid=lambda reason: InboxError(
+                f"The development inbox cannot listen on {self.host}:{self.port}: {reason}. "
+                "Choose another address with the POSTROOM_INBOX_HOST and POSTROOM_INBOX_PORT "
+                "settings or the --host and --port options."
+            ),
+            in_use=lambda: InboxPortInUse(self.host, self.port),
+        )
         self.port = sock.getsockname()[1]
-        controller = _Controller(
+        controller = smtpserver.LimitedController(
             CatchAllHandler(self.limits, self.spool_dir),
             sock,
+            protocol=smtpserver.LimitedSMTP,
+            name=NAME,
             limits=self.limits,
             spool_dir=self.spool_dir,
             ready_timeout=START_TIMEOUT,
@@ -654,19 +370,8 @@ class InboxServer:
             authenticator=accept_any_login,
             auth_require_tls=False,
         )
-        try:
-            controller.start()
-        except BaseException:
-            controller.stop(no_assert=True)
-            sock.close()
-            if not controller.loop.is_running() and not controller.loop.is_closed():
-                controller.loop.close()
-            raise
+        controller.start_serving()
         self._controller = controller
-        # aiosmtpd's start-up self-test connection counts until its close is seen.
-        deadline = time.monotonic() + START_TIMEOUT
-        while controller.open_connections and time.monotonic() < deadline:
-            time.sleep(0.01)
 
     def stop(self) -> None:
         controller, self._controller = self._controller, None

@@ -5,21 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('applications', '0001_initial'),
-        ('delivery', '0003_delete_throttle'),
+        ("applications", "0001_initial"),
+        ("delivery", "0003_delete_throttle"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboxmessage',
-            name='application',
-            field=models.ForeignKey(blank=True, help_text="The application that handed it in (relay or API); empty for Postroom's own.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='applications.application'),
+            model_name="outboxmessage",
+            name="application",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The application that handed it in (relay or API); empty for Postroom's own.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="messages",
+                to="applications.application",
+            ),
         ),
         migrations.AlterField(
-            model_name='outboxmessage',
-            name='kind',
-            field=models.CharField(choices=[('form', 'Form'), ('invite', 'Invitation'), ('password_reset', 'Password reset'), ('test', 'Test'), ('report', 'Report'), ('system', 'System'), ('relay', 'Relayed (SMTP)'), ('api', 'HTTP API')], default='system', max_length=20),
+            model_name="outboxmessage",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("form", "Form"),
+                    ("invite", "Invitation"),
+                    ("password_reset", "Password reset"),
+                    ("test", "Test"),
+                    ("report", "Report"),
+                    ("system", "System"),
+                    ("relay", "Relayed (SMTP)"),
+                    ("api", "HTTP API"),
+                ],
+                default="system",
+                max_length=20,
+            ),
         ),
     ]

@@ -7,8 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from postroom import config, runtime
 from postroom.backoffice import supervisor
-from postroom.backoffice.parts import catcher_part, web_part, worker_part
+from postroom.backoffice.parts import catcher_part, relay_part, web_part, worker_part
 from postroom.backoffice.webserver import create_web_server
+from postroom.config import current_config
 from postroom.core.requests import INBOX_PORT_ENVIRON
 from postroom.delivery import worker
 from postroom.startup import banner, prepare_database, stop_on_sigterm
@@ -78,6 +79,22 @@ class Command(BaseCommand):
                 f"  Inbox:     smtp://{inbox_host}:{inbox_port} "
                 f"(read it at http://{host}:{port}/inbox/)"
             )
+        hosting = current_config().hosting
+        relay_port, relay_tls_port = hosting.relay_port.value, hosting.relay_tls_port.value
+        if relay_port is not None or relay_tls_port is not None:
+            from postroom.relay.service import RelayError, start_relay
+
+            relay_host = hosting.relay_host.value
+            try:
+                relay = start_relay(relay_host, relay_port, relay_tls_port)
+            except RelayError as error:
+                web.close()
+                for part in parts:
+                    if part.name == "catcher":
+                        inbox.stop()
+                raise CommandError(str(error)) from None
+            parts.append(relay_part(relay_host, relay.port, relay.tls_port, relay))
+            lines.append(f"  Relay:     {relay.describe()}")
         running = supervisor.Supervisor(parts)
         supervisor.install(running)
         running.start()

@@ -5,8 +5,11 @@ Pure: :class:`DataDecoder` is fed what arrives and hands back the message, with 
 - A line ends at LF, with or without a CR before it: scripts and some libraries send bare LF.
 - A line holding only "." ends the data, however it and the line before it end (CRLF or LF),
   as Postfix has always done with ``smtpd_forbid_bare_newline = no``. Postfix 3.9 defaults to
-  demanding CRLF.CRLF to stop SMTP smuggling, which matters to a server that relays; the catcher
-  relays nothing, and a client that ends with LF.LF would otherwise hang until it times out.
+  demanding CRLF.CRLF to stop SMTP smuggling, which matters to a server that passes the bytes on
+  as they came. The catcher passes nothing on; the relay stores the message and the worker sends
+  it through smtplib, which writes every line ending as CRLF and dot-stuffs every line again, so
+  no "." line inside a stored message can end the data early at the next server. A client that
+  ends with LF.LF would otherwise hang until it times out.
 - A leading dot is removed from every other line (RFC 5321 section 4.5.2), however it ends.
 - Nothing else is changed: line endings are kept as the client sent them.
 

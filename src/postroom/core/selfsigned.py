@@ -1,4 +1,5 @@
-"""The catcher's self-signed certificate, generated on first use and kept in the data dir."""
+"""Self-signed certificates for Postroom's SMTP servers (the development catcher, and the relay
+in Development), generated on first use and kept in the data directory."""
 
 from __future__ import annotations
 
@@ -14,17 +15,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from postroom import runtime
-
 logger = logging.getLogger(__name__)
 
 CERT_FILE = "cert.pem"
 KEY_FILE = "key.pem"
 VALIDITY = datetime.timedelta(days=3650)
-
-
-def default_tls_dir() -> Path:
-    return runtime.data_dir() / "inbox-tls"
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:
@@ -37,12 +32,12 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     os.replace(temporary, path)
 
 
-def generate(directory: Path) -> None:
+def generate(directory: Path, organisation: str) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Postroom development inbox"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
         ]
     )
     now = datetime.datetime.now(datetime.UTC)
@@ -71,7 +66,7 @@ def generate(directory: Path) -> None:
     )
     _write(directory / KEY_FILE, key_bytes, 0o600)
     _write(directory / CERT_FILE, cert.public_bytes(serialization.Encoding.PEM), 0o600)
-    logger.info("Generated a self-signed certificate for the development inbox in %s", directory)
+    logger.info("Generated a self-signed certificate for the %s in %s", organisation, directory)
 
 
 def _is_current(cert_path: Path) -> bool:
@@ -82,17 +77,17 @@ def _is_current(cert_path: Path) -> bool:
     return cert.not_valid_after_utc > datetime.datetime.now(datetime.UTC)
 
 
-def server_context(directory: Path | None = None) -> ssl.SSLContext:
-    """A server-side TLS context with the catcher's certificate, made if missing or expired."""
-    directory = directory or default_tls_dir()
+def server_context(directory: Path, organisation: str) -> ssl.SSLContext:
+    """A server-side TLS context with a certificate kept in ``directory``, made if missing or
+    expired; ``organisation`` names the server in it (e.g. "Postroom development inbox")."""
     cert_path, key_path = directory / CERT_FILE, directory / KEY_FILE
     if not (key_path.exists() and _is_current(cert_path)):
-        generate(directory)
+        generate(directory, organisation)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
         context.load_cert_chain(cert_path, key_path)
     except (OSError, ssl.SSLError):
         # The files were damaged (or do not match): start over once.
-        generate(directory)
+        generate(directory, organisation)
         context.load_cert_chain(cert_path, key_path)
     return context

@@ -1,0 +1,1 @@
+"""The SMTP relay: the sites' own applications hand Postroom their mail (see ``server``)."""
