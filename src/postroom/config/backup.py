@@ -71,8 +71,7 @@ def read_backup(layers: Layers, issues: list[Issue], main: SmtpSettings, site: P
             f"{BACKUP}:From",
             None,
             sender_address,
-            "Use a sender address the backup provider accepts, or remove it to use the main"
-            " From.",
+            "Use a sender address the backup provider accepts, or remove it to use the main From.",
         ),
         client_domain=r.typed(
             f"{BACKUP}:ClientDomain",
@@ -160,8 +159,7 @@ def _check(r: Reader, backup: Backup, main: SmtpSettings) -> None:
             r,
             given[0],
             f"{BACKUP}:Host",
-            f"{given[0].name} is set, but {BACKUP}:Host is not, so there is no backup"
-            " connection.",
+            f"{given[0].name} is set, but {BACKUP}:Host is not, so there is no backup connection.",
             "Set the backup server's Host too, or remove the Postroom:Smtp:Backup keys.",
         )
         return

@@ -263,7 +263,9 @@ class Worker:
             failed_at=now if status == Status.FAILED else None,
             last_reply=result.reply,
             recipient_status=states,
-            next_attempt_at=retry.next_attempt_at(now, message.attempt_count, schedule=policy.retry),
+            next_attempt_at=retry.next_attempt_at(
+                now, message.attempt_count, schedule=policy.retry
+            ),
         )
         self.delivered += 1
         log.debug("Sent %s via %s: %s", message.message_id, route.description, result.reply)
@@ -292,7 +294,9 @@ class Worker:
             connection=error.connection,
             status=Status.QUEUED if retrying else Status.FAILED,
             failed_at=None if retrying else now,
-            next_attempt_at=retry.next_attempt_at(now, message.attempt_count, schedule=policy.retry),
+            next_attempt_at=retry.next_attempt_at(
+                now, message.attempt_count, schedule=policy.retry
+            ),
             last_reply=reply,
         )
         self.failed += 0 if retrying else 1
