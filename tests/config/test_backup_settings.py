@@ -89,9 +89,7 @@ def test_invalid_backup_values_are_problems_that_name_the_key(isolated_site):
     assert typo.level == "warning" and "Did you mean Postroom:Smtp:Backup:Host" in typo.hint
 
 
-def test_backup_keys_without_a_host_and_a_lonely_password_are_warnings(
-    isolated_site, monkeypatch
-):
+def test_backup_keys_without_a_host_and_a_lonely_password_are_warnings(isolated_site, monkeypatch):
     write(isolated_site, {"Port": 587})
     [warning] = problems("Postroom:Smtp:Backup:Host")
     assert warning.level == "warning" and "no backup connection" in warning.message
@@ -122,9 +120,7 @@ def test_the_retry_schedule_defaults_to_todays_values():
 def test_the_retry_schedule_is_read_and_checked(isolated_site, monkeypatch):
     write(isolated_site, delivery={"RetryFirstDelaySeconds": 10, "RetryMaxDelayMinutes": 5})
     monkeypatch.setenv("Postroom__Delivery__RetryBackoffFactor", "3")
-    assert current_policy().retry == RetrySchedule(
-        timedelta(seconds=10), 3.0, timedelta(minutes=5)
-    )
+    assert current_policy().retry == RetrySchedule(timedelta(seconds=10), 3.0, timedelta(minutes=5))
     monkeypatch.setenv("Postroom__Delivery__RetryBackoffFactor", "0.5")
     [found] = problems("Postroom:Delivery:RetryBackoffFactor")
     assert found.level == "error" and "a number from 1 to 10" in found.message

@@ -149,7 +149,7 @@ def test_after_a_failed_connection_the_main_server_is_tried_again_after_a_pause(
     use_servers(isolated_site, main.port, spare.port)
     queue_mail()
     worker.run_once()
-    main.handler.ehlo_reply = main.handler.helo_reply = None  # the main server is back, but nobody knows yet
+    main.handler.ehlo_reply = main.handler.helo_reply = None  # back, but nobody knows yet
     queue_mail()
     worker.run_once()
     assert len(spare.messages) == 2 and main.connections == 1
