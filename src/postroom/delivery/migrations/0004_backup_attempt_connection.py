@@ -4,20 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('delivery', '0003_delete_throttle'),
+        ("delivery", "0003_delete_throttle"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='deliveryattempt',
-            name='connection',
-            field=models.CharField(blank=True, choices=[('main', 'Main'), ('backup', 'Backup'), ('fallback', 'Fallback relay'), ('inbox', 'Development inbox'), ('pickup', 'Pickup directory')], max_length=10),
+            model_name="deliveryattempt",
+            name="connection",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("main", "Main"),
+                    ("backup", "Backup"),
+                    ("fallback", "Fallback relay"),
+                    ("inbox", "Development inbox"),
+                    ("pickup", "Pickup directory"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='deliveryattempt',
-            name='outcome',
-            field=models.CharField(blank=True, choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('held', 'Held'), ('cancelled', 'Cancelled')], help_text="The message's status right after this attempt: sent, queued (to be retried) or failed. Metrics count attempts by it.", max_length=10),
+            model_name="deliveryattempt",
+            name="outcome",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("queued", "Queued"),
+                    ("sending", "Sending"),
+                    ("sent", "Sent"),
+                    ("failed", "Failed"),
+                    ("held", "Held"),
+                    ("cancelled", "Cancelled"),
+                ],
+                help_text="The message's status right after this attempt: sent, queued (to be retried) or failed. Metrics count attempts by it.",
+                max_length=10,
+            ),
         ),
     ]

@@ -1,6 +1,7 @@
 """The built-in health checks; importing this package registers them (HealthConfig.ready)."""
 
 from postroom.health.checks import (
+    backup,
     configuration,
     database,
     delivery,
@@ -9,4 +10,4 @@ from postroom.health.checks import (
     smtp,
 )
 
-__all__ = ["configuration", "database", "delivery", "security", "senderdomain", "smtp"]
+__all__ = ["backup", "configuration", "database", "delivery", "security", "senderdomain", "smtp"]
