@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 from postroom.accounts.models import User
 
 # Paths that work before setup: the setup page itself, static files and the probes.
-OPEN_PREFIXES = ("/setup/", "/static/", "/healthz")
+OPEN_PREFIXES = ("/setup/", "/static/", "/healthz", "/metrics")
 
 
 class FirstRunSetupMiddleware:
