@@ -80,3 +80,11 @@ def test_backup_problems_show_in_the_check(configure_smtp, configure_backup, smt
     assert run.status == "error"
     text = " ".join(r.message for r in run.results)
     assert "Postroom:Smtp:Backup:Host" in text and "Postroom:Smtp:Backup:Port" in text
+
+
+def test_a_backup_without_a_main_server_is_not_probed(configure_backup, smtp_server):
+    spare = smtp_server()
+    configure_backup(Host="127.0.0.1", Port=spare.port)
+    run, found = steps("smtp-backup")
+    assert run.status == "info" and "no main SMTP server" in found["settings"].message
+    assert spare.connections == 0

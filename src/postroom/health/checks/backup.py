@@ -47,7 +47,14 @@ def backup_check() -> list[Result]:
             )
         ]
     if config.smtp.uses_pickup_directory or not config.smtp.configured:
-        return results
+        return results or [
+            Result.info(
+                f"A backup SMTP server ({backup.host.value}) is set, but no main SMTP server:"
+                " the backup stands in only for one, so it is not used now.",
+                "Set the main SMTP settings (Umbraco:CMS:Global:Smtp) first.",
+                step="settings",
+            )
+        ]
     after = config.backup.after_temporary_failure_minutes.value
     results.insert(
         0,
