@@ -227,3 +227,19 @@ def test_invitations_through_the_fallback_relay_never_use_the_backup(
     assert connections(row) == ["fallback"]
     assert len(relay.messages) == 1 and spare.messages == []
     assert DeliveryAttempt.objects.filter(connection="backup").count() == 0
+
+
+def test_a_backup_that_fails_while_the_main_server_is_avoided_says_so(
+    isolated_site, refused_port, smtp_server
+):
+    spare = smtp_server()
+    use_servers(isolated_site, refused_port, spare.port)
+    queue_mail()
+    worker.run_once()
+    spare.stop()
+    (row,) = queue_mail()
+    worker.run_once()
+    row.refresh_from_db()
+    assert row.status == "queued"
+    assert row.last_reply.startswith("The backup server failed (the main server 127.0.0.1:")
+    assert connections(row) == ["backup"]

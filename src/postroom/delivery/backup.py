@@ -181,7 +181,14 @@ class FailoverTransport(Transport):
             self._open(self.backup)
         except DeliveryError as error:
             if main_error is None:
-                raise _tagged(error, Connection.BACKUP) from error
+                raise DeliveryError(
+                    f"The backup server failed (the main server {self.main.description} failed"
+                    f" a moment ago and is tried again within {TRY_MAIN_AGAIN}): {error.message}",
+                    step=error.step,
+                    transient=error.transient,
+                    reply=error.reply,
+                    connection=Connection.BACKUP.value,
+                ) from error
             raise DeliveryError(
                 f"The main server failed: {main_error.message} The backup server failed too:"
                 f" {error.message}",
