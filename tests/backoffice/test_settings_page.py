@@ -88,3 +88,17 @@ def test_editors_never_see_the_settings(client, editor, isolated_site):
 
 def test_administrators_find_the_settings_in_the_navigation(admin_client):
     assert 'href="/settings/"' in admin_client.get("/").content.decode()
+
+
+def test_the_backup_connection_is_shown_with_origins_and_never_its_password(
+    admin_client, isolated_site, monkeypatch
+):
+    (isolated_site / "appsettings.json").write_text(
+        '{"Postroom": {"Smtp": {"Backup": {\n"Host": "smtp.backup.example", "Port": 2465}}}}'
+    )
+    monkeypatch.setenv("Postroom__Smtp__Backup__Password", "backup-Pa55word")
+    html = admin_client.get("/settings/").content.decode()
+    assert "Backup SMTP connection" in html
+    assert "smtp.backup.example" in html and "appsettings.json:2" in html
+    assert "env:Postroom__Smtp__Backup__Password" in html
+    assert "backup-Pa55word" not in html

@@ -250,3 +250,16 @@ def test_attachments_of_unknown_type_are_not_shown_as_the_text(admin_client):
     row = enqueue(message)
     html = page(admin_client, row, "?tab=text")
     assert "<pre>The real text" in html and "gzip bytes" not in html
+
+
+def test_each_attempt_shows_the_connection_that_carried_it(admin_client):
+    row = text_message()
+    DeliveryAttempt.objects.create(
+        message=row, transport="main.example:587", connection="main", step="connect"
+    )
+    DeliveryAttempt.objects.create(
+        message=row, transport="backup.example:587", connection="backup", succeeded=True
+    )
+    html = admin_client.get(f"/outbox/{row.pk}/").content.decode()
+    table = html[html.index('id="attempts"') :]
+    assert table.index(">Main<") < table.index(">Backup<")

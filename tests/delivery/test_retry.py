@@ -28,3 +28,19 @@ def test_4xx_replies_and_dropped_connections_are_transient_5xx_are_not():
     assert retry.is_transient("451 4.3.0 Try later")
     assert retry.is_transient("connection lost")
     assert not retry.is_transient("550 5.1.1 No such user")
+
+
+def test_the_schedule_follows_its_settings():
+    schedule = retry.RetrySchedule(timedelta(seconds=10), 3.0, timedelta(minutes=5))
+    assert [schedule.delay(n).total_seconds() for n in range(1, 6)] == [10, 30, 90, 270, 300]
+    rng = random.Random(2)
+    later = retry.next_attempt_at(NOW, 2, rng, schedule=schedule)
+    assert 24 <= (later - NOW).total_seconds() <= 36
+    flat = retry.RetrySchedule(timedelta(minutes=1), 1.0, timedelta(hours=1))
+    assert flat.delay(50) == timedelta(minutes=1)
+    assert retry.RetrySchedule().delay(10**6) == timedelta(hours=1)  # no overflow
+
+
+def test_the_default_schedule_is_30s_doubling_up_to_an_hour():
+    schedule = retry.RetrySchedule()
+    assert [schedule.delay(n).total_seconds() for n in (1, 2, 3, 8)] == [30, 60, 120, 3600]

@@ -262,3 +262,30 @@ def test_a_refused_login_keeps_mail_queued_instead_of_failing_it(
         assert row.status == "queued"
         assert "535" in row.last_reply
         assert row.attempts.get().step == "auth"
+
+
+def test_retries_follow_the_configured_schedule(isolated_site, smtp_server, monkeypatch):
+    monkeypatch.setenv("Postroom__Delivery__RetryFirstDelaySeconds", "600")
+    server = smtp_server(mail_reply="451 4.3.0 Try again later")
+    use_smtp_server(isolated_site, server.port)
+    (row,) = queue_mail()
+    before = timezone.now()
+    worker.run_once()
+    row.refresh_from_db()
+    assert row.status == "queued"
+    delay = (row.next_attempt_at - before).total_seconds()
+    assert 600 * 0.8 - 1 <= delay <= 600 * 1.2 + 1
+
+
+def test_a_test_message_keeps_its_one_try_whatever_the_schedule(
+    isolated_site, smtp_server, monkeypatch
+):
+    monkeypatch.setenv("Postroom__Delivery__RetryFirstDelaySeconds", "1")
+    monkeypatch.setenv("Postroom__Delivery__GiveUpAfterHours", "1000")
+    server = smtp_server(mail_reply="451 4.3.0 Try again later")
+    use_smtp_server(isolated_site, server.port)
+    (row,) = queue_mail(kind="test")
+    worker.run_once()
+    row.refresh_from_db()
+    assert row.status == "failed"
+    assert row.attempts.get().outcome == "failed"

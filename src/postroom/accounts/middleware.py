@@ -10,9 +10,9 @@ from django.shortcuts import redirect
 from postroom.accounts.models import User
 
 # Paths that work before setup: the setup page itself, static files, the probes, the
-# providers' signed webhooks (which need no user) and the API (its applications may come
-# from `postroom apps create` before anyone has signed in).
-OPEN_PREFIXES = ("/setup/", "/static/", "/healthz", "/events/", "/api/")
+# metrics (guarded by loopback or a token), the providers' signed webhooks (which need no user)
+# and the API (its applications may come from `postroom apps create` before anyone signs in).
+OPEN_PREFIXES = ("/setup/", "/static/", "/healthz", "/metrics", "/events/", "/api/")
 
 
 class FirstRunSetupMiddleware:

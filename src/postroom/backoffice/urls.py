@@ -1,6 +1,7 @@
 from django.urls import path
 
 from postroom.backoffice import views
+from postroom.backoffice.metrics import metrics
 
 app_name = "backoffice"
 
@@ -8,4 +9,5 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("settings/", views.settings_page, name="settings"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
 ]

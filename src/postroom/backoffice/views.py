@@ -104,6 +104,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 
 
 SECTION_TITLES = {
+    "backup": "Backup SMTP connection",
     "delivery": "Delivery",
     "alerts": "Alerts",
     "security": "Security",

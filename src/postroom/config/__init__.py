@@ -6,7 +6,13 @@ Sections: ``smtp`` (web.config, appsettings*.json, environment; see :mod:`postro
 ``Umbraco__*`` variables) and ``hosting`` (``POSTROOM_*`` variables only).
 """
 
-from postroom.config.current import current_smtp_settings, read_bool, read_int, read_setting
+from postroom.config.current import (
+    current_backup_settings,
+    current_smtp_settings,
+    read_bool,
+    read_int,
+    read_setting,
+)
 from postroom.config.model import (
     ERROR,
     INBOX,
@@ -37,6 +43,7 @@ __all__ = [
     "Config",
     "Issue",
     "blocking_problems",
+    "current_backup_settings",
     "current_config",
     "current_smtp_settings",
     "ensure_can_start",

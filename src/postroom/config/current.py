@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from postroom.config.backup import backup_smtp_settings
 from postroom.config.snapshot import current_config, current_layers
 from postroom.mailsettings import convert
 from postroom.mailsettings.layers import Container
@@ -18,6 +19,12 @@ _SECRET_WORDS = ("password", "secret", "apikey", "token")
 def current_smtp_settings() -> SmtpSettings:
     """The settings for this process's site, environment and variables, re-read on change."""
     return current_config().smtp
+
+
+def current_backup_settings() -> SmtpSettings | None:
+    """The backup connection's settings (``Postroom:Smtp:Backup``), or None when none is set."""
+    config = current_config()
+    return backup_smtp_settings(config.backup, config.smtp)
 
 
 def read_setting(key: str) -> Setting:

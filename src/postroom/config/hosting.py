@@ -110,6 +110,7 @@ def read_hosting(environ: Mapping[str, str] | None = None) -> tuple[Hosting, lis
         ),
         fallback_smtp_url=_fallback_url(env),
         fallback_from=_fallback_from(env),
+        metrics_token=_metrics_token(env),
         allowed_hosts=_list(env, "POSTROOM_ALLOWED_HOSTS", DEFAULT_ALLOWED_HOSTS),
         csrf_trusted_origins=_origins(env),
         secure_cookies=env.flag("POSTROOM_SECURE_COOKIES", environment == PRODUCTION),
@@ -406,6 +407,27 @@ def _log_level(env: EnvReader) -> Setting:
         "Set POSTROOM_LOG_LEVEL=INFO (or DEBUG for more detail).",
     )
     return Setting("INFO", "default (env:POSTROOM_LOG_LEVEL is invalid)")
+
+
+METRICS_TOKEN_MIN_CHARS = 16
+
+
+def _metrics_token(env: EnvReader) -> Setting:
+    """The Bearer token that opens /metrics to other machines; unset, only loopback may ask."""
+    name = "POSTROOM_METRICS_TOKEN"
+    value = env.raw(name)
+    if value is None:
+        return Setting(None, "default (loopback only)")
+    if len(value) < METRICS_TOKEN_MIN_CHARS or any(c.isspace() or ord(c) > 126 for c in value):
+        env.problem(
+            name,
+            f"POSTROOM_METRICS_TOKEN is {len(value)} characters long or holds spaces or"
+            f" non-ASCII characters; a token needs at least {METRICS_TOKEN_MIN_CHARS} printable"
+            " ASCII characters. Until it is fixed, /metrics answers loopback only.",
+            "Generate one, e.g. with: python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        )
+        return Setting(None, "default (env:POSTROOM_METRICS_TOKEN is invalid)")
+    return Setting(Secret(value), env.origin(name))
 
 
 def _secret_key(env: EnvReader, data: Path) -> Setting:

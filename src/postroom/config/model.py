@@ -55,6 +55,34 @@ class Delivery(Section):
     # 0 is off: soft bounces never suppress an address.
     soft_bounce_limit: Setting = _key("Postroom:Suppression:SoftBounceLimit")
     soft_bounce_window_days: Setting = _key("Postroom:Suppression:SoftBounceWindowDays")
+    retry_first_delay_seconds: Setting = _key("Postroom:Delivery:RetryFirstDelaySeconds")
+    retry_backoff_factor: Setting = _key("Postroom:Delivery:RetryBackoffFactor")  # a float
+    retry_max_delay_minutes: Setting = _key("Postroom:Delivery:RetryMaxDelayMinutes")
+
+
+BACKUP = "Postroom:Smtp:Backup"
+
+
+@dataclass(frozen=True)
+class Backup(Section):
+    """A second SMTP server that takes over when the main one fails (see delivery.backup)."""
+
+    host: Setting = _key(f"{BACKUP}:Host")
+    port: Setting = _key(f"{BACKUP}:Port")
+    secure_socket_options: Setting = _key(f"{BACKUP}:SecureSocketOptions")
+    username: Setting = _key(f"{BACKUP}:Username")
+    password: Setting = _key(f"{BACKUP}:Password")  # value is a Secret
+    from_address: Setting = _key(f"{BACKUP}:From")  # unset: the main From
+    client_domain: Setting = _key(f"{BACKUP}:ClientDomain")
+    delivery_format: Setting = _key(f"{BACKUP}:DeliveryFormat")
+    ca_file: Setting = _key(f"{BACKUP}:CaFile")
+    timeout_seconds: Setting = _key(f"{BACKUP}:TimeoutSeconds")  # a float
+    after_temporary_failure_minutes: Setting = _key(f"{BACKUP}:AfterTemporaryFailureMinutes")
+
+    @property
+    def configured(self) -> bool:
+        """A host is set and usable: its errors leave it unset."""
+        return bool(self.host.value)
 
 
 @dataclass(frozen=True)
@@ -125,6 +153,7 @@ class Hosting(Section):
     lease_seconds: Setting = _key("POSTROOM_LEASE_SECONDS")  # a float
     fallback_smtp_url: Setting = _key("POSTROOM_FALLBACK_SMTP_URL")  # a FallbackRelay
     fallback_from: Setting = _key("POSTROOM_FALLBACK_FROM")
+    metrics_token: Setting = _key("POSTROOM_METRICS_TOKEN")  # a Secret, or unset (loopback only)
     allowed_hosts: Setting = _key("POSTROOM_ALLOWED_HOSTS")  # a tuple of names
     csrf_trusted_origins: Setting = _key("POSTROOM_CSRF_TRUSTED_ORIGINS")  # a tuple
     secure_cookies: Setting = _key("POSTROOM_SECURE_COOKIES")
@@ -140,7 +169,7 @@ class Hosting(Section):
         return self.environment.value == "Development"
 
 
-SECTIONS = ("smtp", "delivery", "alerts", "security", "health", "events", "hosting")
+SECTIONS = ("smtp", "backup", "delivery", "alerts", "security", "health", "events", "hosting")
 
 
 @dataclass(frozen=True)
@@ -148,6 +177,7 @@ class Config:
     """Everything Postroom is configured with, as read at one moment."""
 
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    backup: Backup = field(default_factory=Backup)
     delivery: Delivery = field(default_factory=Delivery)
     alerts: Alerts = field(default_factory=Alerts)
     security: Security = field(default_factory=Security)

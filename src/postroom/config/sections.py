@@ -71,7 +71,36 @@ def read_delivery(layers: Layers, issues: list[Issue]) -> Delivery:
             MAX_DAYS,
             "Write a whole number of days, e.g. 7.",
         ),
+        # The retry schedule: first delay, then times the factor per failed try, up to the
+        # maximum (defaults: 30 s, 1 min, 2 min, ... one hour).
+        retry_first_delay_seconds=r.whole(
+            "Postroom:Delivery:RetryFirstDelaySeconds",
+            30,
+            1,
+            DAY_HOURS * 3600,
+            "Write a whole number of seconds, e.g. 30.",
+        ),
+        retry_backoff_factor=r.typed(
+            "Postroom:Delivery:RetryBackoffFactor",
+            2.0,
+            _factor,
+            "Write a number from 1 (the same delay every time) to 10, e.g. 2 to double it.",
+        ),
+        retry_max_delay_minutes=r.whole(
+            "Postroom:Delivery:RetryMaxDelayMinutes",
+            60,
+            1,
+            DAY_HOURS * 60,
+            "Write a whole number of minutes, e.g. 60.",
+        ),
     )
+
+
+def _factor(value: Any) -> float:
+    try:
+        return convert.to_float(value, 1, 10)
+    except convert.Invalid:
+        raise convert.Invalid("a number from 1 to 10, such as 2 or 1.5") from None
 
 
 def read_alerts(layers: Layers, issues: list[Issue]) -> Alerts:

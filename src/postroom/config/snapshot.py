@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from postroom.config import hosting as hosting_reader
+from postroom.config.backup import read_backup
 from postroom.config.model import ERROR, SERVE, WARNING, Config, Issue
 from postroom.config.sections import (
     read_alerts,
@@ -54,6 +55,7 @@ def _read(environ: Mapping[str, str]) -> Snapshot:
     loaded: Loaded = load_sources(hosting.site_dir.value, str(hosting.environment.value), environ)
     issues: list[Issue] = [_issue(p, ERROR) for p in loaded.settings.errors]
     issues += [_issue(p, WARNING) for p in loaded.settings.warnings]
+    backup = read_backup(loaded.layers, issues, loaded.settings, hosting.site_dir.value)
     delivery = read_delivery(loaded.layers, issues)
     alerts = read_alerts(loaded.layers, issues)
     security = read_security(loaded.layers, issues)
@@ -62,6 +64,7 @@ def _read(environ: Mapping[str, str]) -> Snapshot:
     unknown_keys(loaded.layers, issues)
     config = Config(
         smtp=loaded.settings,
+        backup=backup,
         delivery=delivery,
         alerts=alerts,
         security=security,

@@ -14,6 +14,22 @@ KNOWN_KEYS = {
         "MessagesPerSecond",
         "KeepSentBodiesDays",
         "KeepLogDays",
+        "RetryFirstDelaySeconds",
+        "RetryBackoffFactor",
+        "RetryMaxDelayMinutes",
+    ),
+    "Postroom:Smtp:Backup": (
+        "Host",
+        "Port",
+        "SecureSocketOptions",
+        "Username",
+        "Password",
+        "From",
+        "ClientDomain",
+        "DeliveryFormat",
+        "CaFile",
+        "TimeoutSeconds",
+        "AfterTemporaryFailureMinutes",
     ),
     "Postroom:Suppression": ("SoftBounceLimit", "SoftBounceWindowDays"),
     "Postroom:Alerts": ("StuckAfterMinutes", "EveryMinutes", "WebhookUrl"),
@@ -56,10 +72,16 @@ def unknown_keys(layers: Layers, issues: list[Issue]) -> None:
                     line=entry.line,
                     key=f"{section}:{entry.name.replace('__', ':').rsplit(':', 1)[-1]}",
                     hint=hint,
-                    section=section.split(":")[1]
-                    .lower()
-                    .replace("healthreport", "health")
-                    .replace("suppression", "delivery"),
+                    section=_section_name(section),
                     level=WARNING,
                 )
             )
+
+
+def _section_name(section: str) -> str:
+    """The snapshot's section a key of ``section`` belongs to (``Postroom:Smtp:Backup``: backup)."""
+    if section.lower() == "postroom:smtp:backup":
+        return "backup"
+    return (
+        section.split(":")[1].lower().replace("healthreport", "health").replace("suppression", "delivery")
+    )

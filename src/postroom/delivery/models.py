@@ -99,6 +99,17 @@ class OutboxMessage(models.Model):
         return self.status in (Status.SENT, Status.FAILED, Status.CANCELLED, Status.SUPPRESSED)
 
 
+class Connection(models.TextChoices):
+    """Which connection carried an attempt: the site's main or backup SMTP server, the
+    hosting fallback relay, the development inbox, or the pickup directory."""
+
+    MAIN = "main", "Main"
+    BACKUP = "backup", "Backup"
+    FALLBACK = "fallback", "Fallback relay"
+    INBOX = "inbox", "Development inbox"
+    PICKUP = "pickup", "Pickup directory"
+
+
 class DeliveryAttempt(models.Model):
     """One try at handing a message to a transport, with what came back."""
 
@@ -109,6 +120,14 @@ class DeliveryAttempt(models.Model):
     succeeded = models.BooleanField(default=False)
     step = models.CharField(max_length=20, blank=True, help_text="What failed, e.g. connect.")
     reply = models.TextField(blank=True)
+    connection = models.CharField(max_length=10, choices=Connection.choices, blank=True)
+    outcome = models.CharField(
+        max_length=10,
+        choices=Status.choices,
+        blank=True,
+        help_text="The message's status right after this attempt: sent, queued (to be"
+        " retried) or failed. Metrics count attempts by it.",
+    )
 
     class Meta:
         ordering = ["started_at", "id"]

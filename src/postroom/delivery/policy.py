@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from postroom.config import current_config
+from postroom.delivery.retry import RetrySchedule
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class DeliveryPolicy:
     keep_log: timedelta = timedelta(days=365)
     stuck_after: timedelta = timedelta(minutes=30)
     alert_every: timedelta = timedelta(hours=1)
+    retry: RetrySchedule = field(default_factory=RetrySchedule)
     # Validated when read. A secret: kept out of repr, never logged or shown.
     alert_webhook_url: str | None = field(default=None, repr=False)
 
@@ -37,5 +39,10 @@ def current_policy() -> DeliveryPolicy:
         keep_log=timedelta(days=delivery.keep_log_days.value),
         stuck_after=timedelta(minutes=alerts.stuck_after_minutes.value),
         alert_every=timedelta(minutes=alerts.every_minutes.value),
+        retry=RetrySchedule(
+            first_delay=timedelta(seconds=delivery.retry_first_delay_seconds.value),
+            factor=float(delivery.retry_backoff_factor.value),
+            longest_delay=timedelta(minutes=delivery.retry_max_delay_minutes.value),
+        ),
         alert_webhook_url=webhook.reveal() if webhook else None,
     )

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from email.utils import parseaddr
 
 from django.conf import settings as django_settings
 
 from postroom import runtime
-from postroom.config import current_config, current_smtp_settings
+from postroom.config import current_backup_settings, current_config, current_smtp_settings
 from postroom.config.urls import FallbackRelay
+from postroom.delivery.backup import FailoverTransport
+from postroom.delivery.models import Connection
 from postroom.delivery.transports import SmtpTransport, Transport, transport_for
 from postroom.mailsettings import SmtpSettings
 from postroom.mailsettings.model import NONE
+from postroom.smtp import Server
 
 log = logging.getLogger("postroom.delivery")
 
@@ -28,6 +33,9 @@ class Route:
     description: str  # "smtp.example.com:587 via STARTTLS"
     make_transport: Callable[[], Transport]
     development_inbox: bool = False
+    # Which connection carries the mail (models.Connection), unless the transport's results
+    # say otherwise: a route with a backup switches between main and backup.
+    connection: str = Connection.MAIN.value
 
 
 def current_route(smtp: SmtpSettings | None = None, inbox_port: int | None = None) -> Route | None:
@@ -35,10 +43,39 @@ def current_route(smtp: SmtpSettings | None = None, inbox_port: int | None = Non
     configured POSTROOM_INBOX_PORT."""
     smtp = smtp or current_smtp_settings()
     if smtp.configured:
+        if smtp.uses_pickup_directory:
+            return Route(
+                transport_for(smtp).description,
+                lambda: transport_for(smtp),
+                connection=Connection.PICKUP.value,
+            )
+        backup = current_backup_settings()
+        if backup is not None and backup.configured:
+            return _with_backup(smtp, backup)
         return Route(transport_for(smtp).description, lambda: transport_for(smtp))
     if runtime.is_development():
         return _development_inbox(inbox_port)
     return None
+
+
+def _with_backup(smtp: SmtpSettings, backup: SmtpSettings) -> Route:
+    config = current_config().backup
+    after = timedelta(minutes=config.after_temporary_failure_minutes.value)
+    own_sender = config.from_address.value
+    sender = parseaddr(own_sender)[1] if own_sender else None
+
+    def make() -> FailoverTransport:
+        main = SmtpTransport.from_settings(smtp)
+        standby = SmtpTransport(
+            server=replace(
+                Server.from_settings(backup), timeout_setting="Postroom:Smtp:Backup:TimeoutSeconds"
+            )
+        )
+        return FailoverTransport(main, standby, after=after, backup_sender=sender)
+
+    main_description = SmtpTransport.from_settings(smtp).description
+    backup_description = Server.from_settings(backup).describe()
+    return Route(f"{main_description} (backup {backup_description})", make)
 
 
 def _development_inbox(port: int | None = None) -> Route:
@@ -48,6 +85,7 @@ def _development_inbox(port: int | None = None) -> Route:
         f"the development inbox at {host}:{port}",
         lambda: SmtpTransport(host=host, port=port, security=NONE, timeout=10.0),
         development_inbox=True,
+        connection=Connection.INBOX.value,
     )
 
 
@@ -85,7 +123,9 @@ def fallback_route(inbox_port: int | None = None) -> Route | None:
     relay: FallbackRelay | None = setting.value
     if relay is not None:
         description = f"the fallback relay {relay_transport(relay).description}"
-        return Route(description, lambda: relay_transport(relay))
+        return Route(
+            description, lambda: relay_transport(relay), connection=Connection.FALLBACK.value
+        )
     if setting.origin is None and runtime.is_development():
         return _development_inbox(inbox_port)
     return None

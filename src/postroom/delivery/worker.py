@@ -178,7 +178,11 @@ class Worker:
             # A refused connection, greeting or login says nothing about these messages: even
             # a 5xx there (a wrong password) is a setting to fix, so they wait and are retried.
             waiting = DeliveryError(
-                error.message, step=error.step, transient=True, reply=error.reply
+                error.message,
+                step=error.step,
+                transient=True,
+                reply=error.reply,
+                connection=error.connection,
             )
             for message in messages:
                 self._record_failure(message, route, waiting, started, policy)
@@ -264,13 +268,16 @@ class Worker:
             succeeded=True,
             step="",
             reply=result.reply,
+            connection=result.connection,
             status=status,
             sent_at=now if status == Status.SENT else None,
             failed_at=now if status == Status.FAILED else None,
             last_reply=result.reply,
             recipient_status=states,
             provider_message_id=provider_id(result.reply) or message.provider_message_id,
-            next_attempt_at=retry.next_attempt_at(now, message.attempt_count),
+            next_attempt_at=retry.next_attempt_at(
+                now, message.attempt_count, schedule=policy.retry
+            ),
         )
         self.delivered += 1
         log.debug("Sent %s via %s: %s", message.message_id, route.description, result.reply)
@@ -296,9 +303,12 @@ class Worker:
             succeeded=False,
             step=error.step,
             reply=error.message,
+            connection=error.connection,
             status=Status.QUEUED if retrying else Status.FAILED,
             failed_at=None if retrying else now,
-            next_attempt_at=retry.next_attempt_at(now, message.attempt_count),
+            next_attempt_at=retry.next_attempt_at(
+                now, message.attempt_count, schedule=policy.retry
+            ),
             last_reply=reply,
         )
         self.failed += 0 if retrying else 1
@@ -320,6 +330,7 @@ class Worker:
         succeeded: bool,
         step: str,
         reply: str,
+        connection: str = "",
         **fields: object,
     ) -> None:
         """One attempt and the message's new state (committed together; see outcomes)."""
@@ -332,6 +343,8 @@ class Worker:
             "succeeded": succeeded,
             "step": step,
             "reply": reply,
+            "connection": connection or route.connection,  # main or backup, relay, inbox
+            "outcome": fields["status"],
         }
         self._outcomes.write(message.pk, attempt, fields)
 

@@ -114,4 +114,4 @@ FIELDS = (
 )
 SMTP_KEYS = ("From", "Host", "Port", "SecureSocketOptions", "Username", "Password")
 SMTP_KEYS += ("DeliveryMethod", "PickupDirectoryLocation", "EmailExpiration")
-POSTROOM_KEYS = ("CaFile", "TimeoutSeconds", "ClientDomain", "DeliveryFormat")
+POSTROOM_KEYS = ("CaFile", "TimeoutSeconds", "ClientDomain", "DeliveryFormat", "Backup")

@@ -38,6 +38,7 @@ MAX_UNKNOWN_KEYS = 10  # warnings about unknown keys per section, then one that 
 _WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
 
 _SECTIONS = ("umbraco", "umbraco:cms", "umbraco:cms:global", SMTP, "postroom", POSTROOM_SMTP)
+_SECTIONS += (f"{POSTROOM_SMTP}:backup",)
 
 
 def build_settings(layers: Layers, report: Report, site_dir: Path) -> SmtpSettings:

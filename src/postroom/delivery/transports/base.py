@@ -27,6 +27,7 @@ class SendResult:
     reply: str
     accepted: tuple[str, ...] = ()
     refused: dict[str, str] = field(default_factory=dict)  # recipient -> "550 5.1.1 No such user"
+    connection: str = ""  # which connection carried it, when a transport has several
 
 
 class DeliveryError(Exception):
@@ -39,12 +40,19 @@ class DeliveryError(Exception):
     """
 
     def __init__(
-        self, message: str, *, step: str, transient: bool, reply: str | None = None
+        self,
+        message: str,
+        *,
+        step: str,
+        transient: bool,
+        reply: str | None = None,
+        connection: str = "",
     ) -> None:
         super().__init__(message)
         self.step = step
         self.transient = transient
         self.reply = reply
+        self.connection = connection  # which connection failed, when a transport has several
 
     @property
     def message(self) -> str:

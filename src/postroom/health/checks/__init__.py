@@ -1,6 +1,7 @@
 """The built-in health checks; importing this package registers them (HealthConfig.ready)."""
 
 from postroom.health.checks import (
+    backup,
     configuration,
     database,
     delivery,
@@ -10,4 +11,13 @@ from postroom.health.checks import (
     smtp,
 )
 
-__all__ = ["configuration", "database", "delivery", "events", "security", "senderdomain", "smtp"]
+__all__ = [
+    "backup",
+    "configuration",
+    "database",
+    "delivery",
+    "events",
+    "security",
+    "senderdomain",
+    "smtp",
+]

@@ -13,6 +13,7 @@ from postroom.mailsettings import SmtpSettings
 from postroom.mailsettings.model import PICKUP_DIRECTORY, Problem, Setting
 
 TITLES = {
+    "backup": "Backup SMTP connection (Postroom:Smtp:Backup)",
     "delivery": "Delivery (Postroom:Delivery)",
     "alerts": "Alerts (Postroom:Alerts)",
     "security": "Security",
