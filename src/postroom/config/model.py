@@ -52,6 +52,9 @@ class Delivery(Section):
     messages_per_second: Setting = _key("Postroom:Delivery:MessagesPerSecond")
     keep_sent_bodies_days: Setting = _key("Postroom:Delivery:KeepSentBodiesDays")
     keep_log_days: Setting = _key("Postroom:Delivery:KeepLogDays")
+    # Throughput and provider limits (delivery.connections, delivery.limits).
+    connections: Setting = _key("Postroom:Delivery:Connections")
+    max_connections: Setting = _key("Postroom:Delivery:MaxConnections")
 
 
 @dataclass(frozen=True)

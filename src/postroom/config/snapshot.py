@@ -20,6 +20,7 @@ from pathlib import Path
 from postroom.config import hosting as hosting_reader
 from postroom.config.model import ERROR, SERVE, WARNING, Config, Issue
 from postroom.config.sections import (
+    lease_problems,
     read_alerts,
     read_delivery,
     read_health,
@@ -58,6 +59,7 @@ def _read(environ: Mapping[str, str]) -> Snapshot:
     security = read_security(loaded.layers, issues)
     health = read_health(loaded.layers, issues)
     unknown_keys(loaded.layers, issues)
+    issues += lease_problems(hosting.lease_seconds.value, loaded.settings.timeout.value)
     config = Config(
         smtp=loaded.settings,
         delivery=delivery,

@@ -111,3 +111,25 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.worker_id
+
+
+class SendingBudget(models.Model):
+    """A token bucket shared by every worker: ``Postroom:Delivery:MessagesPerSecond``."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    tokens = models.FloatField(default=0.0)
+    refilled_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.tokens:.1f} tokens"
+
+
+class ConnectionSlot(models.Model):
+    """One of ``Postroom:Delivery:MaxConnections`` SMTP connections, held under a lease."""
+
+    number = models.PositiveIntegerField(primary_key=True)
+    held_by = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"slot {self.number}: {self.held_by or 'free'}"
