@@ -13,12 +13,11 @@
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -32,8 +31,7 @@ BACKOFF = 30.0  # seconds a lowered concurrency holds before one more connection
 
 
 class SendingRate:
-    """Takes send permits from the shared bucket, which holds a twentieth of a second's worth
-    (at least one): sends are spaced out evenly rather than bunched at each second's start."""
+    """Takes send permits from the bucket every worker shares."""
 
     def __init__(self, rate: int) -> None:
         self.rate = rate
@@ -44,9 +42,7 @@ class SendingRate:
         if self.rate <= 0:
             return True
         while self._spare <= 0:
-            # A few at a time when the rate is high (one row update per message costs more
-            # than it saves), one at a time when it is low, so connections share it fairly.
-            got, wait = take_tokens(self.rate, burst(self.rate))
+            got, wait = take_permits(self.rate)
             self._spare += got
             if got == 0:
                 if stop is not None and stop.wait(wait):
@@ -57,26 +53,40 @@ class SendingRate:
         return True
 
 
-def burst(rate: int) -> int:
-    return max(1, rate // 20)
+def chunk(rate: int) -> int:
+    """Permits taken at once: one at ordinary rates, a few at high ones, where a row update
+    per message would cost more than the spacing is worth."""
+    return max(1, rate // 50)
 
 
-def take_tokens(rate: int, wanted: int) -> tuple[int, float]:
-    """Take up to ``wanted`` tokens; returns (taken, seconds until the next one)."""
-    now = timezone.now()
-    with transaction.atomic():
-        bucket = SendingBudget.objects.select_for_update().filter(name=BUDGET).first()
-        if bucket is None:
-            SendingBudget.objects.get_or_create(
-                name=BUDGET, defaults={"tokens": float(burst(rate)), "refilled_at": now}
-            )
-            bucket = SendingBudget.objects.select_for_update().get(name=BUDGET)
-        elapsed = max((now - bucket.refilled_at).total_seconds(), 0.0)
-        tokens = min(float(burst(rate)), bucket.tokens + elapsed * rate)
-        taken = min(wanted, math.floor(tokens))
-        bucket.tokens, bucket.refilled_at = tokens - taken, max(now, bucket.refilled_at)
-        bucket.save(update_fields=["tokens", "refilled_at"])
-    return taken, (1.0 - (tokens - taken)) / rate if taken == 0 else 0.0
+def take_permits(rate: int) -> tuple[int, float]:
+    """Take ``chunk(rate)`` permits if they are due; returns (taken, seconds to wait if not).
+
+    A "generic cell rate" bucket in one row and one statement: ``next_free`` is when the next
+    permit is due, and moves on by 1/rate per permit. A connection that comes a little late
+    may catch up by one chunk (so the rate is kept, not lost to wake-up delays); a longer pause
+    is not saved up into a burst.
+    """
+    interval, count = 1.0 / rate, chunk(rate)
+    slack = count * interval
+    now = time.time()
+    connection = connections[SendingBudget.objects.db]
+    larger = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    table = connection.ops.quote_name(SendingBudget._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET next_free = {larger}(next_free, %s) + %s"  # noqa: S608
+            f" WHERE name = %s AND {larger}(next_free, %s) + %s <= %s",
+            [now - slack, count * interval, BUDGET, now - slack, (count - 1) * interval, now],
+        )
+        if cursor.rowcount:
+            return count, 0.0
+        cursor.execute(f"SELECT next_free FROM {table} WHERE name = %s", [BUDGET])  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:
+        SendingBudget.objects.get_or_create(name=BUDGET, defaults={"next_free": 0.0})
+        return 0, 0.0
+    return 0, min(max(row[0] + (count - 1) * interval - now, 0.001), 1.0)
 
 
 class ConnectionSlots:

@@ -117,11 +117,12 @@ class SendingBudget(models.Model):
     """A token bucket shared by every worker: ``Postroom:Delivery:MessagesPerSecond``."""
 
     name = models.CharField(max_length=50, primary_key=True)
-    tokens = models.FloatField(default=0.0)
-    refilled_at = models.DateTimeField(default=timezone.now)
+    next_free = models.FloatField(
+        default=0.0, help_text="When the next send is allowed, in seconds since the epoch."
+    )
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.tokens:.1f} tokens"
+        return f"{self.name}: next send at {self.next_free:.3f}"
 
 
 class ConnectionSlot(models.Model):

@@ -127,7 +127,9 @@ def renew_lease(worker_id: str, ids: list[int], lease: timedelta) -> int:
 
 
 def due_count(channel: str, cap: int) -> int:
-    """How many messages of ``channel`` are due now, counting no further than ``cap``."""
+    """How many messages of ``channel`` are due now, counting no further than ``cap`` (after
+    putting back those whose lease ran out, as a claim does)."""
+    recover_lost(timezone.now())
     due = OutboxMessage.objects.filter(
         status=Status.QUEUED, next_attempt_at__lte=timezone.now(), channel=channel
     )

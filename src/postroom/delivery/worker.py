@@ -81,6 +81,7 @@ class Worker:
         self._throttle: Throttle | None = None
         self._seconds_per_message: float | None = None
         self._lanes: list[Worker] = []
+        self._lane_threads: list[threading.Thread] = []
         self._last_beat = 0.0
         self._last_housekeeping = 0.0
         self._had_route: dict[str, bool] = {}
@@ -117,6 +118,8 @@ class Worker:
             )
             for index, lane in enumerate(self._lanes)
         ]
+        for lane in self._lanes:
+            lane._lane_threads = threads
         waiter = Waiter()
         try:
             keeper.start()
@@ -189,11 +192,14 @@ class Worker:
                     stop.wait(1.0)
                     attempted = 0
                 if attempted == 0:
-                    if burst:
-                        return
-                    bell.wait(seen, 5.0)
+                    if burst and (index > 0 or not self._others_sending()):
+                        return  # the first connection last: it takes what others gave back
+                    bell.wait(seen, 0.2 if burst else 5.0)
         finally:
             connections.close_all()
+
+    def _others_sending(self) -> bool:
+        return any(t.is_alive() for t in self._lane_threads[1:])
 
     def _lane_once(
         self, index: int, count: int, stop: threading.Event, slots: ConnectionSlots
@@ -339,8 +345,10 @@ class Worker:
                     self._send_one(transport, message, route, policy, margin)
                 except _TooMany as too_many:
                     self._outcomes.flush()
-                    self._too_many(too_many.error, messages[index:])
-                    return
+                    if self._too_many(too_many.error, messages[index:]):
+                        return
+                    # Lowered to one connection meanwhile: an ordinary failure, retried later.
+                    self._record_failure(message, route, too_many.error, time.monotonic(), policy)
         finally:
             try:
                 transport.close()
@@ -560,9 +568,15 @@ def _as_words(period: timedelta) -> str:
     return f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
 
 
-def run(stop: threading.Event, burst: bool = False, inbox_port: int | None = None) -> None:
-    """Deliver until ``stop``; ``inbox_port`` is where `serve` started its catcher."""
-    Worker(inbox_port=inbox_port).run(stop, burst)
+def run(
+    stop: threading.Event,
+    burst: bool = False,
+    inbox_port: int | None = None,
+    connections: int | None = None,
+) -> None:
+    """Deliver until ``stop``; ``inbox_port`` is where `serve` started its catcher;
+    ``connections`` overrides Postroom:Delivery:Connections."""
+    Worker(inbox_port=inbox_port, connections=connections).run(stop, burst)
 
 
 def run_once(limit: int = BATCH_SIZE) -> int:
