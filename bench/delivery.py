@@ -244,7 +244,7 @@ def bench_postroom(
         env = postroom_env(Path(tmp), sink.port, database_url)
         run_child(["_postroom-enqueue", str(n)], env)
         before = sink.counters()[2]
-        start_at = time.time() + 2.0 + 0.75 * workers  # after every child has loaded Django
+        start_at = time.time() + 4.0 + 0.75 * workers  # after every child has loaded Django
         args = ["_postroom-worker", repr(start_at)]
         if profile is not None:
             args += ["--profile", profile]
@@ -311,9 +311,7 @@ class Latency:
         return percentile(self.samples, 0.99)
 
 
-def bench_latency(
-    admin_url: str | None, count: int, gap: float, delay: float = 0.0
-) -> Latency:
+def bench_latency(admin_url: str | None, count: int, gap: float, delay: float = 0.0) -> Latency:
     from delayproxy import DelayProxy
     from smtpservers import RecordingHandler, SmtpServer
 

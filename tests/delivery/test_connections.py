@@ -48,9 +48,7 @@ def test_a_lease_lost_mid_batch_stops_it_at_once(isolated_site, smtp_server, mon
     assert len(server.messages) == 1  # nothing more went out once the loss showed
 
 
-def test_a_lease_no_longer_than_twice_the_smtp_timeout_stops_the_worker(
-    isolated_site, monkeypatch
-):
+def test_a_lease_no_longer_than_twice_the_smtp_timeout_stops_the_worker(isolated_site, monkeypatch):
     use_smtp_server(isolated_site, 2525, timeout=3)
     monkeypatch.setenv("POSTROOM_LEASE_SECONDS", "5")
     [problem] = current_config().blocking_problems("worker")

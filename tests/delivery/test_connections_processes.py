@@ -140,9 +140,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, *processes) -> Non
 @contextlib.contextmanager
 def workers(env: dict, tmp_path: Path, count: int, *args: str):  # noqa: ANN201
     """``count`` ``postroom worker`` processes, each with ``args``; killed at the end."""
-    processes = [
-        start(["worker", *args], env, tmp_path / f"worker-{n}.log") for n in range(count)
-    ]
+    processes = [start(["worker", *args], env, tmp_path / f"worker-{n}.log") for n in range(count)]
     try:
         yield processes
     finally:
@@ -189,9 +187,11 @@ def test_no_message_is_in_flight_from_two_workers_at_once(tmp_path, smtp_server)
         for (_, ended), (began, _) in zip(times, times[1:], strict=False):
             assert began >= ended, f"{mid} was in flight twice at once: {times}"
     assert "renewed only" not in logs(tmp_path)
-    assert max(ended for _, _, _, ended in handler.spans) - min(
-        began for _, _, began, _ in handler.spans
-    ) > 5, "no batch outlasted the lease: the test proves nothing"
+    assert (
+        max(ended for _, _, _, ended in handler.spans)
+        - min(began for _, _, began, _ in handler.spans)
+        > 5
+    ), "no batch outlasted the lease: the test proves nothing"
 
 
 @pytest.mark.timeout(60)

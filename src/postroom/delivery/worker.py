@@ -47,6 +47,9 @@ HOUSEKEEPING_SECONDS = 60.0
 HOLD_CHECK_SECONDS = 1.0
 CHORE_GRACE_BURST = 60.0  # the health checks are bounded well below this
 CHORE_GRACE_STOP = 5.0
+# A connection that had nothing to send for this long is closed (and its slot freed); until
+# then the next message goes out without a new connection, TLS and login (3-5 round trips).
+IDLE_CLOSE_SECONDS = 10.0
 
 
 def default_lease() -> timedelta:
@@ -82,6 +85,9 @@ class Worker:
         self._seconds_per_message: float | None = None
         self._lanes: list[Worker] = []
         self._lane_threads: list[threading.Thread] = []
+        self._kept: tuple[str, Transport] | None = None  # a connection's open transport
+        self._slots: ConnectionSlots | None = None  # set while this connection holds a slot
+        self._last_sent = 0.0
         self._last_beat = 0.0
         self._last_housekeeping = 0.0
         self._had_route: dict[str, bool] = {}
@@ -103,7 +109,7 @@ class Worker:
         slots = ConnectionSlots(int(current_config().delivery.max_connections.value))
         keeper = LeaseKeeper(self.lease, slots)
         throttle = Throttle(count)
-        bell, done = Bell(), threading.Event()
+        bell = Bell()
         for index in range(count):
             lane = Worker(f"{self.id}/{index}", self.batch_size, self.lease, self.inbox_port)
             lane._keeper, lane._throttle = keeper, throttle
@@ -141,7 +147,6 @@ class Worker:
                     close_old_connections()
                     stop.wait(1.0)
         finally:
-            done.set()
             if not burst:
                 stop.set()
             bell.ring()
@@ -176,6 +181,7 @@ class Worker:
                 seen = bell.rung
                 try:
                     if not self._throttle.may_use(index):
+                        self.close_connection()
                         if burst:
                             return
                         bell.wait(seen, 1.0)
@@ -194,8 +200,13 @@ class Worker:
                 if attempted == 0:
                     if burst and (index > 0 or not self._others_sending()):
                         return  # the first connection last: it takes what others gave back
+                    if time.monotonic() - self._last_sent > IDLE_CLOSE_SECONDS:
+                        self.close_connection()
                     bell.wait(seen, 0.2 if burst else 5.0)
+                else:
+                    self._last_sent = time.monotonic()
         finally:
+            self.close_connection()
             connections.close_all()
 
     def _others_sending(self) -> bool:
@@ -220,23 +231,49 @@ class Worker:
             due = queue.due_count(channel, count * self.batch_size)
             if due == 0:
                 continue
-            if slots.acquire(self.id) is None:
-                stop.wait(0.5)  # every connection of the deployment is taken
-                return 1 if due else 0
-            try:
-                senders = min(count, self._throttle.allowed)
-                size = claim_size(due, senders, self.lease, self._seconds_per_message)
-                started = time.monotonic()
-                batch = queue.claim(self.id, min(size, self.batch_size), self.lease, [channel])
-                if batch:
-                    self.deliver(batch, route, policy, stop, started)
-                    per = (time.monotonic() - started) / len(batch)
-                    old = self._seconds_per_message
-                    self._seconds_per_message = per if old is None else (old + per) / 2
-                    attempted += len(batch)
-            finally:
-                slots.release(self.id)
+            if self._slots is None:
+                if slots.acquire(self.id) is None:
+                    stop.wait(0.5)  # every connection of the deployment is taken
+                    return 1
+                self._slots = slots  # held until the connection closes
+            senders = min(count, self._throttle.allowed)
+            size = claim_size(due, senders, self.lease, self._seconds_per_message)
+            started = time.monotonic()
+            batch = queue.claim(self.id, min(size, self.batch_size), self.lease, [channel])
+            if batch:
+                self.deliver(batch, route, policy, stop, started)
+                per = (time.monotonic() - started) / len(batch)
+                old = self._seconds_per_message
+                self._seconds_per_message = per if old is None else (old + per) / 2
+                attempted += len(batch)
         return attempted
+
+    def _transport_for(self, route: Route) -> Transport:
+        """A connection (``run``) keeps its transport open between batches; ``run_once`` and
+        ``deliver`` alone open one per batch."""
+        if self._kept is not None and self._kept[0] == route.description:
+            return self._kept[1]
+        self.close_connection(keep_slot=True)
+        transport = route.make_transport()
+        if self._keeper is not None:
+            self._kept = (route.description, transport)
+        return transport
+
+    def close_connection(self, keep_slot: bool = False) -> None:
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            try:
+                kept[1].close()
+            except Exception:
+                log.warning("Closing the connection to %s failed", kept[0])
+        slots, self._slots = self._slots, None
+        if slots is not None and not keep_slot:
+            try:
+                slots.release(self.id)
+            except Exception as error:  # its lease runs out within a minute
+                log.warning("Could not free the connection slot of %s: %s", self.id, error)
+        elif keep_slot:
+            self._slots = slots
 
     def _give_back(self) -> None:
         """Messages of a stopped batch that this connection still holds go back to the queue
@@ -308,7 +345,7 @@ class Worker:
         policy: DeliveryPolicy,
         stop: threading.Event | None,
     ) -> None:
-        transport = route.make_transport()
+        transport = self._transport_for(route)
         started = time.monotonic()
         if self._rate.rate != policy.messages_per_second:
             self._rate = SendingRate(policy.messages_per_second)
@@ -316,6 +353,7 @@ class Worker:
             transport.open()
         except DeliveryError as error:
             if self._too_many(error, messages):
+                self.close_connection()
                 return
             # A refused connection, greeting or login says nothing about these messages: even
             # a 5xx there (a wrong password) is a setting to fix, so they wait and are retried.
@@ -324,6 +362,7 @@ class Worker:
             )
             for message in messages:
                 self._record_failure(message, route, waiting, started, policy)
+            self.close_connection(keep_slot=True)
             return
         margin = float(getattr(transport, "timeout", 0.0) or 0.0)
         renew_at = time.monotonic() + self.lease.total_seconds() / 3
@@ -350,10 +389,16 @@ class Worker:
                     # Lowered to one connection meanwhile: an ordinary failure, retried later.
                     self._record_failure(message, route, too_many.error, time.monotonic(), policy)
         finally:
-            try:
-                transport.close()
-            except Exception:
-                log.warning("Closing the connection to %s failed", route.description)
+            kept = self._kept is not None and self._kept[1] is transport
+            if kept and (stop is None or not stop.is_set()):
+                pass  # open for the next batch
+            elif kept:
+                self.close_connection(keep_slot=True)
+            else:
+                try:
+                    transport.close()
+                except Exception:
+                    log.warning("Closing the connection to %s failed", route.description)
 
     def _too_many(self, error: DeliveryError, untried: list[OutboxMessage]) -> bool:
         """A 421 or "too many connections" while this worker has connections to spare: fewer

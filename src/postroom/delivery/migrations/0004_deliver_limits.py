@@ -4,25 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('delivery', '0003_delete_throttle'),
+        ("delivery", "0003_delete_throttle"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ConnectionSlot',
+            name="ConnectionSlot",
             fields=[
-                ('number', models.PositiveIntegerField(primary_key=True, serialize=False)),
-                ('held_by', models.CharField(blank=True, max_length=200)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
+                ("number", models.PositiveIntegerField(primary_key=True, serialize=False)),
+                ("held_by", models.CharField(blank=True, max_length=200)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='SendingBudget',
+            name="SendingBudget",
             fields=[
-                ('name', models.CharField(max_length=50, primary_key=True, serialize=False)),
-                ('next_free', models.FloatField(default=0.0, help_text='When the next send is allowed, in seconds since the epoch.')),
+                ("name", models.CharField(max_length=50, primary_key=True, serialize=False)),
+                (
+                    "next_free",
+                    models.FloatField(
+                        default=0.0,
+                        help_text="When the next send is allowed, in seconds since the epoch.",
+                    ),
+                ),
             ],
         ),
     ]
