@@ -1,6 +1,13 @@
 """How fast Postroom delivers, next to the floor (raw smtplib) and the peer (django-post-office).
 
-    uv run --group bench python bench/delivery.py [--messages N] [--profile]
+    uv run --group bench python bench/delivery.py [--messages N] [--profile] [--remote]
+
+``--remote`` puts a proxy that delays every byte by 25 ms each way (bench/delayproxy.py; RTT
+50 ms, as a provider on the internet) in front of smtp-sink, and compares in the same run the
+default ``postroom worker --burst`` (``Postroom:Delivery:Connections`` connections), django-
+post-office's ``send_queued_mail`` with its defaults, a raw smtplib loop over one connection
+(``--raw-messages``, default 200: at four round trips a message it needs 40 s for 200), and the
+theoretical limit of 1 / (2 x RTT) per connection for two round trips a message.
 
 Needs root (Postfix's ``smtp-sink`` drops to ``nobody``) and PostgreSQL on 127.0.0.1:5432
 (``--postgres URL`` for another admin URL; each run gets a throwaway database). Without the
@@ -69,8 +76,11 @@ BODY = "".join(
 )
 LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 CHILD_TIMEOUT = 240.0  # seconds any one child process may take
-TARGET_FRACTION_OF_RAW = 0.5
-TARGET_P99 = 1.5
+TARGET_FRACTION_OF_RAW = 0.7
+TARGET_P99 = 0.25
+TARGET_REMOTE_VS_RAW = 20.0
+TARGET_REMOTE_VS_PEER = 4.0
+ONE_WAY_DELAY = 0.025
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -184,6 +194,16 @@ def prebuilt_messages(n: int) -> list[bytes]:
     return messages
 
 
+class Via:
+    """smtp-sink as seen through the delay proxy: its counters, the proxy's port."""
+
+    def __init__(self, sink: Any, port: int) -> None:
+        self.sink, self.port = sink, port
+
+    def counters(self) -> Any:
+        return self.sink.counters()
+
+
 def bench_raw_smtplib(sink: Any, n: int) -> Row:
     import smtplib
 
@@ -224,7 +244,7 @@ def bench_postroom(
         env = postroom_env(Path(tmp), sink.port, database_url)
         run_child(["_postroom-enqueue", str(n)], env)
         before = sink.counters()[2]
-        start_at = time.time() + 2.0 + 0.75 * workers  # after every child has loaded Django
+        start_at = time.time() + 4.0 + 0.75 * workers  # after every child has loaded Django
         args = ["_postroom-worker", repr(start_at)]
         if profile is not None:
             args += ["--profile", profile]
@@ -255,6 +275,7 @@ def bench_postroom(
         if late:
             note += f" ({len(late)} started late)"
         timers = results[0].get("timers", {}) if workers == 1 else {}
+        note = f"{results[0]['connections']} connections each; {note}".strip("; ")
         return Row(label, n, elapsed, note.strip(), timers)
 
 
@@ -290,7 +311,8 @@ class Latency:
         return percentile(self.samples, 0.99)
 
 
-def bench_latency(admin_url: str | None, count: int, gap: float) -> Latency:
+def bench_latency(admin_url: str | None, count: int, gap: float, delay: float = 0.0) -> Latency:
+    from delayproxy import DelayProxy
     from smtpservers import RecordingHandler, SmtpServer
 
     @dataclass
@@ -304,14 +326,17 @@ def bench_latency(admin_url: str | None, count: int, gap: float) -> Latency:
             return reply
 
     label = f"postroom worker, {'PostgreSQL' if admin_url else 'SQLite'}"
-    handler = TimingHandler()
+    if delay:
+        label += f", RTT {2 * delay * 1000:.0f} ms"
+    handler = TimingHandler(pipelining=True)
     with (
         SmtpServer(handler=handler) as server,
         tempfile.TemporaryDirectory(prefix="postroom-latency-") as tmp,
         contextlib.ExitStack() as stack,
     ):
         database_url = stack.enter_context(throwaway_postgres(admin_url)) if admin_url else None
-        env = postroom_env(Path(tmp), server.port, database_url)
+        port = stack.enter_context(DelayProxy(server.port, delay)).port if delay else server.port
+        env = postroom_env(Path(tmp), port, database_url)
         run_child(["_postroom-enqueue", "0"], env)  # migrate before the worker starts
         log = (Path(tmp) / "worker.log").open("wb")
         worker = subprocess.Popen(
@@ -433,6 +458,7 @@ def child_postroom_worker(start_at: float, profile: str | None) -> None:
         "late": wait < 0,
         "delivered": worker.delivered,
         "failed": worker.failed,
+        "connections": len(worker._lanes),
         "timers": timers,
     }
     print(json.dumps(result))
@@ -534,7 +560,7 @@ def print_report(
     for row in singles:
         share = row.rate / raw.rate if raw.rate else 0.0
         ok = share >= TARGET_FRACTION_OF_RAW
-        print(f"  {verdict(ok)}  {row.label}: {share:.0%} of raw smtplib (target >= 50%)")
+        print(f"  {verdict(ok)}  {row.label}: {share:.0%} of raw smtplib (target >= 70%)")
     peer = next((r for r in rows if r.label.startswith("django-post-office")), None)
     if peer is None:
         print(
@@ -601,9 +627,24 @@ def main() -> None:
         action="store_true",
         help="afterwards: time the worker's steps (SQLite, PostgreSQL) and cProfile it (SQLite)",
     )
+    parser.add_argument(
+        "--remote",
+        action="store_true",
+        help="through a proxy adding 25 ms each way (RTT 50 ms) in front of smtp-sink",
+    )
+    parser.add_argument(
+        "--raw-messages", type=int, default=200, help="raw smtplib messages with --remote (200)"
+    )
     options = parser.parse_args()
 
     from smtpservers import SmtpSink
+
+    if options.remote:
+        reason = SmtpSink.unavailable()
+        if reason:
+            raise SystemExit(f"Cannot run smtp-sink: {reason}")
+        main_remote(options)
+        return
 
     reason = SmtpSink.unavailable()
     if reason:
@@ -648,6 +689,89 @@ def main() -> None:
             profiled = bench_postroom(sink, n, 1, None, str(profile))
             print_profile(profile, profiled)
     say(f"whole run: {time.monotonic() - started:.0f} s")
+
+
+def main_remote(options: argparse.Namespace) -> None:
+    from delayproxy import DelayProxy
+    from smtpservers import SmtpSink
+
+    n, rtt = options.messages, 2 * ONE_WAY_DELAY
+    rows: list[Row] = []
+    started, load = time.monotonic(), os.getloadavg()[0]
+    with SmtpSink(capture=False) as sink, DelayProxy(sink.port, ONE_WAY_DELAY) as proxy:
+        via = Via(sink, proxy.port)
+        say(f"smtp-sink on 127.0.0.1:{sink.port} behind a {rtt * 1000:.0f} ms RTT proxy")
+        say(f"raw smtplib, {options.raw_messages} messages ...")
+        rows.append(bench_raw_smtplib(via, options.raw_messages))
+        for url in (None, options.postgres):
+            say(f"Postroom, default worker, {'PostgreSQL' if url else 'SQLite'} ...")
+            rows.append(bench_postroom(via, n, 1, url))
+        if importlib.util.find_spec("post_office") is None:
+            say("django-post-office is not installed: uv run --group bench ...")
+        else:
+            say("django-post-office ...")
+            rows.append(bench_post_office(via, n))
+        latencies = []
+        for url in (None, options.postgres):
+            say(f"latency, {'PostgreSQL' if url else 'SQLite'} ...")
+            latencies.append(
+                bench_latency(url, options.latency_messages, options.latency_gap, ONE_WAY_DELAY)
+            )
+    postroom = [r for r in rows if r.label.startswith("Postroom")]
+    connections = int(postroom[0].note.split()[0]) if postroom else 1
+    rows.append(
+        Row(
+            f"theoretical, {connections} connections",
+            n,
+            n / (connections / (2 * rtt)),
+            f"1 / (2 x {rtt * 1000:.0f} ms) = {1 / (2 * rtt):.0f} msg/s per connection",
+        )
+    )
+    print_remote_report(n, rows, latencies, options, load)
+    say(f"whole run: {time.monotonic() - started:.0f} s")
+
+
+def print_remote_report(
+    n: int, rows: list[Row], latencies: list[Latency], options: argparse.Namespace, load: float
+) -> None:
+    raw = next(r for r in rows if r.label.startswith("raw smtplib"))
+    peer = next((r for r in rows if r.label.startswith("django-post-office")), None)
+    print()
+    print(
+        f"Delivery through a {2 * ONE_WAY_DELAY * 1000:.0f} ms RTT proxy to smtp-sink:"
+        f" {n} messages of ~1 KB ({options.raw_messages} for raw smtplib),"
+        f" {os.cpu_count()} CPUs, load average {load:.1f} at the start"
+    )
+    print()
+    print(f"{'':41}{'msg/s':>8}  {'seconds':>8}  {'vs smtplib':>10}  note")
+    for row in rows:
+        share = f"{row.rate / raw.rate:.1f}x" if raw.rate else "-"
+        print(f"{row.label:41}{row.rate:8.1f}  {row.seconds:8.2f}  {share:>10}  {row.note}")
+    print()
+    print(
+        f"Enqueue commit -> accepted by aiosmtpd behind the proxy: {options.latency_messages}"
+        f" messages, {options.latency_gap * 1000:.0f} ms apart, idle worker"
+    )
+    print(f"{'':41}{'p50 s':>8}  {'p99 s':>8}  {'max s':>10}")
+    for latency in latencies:
+        worst = max(latency.samples)
+        print(f"{latency.label:41}{latency.p50:8.3f}  {latency.p99:8.3f}  {worst:10.3f}")
+    print()
+    print("Targets")
+    for row in (r for r in rows if r.label.startswith("Postroom")):
+        times = row.rate / raw.rate if raw.rate else 0.0
+        ok = times >= TARGET_REMOTE_VS_RAW
+        print(f"  {verdict(ok)}  {row.label}: {times:.1f}x raw smtplib (target >= 20x)")
+        if peer is not None:
+            times = row.rate / peer.rate
+            ok = times >= TARGET_REMOTE_VS_PEER
+            print(f"  {verdict(ok)}  {row.label}: {times:.1f}x django-post-office (target >= 4x)")
+    for latency in latencies:
+        ok = latency.p99 < TARGET_P99
+        print(
+            f"  {verdict(ok)}  p99 latency, {latency.label}: {latency.p99:.3f} s "
+            f"(target < {TARGET_P99} s)"
+        )
 
 
 if __name__ == "__main__":

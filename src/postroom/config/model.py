@@ -59,6 +59,10 @@ class Delivery(Section):
     retry_backoff_factor: Setting = _key("Postroom:Delivery:RetryBackoffFactor")  # a float
     retry_max_delay_minutes: Setting = _key("Postroom:Delivery:RetryMaxDelayMinutes")
 
+    # Throughput and provider limits (delivery.connections, delivery.limits).
+    connections: Setting = _key("Postroom:Delivery:Connections")
+    max_connections: Setting = _key("Postroom:Delivery:MaxConnections")
+
 
 BACKUP = "Postroom:Smtp:Backup"
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from postroom.config.model import Alerts, Delivery, Events, Health, Issue, Security
+from postroom.config.model import SERVE, WORKER, Alerts, Delivery, Events, Health, Issue, Security
 from postroom.config.values import Reader, invalid_origin
 from postroom.mailsettings import convert
 from postroom.mailsettings.layers import Layers
@@ -41,7 +41,8 @@ def read_delivery(layers: Layers, issues: list[Issue]) -> Delivery:
             0,
             0,
             10_000,
-            "Write a whole number of messages per second, or 0 for no limit.",
+            "Write a whole number of messages per second for the whole deployment, or 0 for"
+            " no limit.",
         ),
         keep_sent_bodies_days=r.whole(
             "Postroom:Delivery:KeepSentBodiesDays",
@@ -93,6 +94,7 @@ def read_delivery(layers: Layers, issues: list[Issue]) -> Delivery:
             DAY_HOURS * 60,
             "Write a whole number of minutes, e.g. 60.",
         ),
+        **_throughput(r),
     )
 
 
@@ -101,6 +103,56 @@ def _factor(value: Any) -> float:
         return convert.to_float(value, 1, 10)
     except convert.Invalid:
         raise convert.Invalid("a number from 1 to 10, such as 2 or 1.5") from None
+
+
+# -- throughput and provider limits -----------------------------------------------------------
+
+DEFAULT_CONNECTIONS = 10  # why: delivery/connections.py
+LEASE_TIMEOUTS = 2  # see lease_problems
+
+
+def _throughput(r: Reader) -> dict[str, Setting]:
+    return {
+        "connections": r.whole(
+            "Postroom:Delivery:Connections",
+            DEFAULT_CONNECTIONS,
+            1,
+            100,
+            "Write a whole number of SMTP connections per worker, from 1 to 100, e.g. 10.",
+        ),
+        "max_connections": r.whole(
+            "Postroom:Delivery:MaxConnections",
+            0,
+            0,
+            10_000,
+            "Write the most SMTP connections all workers together may hold, or 0 for no cap.",
+        ),
+    }
+
+
+def lease_problems(lease_seconds: float, smtp_timeout: float | None) -> list[Issue]:
+    """A lease that one slow message could outlast: the worker must not start with it.
+
+    A worker renews its leases every third of the lease, and sends no message's content
+    once less than one SMTP timeout of its lease is left (the final reply may take that long).
+    Both hold with room only when the lease is more than twice the timeout.
+    """
+    timeout = float(smtp_timeout or 30.0)
+    if lease_seconds > LEASE_TIMEOUTS * timeout:
+        return []
+    return [
+        Issue(
+            "env",
+            f"The lease of {lease_seconds:g} s is not more than {LEASE_TIMEOUTS} times the SMTP"
+            f" timeout of {timeout:g} s: one slow message could outlast it, and another worker"
+            " would send the same messages.",
+            key="POSTROOM_LEASE_SECONDS",
+            hint=f"Set POSTROOM_LEASE_SECONDS above {LEASE_TIMEOUTS * timeout:g} (e.g. 300), or"
+            " lower Postroom:Smtp:TimeoutSeconds.",
+            section="hosting",
+            blocks=(WORKER, SERVE),
+        )
+    ]
 
 
 def read_alerts(layers: Layers, issues: list[Issue]) -> Alerts:

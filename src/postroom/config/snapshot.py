@@ -21,6 +21,7 @@ from postroom.config import hosting as hosting_reader
 from postroom.config.backup import read_backup
 from postroom.config.model import ERROR, SERVE, WARNING, Config, Issue
 from postroom.config.sections import (
+    lease_problems,
     read_alerts,
     read_delivery,
     read_events,
@@ -62,6 +63,7 @@ def _read(environ: Mapping[str, str]) -> Snapshot:
     health = read_health(loaded.layers, issues)
     events = read_events(loaded.layers, issues)
     unknown_keys(loaded.layers, issues)
+    issues += lease_problems(hosting.lease_seconds.value, loaded.settings.timeout.value)
     config = Config(
         smtp=loaded.settings,
         backup=backup,

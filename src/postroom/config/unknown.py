@@ -83,5 +83,8 @@ def _section_name(section: str) -> str:
     if section.lower() == "postroom:smtp:backup":
         return "backup"
     return (
-        section.split(":")[1].lower().replace("healthreport", "health").replace("suppression", "delivery")
+        section.split(":")[1]
+        .lower()
+        .replace("healthreport", "health")
+        .replace("suppression", "delivery")
     )

@@ -261,3 +261,26 @@ class SuppressionRemoval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} removed"
+
+
+class SendingBudget(models.Model):
+    """A token bucket shared by every worker: ``Postroom:Delivery:MessagesPerSecond``."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    next_free = models.FloatField(
+        default=0.0, help_text="When the next send is allowed, in seconds since the epoch."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.name}: next send at {self.next_free:.3f}"
+
+
+class ConnectionSlot(models.Model):
+    """One of ``Postroom:Delivery:MaxConnections`` SMTP connections, held under a lease."""
+
+    number = models.PositiveIntegerField(primary_key=True)
+    held_by = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"slot {self.number}: {self.held_by or 'free'}"

@@ -31,6 +31,19 @@ class OutcomeNotSaved(DatabaseError):
     """The database did not confirm an outcome: the worker stops this batch, loses nothing."""
 
 
+class LeaseLost(OutcomeNotSaved):
+    """An outcome (or a renewal) found the message no longer held by this worker: its lease
+    ran out and another worker may be sending the rest of the batch. The batch stops at once."""
+
+
+def _check_held(updated: int | None, message_pk: int, worker_id: str) -> None:
+    if updated is not None and updated < 1:
+        raise LeaseLost(
+            f"The outcome of message {message_pk} updated no row: {worker_id} no longer holds"
+            " it (its lease ran out), so the rest of its batch is left to whoever holds it now."
+        )
+
+
 class OutcomeWriter:
     """Writes outcomes for one worker; on PostgreSQL one message ahead of their confirmation."""
 
@@ -39,6 +52,7 @@ class OutcomeWriter:
         self.timeout = timeout
         self._alias = OutboxMessage.objects.db
         self._in_flight: Any = None  # the libpq connection a write awaits its answer on
+        self._in_flight_pk = 0
 
     def write(self, message_pk: int, attempt: dict[str, Any], fields: dict[str, Any]) -> None:
         """Record ``attempt`` and set ``fields`` on the message while this worker holds it.
@@ -58,18 +72,21 @@ class OutcomeWriter:
                 insert, update = _statements(*shape, "%s")
                 cursor.execute(insert, attempt_values)
                 cursor.execute(update, params[len(attempt_values) :])
+                updated = cursor.rowcount
+            _check_held(updated, message_pk, self.worker_id)
             return
         # The driver's own connection: Django's cursor wrappers cost more than the statements.
         connection.ensure_connection()
         if connection.vendor == "postgresql":
             self._send(_statements(*shape, "$"), params)
+            self._in_flight_pk = message_pk
             return
         insert, update = _statements(*shape, "?")
         driver = connection.connection
         try:
             driver.execute("BEGIN IMMEDIATE")
             driver.execute(insert, attempt_values)
-            driver.execute(update, params[len(attempt_values) :])
+            updated = driver.execute(update, params[len(attempt_values) :]).rowcount
             driver.execute("COMMIT")  # deferred foreign keys are checked here
         except BaseException as error:
             if driver.in_transaction:
@@ -77,6 +94,7 @@ class OutcomeWriter:
             if isinstance(error, Exception):
                 raise OutcomeNotSaved(f"SQLite did not store an outcome: {error}") from error
             raise
+        _check_held(updated, message_pk, self.worker_id)
 
     def flush(self) -> None:
         """Wait until the outcome sent last is committed; raises OutcomeNotSaved if it is not."""
@@ -85,6 +103,7 @@ class OutcomeWriter:
             return
         deadline = time.monotonic() + self.timeout
         problem = ""
+        updated: int | None = None
         try:
             if self._current_pgconn() is not pgconn:
                 raise OperationalError("the connection was closed before it answered")
@@ -99,11 +118,14 @@ class OutcomeWriter:
                     break
                 if result.error_message:
                     problem = result.error_message.decode(errors="replace").strip()
+                else:
+                    updated = result.command_tuples
         except Exception as error:
             self._abandon()
             raise OutcomeNotSaved(f"PostgreSQL did not confirm an outcome: {error}") from None
         if problem:
             raise OutcomeNotSaved(f"PostgreSQL refused an outcome: {problem}")
+        _check_held(updated, self._in_flight_pk, self.worker_id)
 
     def _send(self, statements: tuple[str, str], params: list[Any]) -> None:
         insert, update = statements

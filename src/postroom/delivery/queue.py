@@ -118,10 +118,22 @@ def recover_lost(now: datetime) -> int:
     return len(rows)
 
 
-def renew_lease(worker_id: str, ids: list[int], lease: timedelta) -> None:
-    OutboxMessage.objects.filter(pk__in=ids, claimed_by=worker_id, status=Status.SENDING).update(
-        lease_expires_at=timezone.now() + lease
+def renew_lease(worker_id: str, ids: list[int], lease: timedelta) -> int:
+    """Extend the lease on ``ids``; returns how many this worker still held (all, or it lost
+    some: their lease ran out and they may be another worker's now)."""
+    return OutboxMessage.objects.filter(
+        pk__in=ids, claimed_by=worker_id, status=Status.SENDING
+    ).update(lease_expires_at=timezone.now() + lease)
+
+
+def due_count(channel: str, cap: int) -> int:
+    """How many messages of ``channel`` are due now, counting no further than ``cap`` (after
+    putting back those whose lease ran out, as a claim does)."""
+    recover_lost(timezone.now())
+    due = OutboxMessage.objects.filter(
+        status=Status.QUEUED, next_attempt_at__lte=timezone.now(), channel=channel
     )
+    return len(due.values_list("pk", flat=True)[:cap])
 
 
 def release(worker_id: str, ids: list[int]) -> None:

@@ -20,13 +20,15 @@ from django.utils import timezone
 from postroom.config import current_config
 from postroom.core import chores
 from postroom.delivery import queue, retry, suppression
+from postroom.delivery.connections import Bell, HeldBatch, LeaseKeeper, claim_size
+from postroom.delivery.limits import ConnectionSlots, SendingRate, Throttle, says_too_many
 from postroom.delivery.models import (
     Channel,
     OutboxMessage,
     Status,
     WorkerHeartbeat,
 )
-from postroom.delivery.outcomes import OutcomeNotSaved, OutcomeWriter
+from postroom.delivery.outcomes import LeaseLost, OutcomeNotSaved, OutcomeWriter
 from postroom.delivery.policy import DeliveryPolicy, current_policy
 from postroom.delivery.providerid import provider_id
 from postroom.delivery.routing import Route, current_route, fallback_route
@@ -46,6 +48,9 @@ HOUSEKEEPING_SECONDS = 60.0
 HOLD_CHECK_SECONDS = 1.0
 CHORE_GRACE_BURST = 60.0  # the health checks are bounded well below this
 CHORE_GRACE_STOP = 5.0
+# A connection that had nothing to send for this long is closed (and its slot freed); until
+# then the next message goes out without a new connection, TLS and login (3-5 round trips).
+IDLE_CLOSE_SECONDS = 10.0
 
 
 def default_lease() -> timedelta:
@@ -54,72 +59,236 @@ def default_lease() -> timedelta:
     return timedelta(seconds=float(current_config().hosting.lease_seconds.value))
 
 
-class Pacer:
-    """Spaces sends out to at most ``rate`` messages per second (0: no limit)."""
-
-    def __init__(self) -> None:
-        self._next = 0.0
-
-    def wait(self, rate: int, stop: threading.Event | None) -> None:
-        if rate <= 0:
-            return
-        now = time.monotonic()
-        if self._next > now:
-            (stop or threading.Event()).wait(self._next - now)
-        self._next = max(now, self._next) + 1.0 / rate
-
-
 class Worker:
+    """Sends over one connection (``run_once``, ``deliver``); ``run`` starts the worker's
+    connections, one thread and one Worker each (see delivery.connections)."""
+
     def __init__(
         self,
         name: str | None = None,
         batch_size: int = BATCH_SIZE,
         lease: timedelta | None = None,
         inbox_port: int | None = None,
+        connections: int | None = None,
     ) -> None:
         self.inbox_port = inbox_port  # the catcher of this process, when not the configured port
         self.id = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.batch_size = batch_size
         self.lease = lease or default_lease()
-        self.delivered = 0
-        self.failed = 0
-        self._pacer = Pacer()
+        self.connections = connections
+        self._delivered = 0
+        self._failed = 0
+        self._rate = SendingRate(0)
         self._outcomes = OutcomeWriter(self.id)
+        self._held = HeldBatch(self.id, self.lease)
+        self._keeper: LeaseKeeper | None = None  # renews on a timer when set, else inline
+        self._throttle: Throttle | None = None
+        self._seconds_per_message: float | None = None
+        self._lanes: list[Worker] = []
+        self._lane_threads: list[threading.Thread] = []
+        self._kept: tuple[str, Transport] | None = None  # a connection's open transport
+        self._slots: ConnectionSlots | None = None  # set while this connection holds a slot
+        self._last_sent = 0.0
         self._last_beat = 0.0
         self._last_housekeeping = 0.0
         self._had_route: dict[str, bool] = {}
         self._last_hold_check = 0.0
 
+    @property
+    def delivered(self) -> int:
+        return self._delivered + sum(lane.delivered for lane in self._lanes)
+
+    @property
+    def failed(self) -> int:
+        return self._failed + sum(lane.failed for lane in self._lanes)
+
     # -- the loop ------------------------------------------------------------------------
 
     def run(self, stop: threading.Event, burst: bool = False) -> None:
         """Deliver until ``stop`` is set (or, with ``burst``, until nothing is due)."""
+        count = self.connections or int(current_config().delivery.connections.value)
+        slots = ConnectionSlots(int(current_config().delivery.max_connections.value))
+        keeper = LeaseKeeper(self.lease, slots)
+        throttle = Throttle(count)
+        bell = Bell()
+        for index in range(count):
+            lane = Worker(f"{self.id}/{index}", self.batch_size, self.lease, self.inbox_port)
+            lane._keeper, lane._throttle = keeper, throttle
+            keeper.add(lane._held)
+            self._lanes.append(lane)
+        threads = [
+            threading.Thread(
+                target=lane._run_lane,
+                args=(index, count, stop, burst, bell, slots),
+                name=f"connection-{index}",
+                daemon=True,
+            )
+            for index, lane in enumerate(self._lanes)
+        ]
+        for lane in self._lanes:
+            lane._lane_threads = threads
         waiter = Waiter()
         try:
-            while not stop.is_set():
+            keeper.start()
+            for thread in threads:
+                thread.start()
+            while not stop.is_set() and any(thread.is_alive() for thread in threads):
                 try:
-                    attempted = self.run_once(stop)
+                    self._hold_or_release(self._route_presence())
                     self._heartbeat()
-                    if attempted == 0:
+                    if burst:
+                        stop.wait(0.2)
+                        continue
+                    waiter.wait(waiter.idle_seconds)
+                    bell.ring()  # woken or not: the connections look again (retries come due)
+                    if not any(lane._held.holding for lane in self._lanes):
                         self._housekeeping()
                 except Exception:
                     log.exception("The delivery worker hit an unexpected error; it carries on")
                     close_old_connections()
-                    attempted = 0
                     stop.wait(1.0)
-                if burst and attempted == 0:
-                    return
-                if attempted == 0:
-                    waiter.wait(waiter.idle_seconds)
         finally:
+            if not burst:
+                stop.set()
+            bell.ring()
+            for thread in threads:
+                thread.join(60)
+            keeper.stop()
             waiter.close()
             WorkerHeartbeat.objects.filter(worker_id=self.id).delete()
             # A burst run (e.g. from cron) lets a started report or alert finish; a stopping
             # worker gives them a moment.
             chores.wait_for_threads(CHORE_GRACE_BURST if burst else CHORE_GRACE_STOP)
 
+    def _route_presence(self) -> dict[str, bool]:
+        return {
+            Channel.SITE: current_route(inbox_port=self.inbox_port) is not None,
+            Channel.FALLBACK: fallback_route(self.inbox_port) is not None,
+        }
+
+    def _run_lane(
+        self,
+        index: int,
+        count: int,
+        stop: threading.Event,
+        burst: bool,
+        bell: Bell,
+        slots: ConnectionSlots,
+    ) -> None:
+        """One connection's loop: claim its share, send it, until stopped (or nothing is due)."""
+        assert self._throttle is not None
+        try:
+            while not stop.is_set():
+                seen = bell.rung
+                try:
+                    if not self._throttle.may_use(index):
+                        self.close_connection()
+                        if burst:
+                            return
+                        bell.wait(seen, 1.0)
+                        continue
+                    attempted = self._lane_once(index, count, stop, slots)
+                except LeaseLost as lost:
+                    log.warning("Connection %s stopped its batch: %s", self.id, lost)
+                    self._give_back()
+                    attempted = 1
+                except Exception:
+                    log.exception("Connection %s hit an unexpected error; it carries on", self.id)
+                    self._give_back()
+                    close_old_connections()
+                    stop.wait(1.0)
+                    attempted = 0
+                if attempted == 0:
+                    if burst and (index > 0 or not self._others_sending()):
+                        return  # the first connection last: it takes what others gave back
+                    if time.monotonic() - self._last_sent > IDLE_CLOSE_SECONDS:
+                        self.close_connection()
+                    bell.wait(seen, 0.2 if burst else 5.0)
+                else:
+                    self._last_sent = time.monotonic()
+        finally:
+            self.close_connection()
+            connections.close_all()
+
+    def _others_sending(self) -> bool:
+        return any(t.is_alive() for t in self._lane_threads[1:])
+
+    def _lane_once(
+        self, index: int, count: int, stop: threading.Event, slots: ConnectionSlots
+    ) -> int:
+        channels = [Channel.SITE] + ([Channel.FALLBACK] if index == 0 else [])
+        policy = current_policy()
+        _relax_commit_durability()
+        attempted = 0
+        for channel in channels:
+            route = (
+                current_route(inbox_port=self.inbox_port)
+                if channel == Channel.SITE
+                else fallback_route(self.inbox_port)
+            )
+            if route is None:
+                continue
+            assert self._throttle is not None
+            due = queue.due_count(channel, count * self.batch_size)
+            if due == 0:
+                continue
+            if self._slots is None:
+                if slots.acquire(self.id) is None:
+                    stop.wait(0.5)  # every connection of the deployment is taken
+                    return 1
+                self._slots = slots  # held until the connection closes
+            senders = min(count, self._throttle.allowed)
+            size = claim_size(due, senders, self.lease, self._seconds_per_message)
+            started = time.monotonic()
+            batch = queue.claim(self.id, min(size, self.batch_size), self.lease, [channel])
+            if batch:
+                self.deliver(batch, route, policy, stop, started)
+                per = (time.monotonic() - started) / len(batch)
+                old = self._seconds_per_message
+                self._seconds_per_message = per if old is None else (old + per) / 2
+                attempted += len(batch)
+        return attempted
+
+    def _transport_for(self, route: Route) -> Transport:
+        """A connection (``run``) keeps its transport open between batches; ``run_once`` and
+        ``deliver`` alone open one per batch."""
+        if self._kept is not None and self._kept[0] == route.description:
+            return self._kept[1]
+        self.close_connection(keep_slot=True)
+        transport = route.make_transport()
+        if self._keeper is not None:
+            self._kept = (route.description, transport)
+        return transport
+
+    def close_connection(self, keep_slot: bool = False) -> None:
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            try:
+                kept[1].close()
+            except Exception:
+                log.warning("Closing the connection to %s failed", kept[0])
+        slots, self._slots = self._slots, None
+        if slots is not None and not keep_slot:
+            try:
+                slots.release(self.id)
+            except Exception as error:  # its lease runs out within a minute
+                log.warning("Could not free the connection slot of %s: %s", self.id, error)
+        elif keep_slot:
+            self._slots = slots
+
+    def _give_back(self) -> None:
+        """Messages of a stopped batch that this connection still holds go back to the queue
+        untried (those whose lease ran out are someone else's, and stay theirs)."""
+        left = self._held.clear()
+        if left:
+            try:
+                queue.release(self.id, left)
+            except Exception as error:  # the lease runs out; another worker takes them then
+                log.warning("Could not give back %d messages: %s", len(left), error)
+
     def run_once(self, stop: threading.Event | None = None) -> int:
-        """Deliver one batch of due messages; returns how many were attempted."""
+        """Deliver one batch of due messages over one connection; returns how many were
+        attempted."""
         routes = {
             Channel.SITE: current_route(inbox_port=self.inbox_port),
             Channel.FALLBACK: fallback_route(self.inbox_port),
@@ -130,9 +299,14 @@ class Worker:
         _relax_commit_durability()
         attempted = 0
         for channel in routed:  # one channel per batch: a batch is sent in claim order
+            started = time.monotonic()
             batch = queue.claim(self.id, self.batch_size, self.lease, channels=[channel])
             if batch:
-                self.deliver(batch, routes[channel], policy, stop)
+                try:
+                    self.deliver(batch, routes[channel], policy, stop, started)
+                except LeaseLost as lost:
+                    log.warning("%s stopped its batch: %s", self.id, lost)
+                    self._give_back()
                 attempted += len(batch)
         return attempted
 
@@ -156,7 +330,10 @@ class Worker:
         route: Route,
         policy: DeliveryPolicy,
         stop: threading.Event | None = None,
+        claimed_at: float | None = None,
     ) -> None:
+        """Send ``messages`` (claimed at ``claimed_at``, by time.monotonic()) in order."""
+        self._held.hold([m.pk for m in messages], claimed_at or time.monotonic())
         suppression.prefetch(messages)  # now: no query may run while an outcome is in flight
         try:
             self._deliver(messages, route, policy, stop)
@@ -170,11 +347,16 @@ class Worker:
         policy: DeliveryPolicy,
         stop: threading.Event | None,
     ) -> None:
-        transport = route.make_transport()
+        transport = self._transport_for(route)
         started = time.monotonic()
+        if self._rate.rate != policy.messages_per_second:
+            self._rate = SendingRate(policy.messages_per_second)
         try:
             transport.open()
         except DeliveryError as error:
+            if self._too_many(error, messages):
+                self.close_connection()
+                return
             # A refused connection, greeting or login says nothing about these messages: even
             # a 5xx there (a wrong password) is a setting to fix, so they wait and are retried.
             waiting = DeliveryError(
@@ -186,28 +368,64 @@ class Worker:
             )
             for message in messages:
                 self._record_failure(message, route, waiting, started, policy)
+            self.close_connection(keep_slot=True)
             return
-        renew_at = time.monotonic() + self.lease.total_seconds() / 2
+        margin = float(getattr(transport, "timeout", 0.0) or 0.0)
+        renew_at = time.monotonic() + self.lease.total_seconds() / 3
         try:
             for index, message in enumerate(messages):
                 if stop is not None and stop.is_set():
                     self._outcomes.flush()
                     queue.release(self.id, [m.pk for m in messages[index:]])
+                    self._held.clear()
                     return
-                if time.monotonic() > renew_at:
+                if self._keeper is None and time.monotonic() > renew_at:
                     self._outcomes.flush()
-                    queue.renew_lease(self.id, [m.pk for m in messages[index:]], self.lease)
-                    renew_at = time.monotonic() + self.lease.total_seconds() / 2
-                self._pacer.wait(policy.messages_per_second, stop)
-                self._send_one(transport, message, route, policy)
+                    self._held.renew()
+                    renew_at = time.monotonic() + self.lease.total_seconds() / 3
+                self._held.check()
+                if not self._rate.take(stop):
+                    continue  # stopping: the next turn gives the rest back
+                try:
+                    self._send_one(transport, message, route, policy, margin)
+                except _TooMany as too_many:
+                    self._outcomes.flush()
+                    if self._too_many(too_many.error, messages[index:]):
+                        return
+                    # Lowered to one connection meanwhile: an ordinary failure, retried later.
+                    self._record_failure(message, route, too_many.error, time.monotonic(), policy)
         finally:
-            try:
-                transport.close()
-            except Exception:
-                log.warning("Closing the connection to %s failed", route.description)
+            kept = self._kept is not None and self._kept[1] is transport
+            if kept and (stop is None or not stop.is_set()):
+                pass  # open for the next batch
+            elif kept:
+                self.close_connection(keep_slot=True)
+            else:
+                try:
+                    transport.close()
+                except Exception:
+                    log.warning("Closing the connection to %s failed", route.description)
+
+    def _too_many(self, error: DeliveryError, untried: list[OutboxMessage]) -> bool:
+        """A 421 or "too many connections" while this worker has connections to spare: fewer
+        connections for a while, and the messages go back to the queue unharmed."""
+        throttle = self._throttle
+        if throttle is None or throttle.allowed <= 1:
+            return False
+        if not says_too_many(error.reply, error.message):
+            return False
+        throttle.refused(error.reply or error.message)
+        self._held.clear()
+        queue.release(self.id, [m.pk for m in untried])
+        return True
 
     def _send_one(
-        self, transport: Transport, message: OutboxMessage, route: Route, policy: DeliveryPolicy
+        self,
+        transport: Transport,
+        message: OutboxMessage,
+        route: Route,
+        policy: DeliveryPolicy,
+        margin: float = 0.0,
     ) -> None:
         started = time.monotonic()
         envelope = suppression.screen(message, pending_recipients(message))
@@ -222,10 +440,19 @@ class Worker:
         outgoing = OutgoingMessage(
             sender=message.sender, recipients=envelope.recipients, raw=bytes(message.raw)
         )
+
+        def before_content() -> None:
+            # The previous message's outcome is committed, and this batch still held with
+            # time for the final reply, before this message can be accepted.
+            self._outcomes.flush()
+            self._held.check(margin)
+
         try:
-            # The previous message's outcome is committed before this one can be accepted.
-            result = transport.send(outgoing, before_content=self._outcomes.flush)
+            result = transport.send(outgoing, before_content=before_content)
         except DeliveryError as error:
+            throttle = self._throttle
+            if throttle and throttle.allowed > 1 and says_too_many(error.reply, error.message):
+                raise _TooMany(error) from error
             self._record_failure(message, route, error, started, policy)
         except OutcomeNotSaved:
             raise  # the database, not this message: the batch stops, its leases run out
@@ -279,7 +506,7 @@ class Worker:
                 now, message.attempt_count, schedule=policy.retry
             ),
         )
-        self.delivered += 1
+        self._delivered += 1
         log.debug("Sent %s via %s: %s", message.message_id, route.description, result.reply)
 
     def _record_failure(
@@ -311,7 +538,7 @@ class Worker:
             ),
             last_reply=reply,
         )
-        self.failed += 0 if retrying else 1
+        self._failed += 0 if retrying else 1
         log.warning(
             "Delivery of %s via %s failed at %s (%s): %s",
             message.message_id,
@@ -346,6 +573,7 @@ class Worker:
             "connection": connection or route.connection,  # main or backup, relay, inbox
             "outcome": fields["status"],
         }
+        self._held.done(message.pk)
         self._outcomes.write(message.pk, attempt, fields)
 
     # -- liveness and chores ---------------------------------------------------------------
@@ -382,6 +610,12 @@ def pending_recipients(message: OutboxMessage) -> tuple[str, ...]:
     )
 
 
+class _TooMany(Exception):
+    def __init__(self, error: DeliveryError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 def _relax_commit_durability() -> None:
     """On PostgreSQL, commit outcomes without waiting for the disk flush.
 
@@ -404,9 +638,15 @@ def _as_words(period: timedelta) -> str:
     return f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
 
 
-def run(stop: threading.Event, burst: bool = False, inbox_port: int | None = None) -> None:
-    """Deliver until ``stop``; ``inbox_port`` is where `serve` started its catcher."""
-    Worker(inbox_port=inbox_port).run(stop, burst)
+def run(
+    stop: threading.Event,
+    burst: bool = False,
+    inbox_port: int | None = None,
+    connections: int | None = None,
+) -> None:
+    """Deliver until ``stop``; ``inbox_port`` is where `serve` started its catcher;
+    ``connections`` overrides Postroom:Delivery:Connections."""
+    Worker(inbox_port=inbox_port, connections=connections).run(stop, burst)
 
 
 def run_once(limit: int = BATCH_SIZE) -> int:

@@ -6,40 +6,97 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('delivery', '0004_suppress_list'),
+        ("delivery", "0004_suppress_list"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboxmessage',
-            name='provider_message_id',
-            field=models.CharField(blank=True, db_index=True, help_text='The id in the 250 reply.', max_length=200),
+            model_name="outboxmessage",
+            name="provider_message_id",
+            field=models.CharField(
+                blank=True, db_index=True, help_text="The id in the 250 reply.", max_length=200
+            ),
         ),
         migrations.AddField(
-            model_name='outboxmessage',
-            name='tracking_id',
-            field=models.CharField(blank=True, db_index=True, help_text="Echoed back by providers' events.", max_length=40),
+            model_name="outboxmessage",
+            name="tracking_id",
+            field=models.CharField(
+                blank=True,
+                db_index=True,
+                help_text="Echoed back by providers' events.",
+                max_length=40,
+            ),
         ),
         migrations.CreateModel(
-            name='RecipientEvent',
+            name="RecipientEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('recipient', models.CharField(db_index=True, max_length=320)),
-                ('kind', models.CharField(choices=[('delivered', 'Delivered'), ('deferred', 'Deferred'), ('bounced', 'Bounced'), ('complained', 'Complained'), ('opened', 'Opened'), ('clicked', 'Clicked')], max_length=20)),
-                ('provider', models.CharField(max_length=20)),
-                ('provider_event_id', models.CharField(blank=True, max_length=200)),
-                ('occurred_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('received_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('detail', models.TextField(blank=True, help_text='The diagnostic text, e.g. 550 5.1.1.')),
-                ('bounce_type', models.CharField(blank=True, choices=[('hard', 'Hard'), ('soft', 'Soft')], max_length=10)),
-                ('reference', models.CharField(blank=True, help_text='What the event named its message by (unmatched).', max_length=300)),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='delivery.outboxmessage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("recipient", models.CharField(db_index=True, max_length=320)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("delivered", "Delivered"),
+                            ("deferred", "Deferred"),
+                            ("bounced", "Bounced"),
+                            ("complained", "Complained"),
+                            ("opened", "Opened"),
+                            ("clicked", "Clicked"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("provider", models.CharField(max_length=20)),
+                ("provider_event_id", models.CharField(blank=True, max_length=200)),
+                (
+                    "occurred_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                (
+                    "received_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                (
+                    "detail",
+                    models.TextField(blank=True, help_text="The diagnostic text, e.g. 550 5.1.1."),
+                ),
+                (
+                    "bounce_type",
+                    models.CharField(
+                        blank=True, choices=[("hard", "Hard"), ("soft", "Soft")], max_length=10
+                    ),
+                ),
+                (
+                    "reference",
+                    models.CharField(
+                        blank=True,
+                        help_text="What the event named its message by (unmatched).",
+                        max_length=300,
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="delivery.outboxmessage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['occurred_at', 'id'],
-                'indexes': [models.Index(fields=['kind', 'occurred_at'], name='event_kind_time'), models.Index(fields=['message', 'recipient'], name='event_message_rcpt')],
+                "ordering": ["occurred_at", "id"],
+                "indexes": [
+                    models.Index(fields=["kind", "occurred_at"], name="event_kind_time"),
+                    models.Index(fields=["message", "recipient"], name="event_message_rcpt"),
+                ],
             },
         ),
     ]

@@ -14,21 +14,26 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--concurrency", type=int, default=1, help="Delivery threads (default 1)."
+            "--concurrency",
+            type=int,
+            default=None,
+            help="SMTP connections at once (default: Postroom:Delivery:Connections, 10).",
         )
         parser.add_argument(
             "--burst", action="store_true", help="Deliver until nothing is due, then exit."
         )
 
-    def handle(self, *args, concurrency: int, burst: bool, **options) -> None:
+    def handle(self, *args, concurrency: int | None, burst: bool, **options) -> None:
         config.ensure_can_start(config.WORKER)  # a value that stops it: say so, exit 1
         prepare_database()
+        count = max(concurrency or config.current_config().delivery.connections.value, 1)
         if not burst:
-            self.stdout.write(banner([f"  Worker:    {concurrency} thread(s)"]))
+            self.stdout.write(banner([f"  Worker:    {count} SMTP connection(s)"]))
         stop = threading.Event()
         threads = [
-            threading.Thread(target=worker.run, args=(stop, burst), name=f"worker-{n}")
-            for n in range(max(concurrency, 1))
+            threading.Thread(
+                target=worker.run, args=(stop, burst), kwargs={"connections": count}, name="worker"
+            )
         ]
         try:
             stop_on_sigterm()

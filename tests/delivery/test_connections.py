@@ -1,0 +1,60 @@
+"""Claims sized per connection, leases that cannot be lost unnoticed, and the lease check.
+
+The tests with several connections or workers at once run them as processes: see
+test_connections_processes.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from postroom.config import current_config
+from postroom.delivery.connections import claim_size
+from postroom.delivery.models import OutboxMessage
+from postroom.delivery.transports.smtp import SmtpTransport
+from postroom.delivery.worker import Worker
+from sites import queue_mail, use_smtp_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_claims_are_a_share_of_the_queue_and_fit_in_half_a_lease():
+    lease = timedelta(seconds=300)
+    assert claim_size(200, 10, lease, None) == 20
+    assert claim_size(5000, 10, lease, None) == 100
+    assert claim_size(3, 10, lease, None) == 1
+    assert claim_size(200, 10, timedelta(seconds=10), seconds_per_message=1.0) == 5
+
+
+def test_a_lease_lost_mid_batch_stops_it_at_once(isolated_site, smtp_server, monkeypatch):
+    server = smtp_server(pipelining=True)
+    use_smtp_server(isolated_site, server.port)
+    rows = queue_mail(5)
+    send = SmtpTransport.send
+
+    def send_then_lose_the_lease(self: Any, message: Any, before_content: Any = None) -> Any:
+        result = send(self, message, before_content)
+        # Another worker took over the batch (the lease had run out).
+        OutboxMessage.objects.filter(pk__in=[r.pk for r in rows]).update(claimed_by="other")
+        return result
+
+    monkeypatch.setattr(SmtpTransport, "send", send_then_lose_the_lease)
+
+    Worker().run_once()
+
+    assert len(server.messages) == 1  # nothing more went out once the loss showed
+
+
+def test_a_lease_no_longer_than_twice_the_smtp_timeout_stops_the_worker(isolated_site, monkeypatch):
+    use_smtp_server(isolated_site, 2525, timeout=3)
+    monkeypatch.setenv("POSTROOM_LEASE_SECONDS", "5")
+    [problem] = current_config().blocking_problems("worker")
+    assert problem.key == "POSTROOM_LEASE_SECONDS"
+    assert "could outlast it" in problem.message
+    assert current_config().blocking_problems("web") == ()
+
+    monkeypatch.setenv("POSTROOM_LEASE_SECONDS", "6.5")
+    assert current_config().blocking_problems("worker") == ()
