@@ -21,7 +21,7 @@ from postroom.delivery.alerts import current_problems
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage
 from postroom.delivery.policy import current_policy
-from postroom.delivery.routing import current_route, describe_destination
+from postroom.delivery.routing import current_route, describe_destination, test_email_refusal
 
 
 @login_required
@@ -62,7 +62,10 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     config = current_config()
     smtp = config.smtp
     form = TestEmailForm(request.POST or None, initial={"to": request.user.email})
-    if request.method == "POST" and form.is_valid():
+    refusal = test_email_refusal(smtp)
+    if request.method == "POST" and refusal:
+        form.add_error(None, refusal)
+    elif request.method == "POST" and form.is_valid():
         message = EmailMessage(
             subject="Postroom test email",
             body=(

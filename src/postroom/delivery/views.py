@@ -105,9 +105,11 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_retry": actions.retryable(OutboxMessage.objects.filter(pk=pk)).exists(),
         "can_resend": bool(raw),
     }
+    attempts = list(message.attempts.all())
     context: dict[str, object] = {
         "message": message,
-        "attempts": message.attempts.all(),
+        "attempts": attempts,
+        "delivered_by": next((a.transport for a in reversed(attempts) if a.succeeded), ""),
         "recipients": _recipient_outcomes(message),
         "purged": not raw and not hidden,
         "hidden": hidden,
