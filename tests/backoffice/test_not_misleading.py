@@ -65,3 +65,34 @@ def test_a_delivered_message_names_where_it_went(admin_client):
     )
     html = admin_client.get(f"/outbox/{message.pk}/").content.decode()
     assert "Delivered to the development inbox at 127.0.0.1:2525." in html
+
+
+def test_the_dashboard_failure_banner_and_counters_link_to_the_filtered_log(admin_client):
+    OutboxMessage.objects.create(to="a@example.net", subject="Lost", status="failed")
+    html = admin_client.get("/").content.decode()
+    assert "Open one below" not in html
+    assert 'href="/outbox/?status=failed&amp;period=24h" id="failed-link"' in html
+    for status in ("queued", "sent", "failed"):
+        assert f'href="/outbox/?status={status}&amp;period=24h"' in html
+    assert 'href="/outbox/?status=held"' in html
+    listed = admin_client.get("/outbox/?status=failed&period=24h").content.decode()
+    assert "Lost" in listed
+
+
+def test_an_editors_dashboard_does_not_send_them_to_the_inbox(client, editor):
+    client.force_login(editor)
+    html = client.get("/").content.decode()
+    assert "/inbox/" not in html
+    assert client.get("/inbox/").status_code == 403
+
+
+def test_in_production_the_inbox_says_the_catcher_is_off(admin_client, monkeypatch):
+    monkeypatch.setenv("POSTROOM_ENVIRONMENT", "Production")
+    html = admin_client.get("/inbox/").content.decode()
+    assert "The development inbox is off." in html
+    assert "Mail caught by the development inbox on SMTP" not in html
+
+
+def test_in_development_the_inbox_does_not_say_it_is_off(admin_client):
+    html = admin_client.get("/inbox/").content.decode()
+    assert "The development inbox is off." not in html
