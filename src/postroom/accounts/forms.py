@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
@@ -101,9 +103,13 @@ class LoginForm(AuthenticationForm):
     )
     error_messages = {
         **AuthenticationForm.error_messages,
+        # Email addresses are not case-sensitive here (they are lowered); passwords are.
+        "invalid_login": (
+            "Please enter a correct email address and password. The password is case-sensitive."
+        ),
         "locked": (
             "This account is temporarily locked for your address after too many failed "
-            "logins. Try again in %(wait)s."
+            "logins. Try again in %(wait)s, after %(until)s UTC."
         ),
         "busy": (
             "The server is busy checking other logins. Nothing was counted: try again in a "
@@ -152,8 +158,20 @@ class LoginForm(AuthenticationForm):
     def _locked_error(self, state: lockout.LockState) -> forms.ValidationError:
         # The same for any address typed, account or not: it reveals nothing about accounts.
         return forms.ValidationError(
-            self.error_messages["locked"], code="locked", params={"wait": state.wait_words}
+            self.error_messages["locked"],
+            code="locked",
+            params={"wait": state.wait_words, "until": _clock(state.locked_until)},
         )
+
+
+def _clock(moment: datetime | None) -> str:
+    """``14:05:30``: the UTC time to try again after, rounded up to the second."""
+    if moment is None:
+        return ""
+    moment = moment.astimezone(UTC)
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return moment.strftime("%H:%M:%S")
 
 
 class FirstAdministratorForm(forms.Form):
