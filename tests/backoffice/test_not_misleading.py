@@ -96,3 +96,23 @@ def test_in_production_the_inbox_says_the_catcher_is_off(admin_client, monkeypat
 def test_in_development_the_inbox_does_not_say_it_is_off(admin_client):
     html = admin_client.get("/inbox/").content.decode()
     assert "The development inbox is off." not in html
+
+
+def test_a_message_waiting_for_its_next_retry_says_when_and_which_attempt(admin_client):
+    from datetime import UTC, datetime, timedelta
+
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=7)
+    message = OutboxMessage.objects.create(
+        to="a@example.net",
+        subject="Hi",
+        status="queued",
+        attempt_count=2,
+        next_attempt_at=later,
+        last_reply="451 try later",
+        raw=b"Subject: Hi\r\n\r\nx",
+    )
+    html = admin_client.get(f"/outbox/{message.pk}/").content.decode()
+    assert f"Retrying at <time datetime=\"{later.isoformat()}\" data-format=\"time\">" in html
+    assert f"{later:%H:%M} UTC</time> (attempt 3)." in html
+    assert "Waiting for the delivery worker" not in html
+    assert 'data-confirm="Retry this message now' in html

@@ -110,6 +110,8 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "message": message,
         "attempts": attempts,
         "delivered_by": next((a.transport for a in reversed(attempts) if a.succeeded), ""),
+        "retrying_at": _retrying_at(message),
+        "next_attempt": message.attempt_count + 1,
         "recipients": _recipient_outcomes(message),
         "purged": not raw and not hidden,
         "hidden": hidden,
@@ -130,6 +132,14 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
             raw_truncated=len(raw) > RAW_DISPLAY_LIMIT,
         )
     return render(request, "delivery/message.html", context)
+
+
+def _retrying_at(message: OutboxMessage) -> object:
+    """When a queued message that already failed once is tried again, else None."""
+    waiting = message.status == Status.QUEUED and message.attempt_count > 0
+    if waiting and message.next_attempt_at > timezone.now():
+        return message.next_attempt_at
+    return None
 
 
 def _recipient_outcomes(message: OutboxMessage) -> list[dict[str, str]]:
