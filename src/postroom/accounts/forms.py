@@ -30,6 +30,8 @@ class InviteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Plain text, added to the invitation email.",
     )
+    # Set once the administrator has seen that this replaces a waiting invitation.
+    replace = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
