@@ -116,3 +116,15 @@ def test_a_message_waiting_for_its_next_retry_says_when_and_which_attempt(admin_
     assert f"{later:%H:%M} UTC</time> (attempt 3)." in html
     assert "Waiting for the delivery worker" not in html
     assert 'data-confirm="Retry this message now' in html
+
+
+def test_settings_page_names_keys_as_people_write_them_and_shows_invalid(
+    admin_client, isolated_site
+):
+    invalid_port(isolated_site)
+    html = admin_client.get("/settings/").content.decode()
+    assert "<code>SecureSocketOptions</code>" in html
+    assert "<code>secure_socket_options</code>" not in html
+    port = html.split('id="smtp-Port"', 1)[1].split("</div>", 1)[0]
+    assert ">invalid<" in port and "not set" not in port
+    assert "(Port)" in html and "(port)" not in html

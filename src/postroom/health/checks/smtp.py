@@ -138,7 +138,7 @@ def _describe(smtp: SmtpSettings) -> str:
 
 def _problem(make: Any, problem: Problem) -> Result:
     where = problem.source + (f":{problem.line}" if problem.line else "")
-    key = f" ({problem.key})" if problem.key else ""
+    key = f" ({problem.display_key})" if problem.key else ""
     return make(f"{where}{key}: {problem.message}", problem.hint, step="settings")
 
 
