@@ -33,7 +33,7 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="show")
+        actions = parser.add_subparsers(dest="action", metavar="show")
         show = actions.add_parser(
             "show", help="Print each setting with its value and origin, then the problems."
         )
@@ -42,6 +42,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options.get("action"):  # `postroom config` alone: what it can do
+            self.stdout.write(
+                "Usage: postroom config show [--json]\n\n"
+                "Subcommands:\n"
+                "  show    Print each setting with its value and origin, then the problems.\n"
+                "          --json prints the same as JSON (secrets masked).\n"
+            )
+            return
         config = load_config(dict(process_environ()))
         if options["json"]:
             self.stdout.write(json.dumps(config.as_json(), indent=2))
