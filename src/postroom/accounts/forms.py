@@ -197,3 +197,29 @@ class FirstAdministratorForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password", error)
         return data
+
+
+class NameForm(forms.Form):
+    name = forms.CharField(
+        max_length=150, required=False, label="Your name", help_text="Shown to other users."
+    )
+
+    def clean_name(self) -> str:
+        return " ".join(self.cleaned_data["name"].split())
+
+
+class ChangePasswordForm(PasswordPairForm):
+    """The current password, then the new one twice: a session left open is not enough."""
+
+    current_password = forms.CharField(
+        label="Current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    field_order = ["current_password", "password", "password_again"]
+
+    def clean_current_password(self) -> str:
+        current = self.cleaned_data["current_password"]
+        if not self.user.check_password(current):
+            raise forms.ValidationError("This is not your current password. Type it again.")
+        return current
