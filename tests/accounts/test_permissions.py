@@ -40,6 +40,8 @@ RULES: list[tuple[str, str, str]] = [
     ("accounts:accept", PUBLIC, PUBLIC),  # invitation links
     ("accounts:password-reset*", PUBLIC, PUBLIC),
     ("path:f/*", PUBLIC, PUBLIC),  # public form pages
+    # Everyone's own account page.
+    ("accounts:account*", SIGNED_IN, SIGNED_IN),
     # Administrators only.
     ("accounts:*", ADMIN, ADMIN),  # the Users screen
     ("health:try-settings", ADMIN, ADMIN),  # tries SMTP settings typed in: a settings action
