@@ -170,3 +170,10 @@ def _error_kind_only(part: dict[str, object]) -> dict[str, object]:
     error = part.get("last_error")
     kind = str(error).split(":", 1)[0] if error else None
     return {**part, "last_error": kind}
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404: a visitor who followed a form link sees a page in the forms' style."""
+    template = "forms/not_found.html" if request.path.startswith("/f/") else "404.html"
+    context = {"request_path": request.path}
+    return render(request, template, context, status=404)
