@@ -13,7 +13,7 @@ def test_a_missing_backoffice_page_is_designed_and_offers_a_way_on(admin_client)
     assert response.status_code == 404
     assert "<h1>Page not found</h1>" in html
     assert 'href="/outbox/"' in html and FAVICON in html
-    assert "aria-label=\"Main\"" in html  # inside the backoffice shell
+    assert 'aria-label="Main"' in html  # inside the backoffice shell
 
 
 def test_a_missing_page_for_a_visitor_offers_to_log_in(client, administrator):

@@ -112,7 +112,7 @@ def test_a_message_waiting_for_its_next_retry_says_when_and_which_attempt(admin_
         raw=b"Subject: Hi\r\n\r\nx",
     )
     html = admin_client.get(f"/outbox/{message.pk}/").content.decode()
-    assert f"Retrying at <time datetime=\"{later.isoformat()}\" data-format=\"time\">" in html
+    assert f'Retrying at <time datetime="{later.isoformat()}" data-format="time">' in html
     assert f"{later:%H:%M} UTC</time> (attempt 3)." in html
     assert "Waiting for the delivery worker" not in html
     assert 'data-confirm="Retry this message now' in html
@@ -128,3 +128,21 @@ def test_settings_page_names_keys_as_people_write_them_and_shows_invalid(
     port = html.split('id="smtp-Port"', 1)[1].split("</div>", 1)[0]
     assert ">invalid<" in port and "not set" not in port
     assert "(Port)" in html and "(port)" not in html
+
+
+def test_the_message_detail_lists_attachments_to_download(admin_client):
+    from django.core.mail import EmailMessage
+
+    from postroom.delivery.enqueue import enqueue
+
+    mail = EmailMessage("Report", "See attached.", to=["a@example.net"])
+    mail.attach("report.csv", "a,b\n1,2\n", "text/csv")
+    queued = enqueue(mail)
+    html = admin_client.get(f"/outbox/{queued.pk}/?tab=text").content.decode()
+    assert 'id="attachments"' in html
+    assert f'href="/outbox/{queued.pk}/attachments/0/" download>report.csv</a>' in html
+    download = admin_client.get(f"/outbox/{queued.pk}/attachments/0/")
+    assert download.status_code == 200
+    body = b"".join(download.streaming_content if download.streaming else [download.content])
+    assert body.replace(b"\r\n", b"\n") == b"a,b\n1,2\n"  # text parts travel with CRLF
+    assert admin_client.get(f"/outbox/{queued.pk}/attachments/5/").status_code == 404

@@ -24,7 +24,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from postroom.core.permissions import administrator_required
-from postroom.delivery import actions, log
+from postroom.delivery import actions, log, sources
 from postroom.delivery.models import Kind, OutboxMessage, Status
 from postroom.emailview import parsing
 from postroom.emailview.responses import download, sandboxed_html
@@ -111,6 +111,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "attempts": attempts,
         "delivered_by": next((a.transport for a in reversed(attempts) if a.succeeded), ""),
         "retrying_at": _retrying_at(message),
+        "source": sources.source_of(message),
         "next_attempt": message.attempt_count + 1,
         "recipients": _recipient_outcomes(message),
         "purged": not raw and not hidden,
@@ -125,6 +126,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if tab not in {key for key, _ in tabs}:
             tab = "text"
         context.update(
+            attachments=[item for item in parsed.attachments if not item.inline],
             parsed=parsed,
             tabs=tabs,
             tab=tab,
@@ -175,6 +177,17 @@ def html_body(request: HttpRequest, pk: int) -> HttpResponse:
     if html is None:
         raise Http404("This message has no HTML part.")
     return sandboxed_html(html)
+
+
+@login_required
+@require_GET
+def attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+    message = _readable_message(request, pk)
+    found = parsing.attachment_content(bytes(message.raw), index) if message.raw else None
+    if found is None:
+        raise Http404("This message has no such attachment (or its body was purged).")
+    item, content = found
+    return download(content, item.content_type, item.filename)
 
 
 @login_required

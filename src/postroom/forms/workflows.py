@@ -22,7 +22,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
 
-from postroom.delivery import actions
+from postroom.delivery import actions, sources
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage, Status
 from postroom.forms import placeholders, uploads
@@ -322,3 +322,14 @@ def retry(run: WorkflowRun, base_url: str = "") -> tuple[str, str]:
     if run.status == WorkflowRun.Status.QUEUED:
         return "success", "Built the email again from the entry and queued it."
     return "error", run.note
+
+
+def entry_source(message: OutboxMessage) -> sources.Source | None:
+    """The form entry whose workflow queued ``message``, for the email log's link back."""
+    if message.kind != Kind.FORM:
+        return None
+    run = WorkflowRun.objects.filter(message=message).select_related("entry__form").first()
+    if run is None:
+        return None
+    entry = run.entry
+    return sources.Source(f"Entry #{entry.pk} on {entry.form.name}", entry.get_absolute_url())
