@@ -99,3 +99,8 @@ def test_guessing_the_current_password_is_limited(editor):
     )
     assert "Too many wrong current passwords" in blocked.content.decode()
     assert User.objects.get(pk=editor.pk).check_password(PASSWORD)
+
+
+def test_the_account_page_does_not_mark_users_as_the_current_screen(admin_client):
+    html = admin_client.get("/account/").content.decode()
+    assert 'aria-current="page">Users<' not in html

@@ -146,3 +146,13 @@ def test_the_message_detail_lists_attachments_to_download(admin_client):
     body = b"".join(download.streaming_content if download.streaming else [download.content])
     assert body.replace(b"\r\n", b"\n") == b"a,b\n1,2\n"  # text parts travel with CRLF
     assert admin_client.get(f"/outbox/{queued.pk}/attachments/5/").status_code == 404
+
+
+def test_the_email_log_has_a_from_column_and_date_pickers(admin_client):
+    OutboxMessage.objects.create(sender="shop@example.org", to="a@example.net", subject="Hi")
+    html = admin_client.get("/outbox/").content.decode()
+    assert "<th>From</th>" in html
+    assert "<td>shop@example.org</td>" in html
+    assert 'type="date"' in html
+    assert "Created on or after (UTC)" in html and "Created on or before (UTC)" in html
+    assert "data-needs-selection" in html
