@@ -156,3 +156,13 @@ def test_the_email_log_has_a_from_column_and_date_pickers(admin_client):
     assert 'type="date"' in html
     assert "Created on or after (UTC)" in html and "Created on or before (UTC)" in html
     assert "data-needs-selection" in html
+
+
+def test_a_missing_value_is_not_set_rather_than_invalid(admin_client, isolated_site):
+    smtp = {"Host": "smtp.example.org"}  # no From: an error, but From was never given
+    (isolated_site / "appsettings.json").write_text(
+        json.dumps({"Umbraco": {"CMS": {"Global": {"Smtp": smtp}}}})
+    )
+    html = admin_client.get("/settings/").content.decode()
+    from_row = html.split('id="smtp-From"', 1)[1].split("</div>", 1)[0]
+    assert "not set" in from_row and "invalid" not in from_row

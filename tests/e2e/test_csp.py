@@ -23,6 +23,7 @@ PAGES = [
     "/health/",
     "/health/try/",
     "/health/help/",
+    "/account/",
 ]
 
 

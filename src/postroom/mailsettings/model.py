@@ -193,8 +193,8 @@ class SmtpSettings:
         for name, setting in self.fields():
             if setting.value is not None:
                 state = "set"
-            elif name in invalid:
-                state = "invalid"
+            elif name in invalid and setting.origin and setting.origin != "default":
+                state = "invalid"  # given, but not usable (a missing value is "not set")
             elif setting.origin and setting.origin != "default":
                 state = "empty"
             else:
