@@ -42,6 +42,34 @@ def _print_postroom_commands() -> None:
     print("postroom help --all also lists Django's own commands (migrate, shell, ...).")
 
 
+# Options every Django command has, which mean nothing to Postroom's users: still accepted,
+# never listed by `postroom help <command>` or `postroom <command> --help`.
+DJANGO_BASE_OPTIONS = frozenset(
+    {"--version", "--verbosity", "--settings", "--pythonpath", "--traceback", "--no-color",
+     "--force-color", "--skip-checks"}
+)  # fmt: skip
+
+
+def _postroom_command_line() -> None:
+    """Help without Django's options; a command's error printed once, as plain words."""
+    from django.core.management.base import BaseCommand, CommandError, SystemCheckError
+
+    BaseCommand.suppressed_base_arguments = DJANGO_BASE_OPTIONS
+    execute = BaseCommand.execute
+
+    def execute_saying_errors_plainly(self: BaseCommand, *args: object, **options: object):
+        try:
+            return execute(self, *args, **options)
+        except CommandError as error:
+            if options.get("traceback") or isinstance(error, SystemCheckError):
+                raise
+            name = type(self).__module__.rsplit(".", 1)[-1]
+            self.stderr.write(f"postroom {name}: {error}")
+            sys.exit(error.returncode)
+
+    BaseCommand.execute = execute_saying_errors_plainly
+
+
 def main(argv: list[str] | None = None) -> None:
     from postroom.runtime import keep_files_private
 
@@ -59,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if argv == ["help", "--all"]:
         argv = ["help"]
+    _postroom_command_line()
     execute_from_command_line(["postroom", *argv])
 
 

@@ -12,3 +12,6 @@ urlpatterns = [
     path("", include("postroom.accounts.urls")),
     path("", include("postroom.backoffice.urls")),
 ]
+
+# Designed "not found" pages: the public form style under /f/, the backoffice's elsewhere.
+handler404 = "postroom.backoffice.views.not_found"

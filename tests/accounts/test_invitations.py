@@ -231,7 +231,7 @@ def test_an_address_with_an_account_cannot_be_invited(admin_client, editor):
 def test_inviting_an_address_again_replaces_the_waiting_invitation(admin_client, visitor):
     invite(admin_client, role="editor")
     old_link = link_in(invitation_email(), "/invite/")
-    response = invite(admin_client, role="administrator")
+    response = invite(admin_client, role="administrator", replace="on")
     assert response.status_code == 302
     follow = admin_client.get(response["Location"])
     assert b"The earlier invitation to this address was replaced" in follow.content
@@ -274,3 +274,30 @@ def test_the_invitations_tab_lists_waiting_invitations_with_search(admin_client)
     assert "Resend" in page and "Revoke" in page
     found = admin_client.get("/users/invitations/?q=secon").content.decode()
     assert "second@example.com" in found and "first@example.com" not in found
+
+
+def test_inviting_an_address_with_a_waiting_invitation_asks_first_and_keeps_its_words(
+    admin_client,
+):
+    invite(admin_client, name="Nora New", message="Welcome to the team.")
+    first = Invitation.objects.get()
+    asked = invite(admin_client, name="", message="", role="administrator")
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert "new@example.com already has a waiting invitation" in page
+    assert "Replace the waiting invitation" in page
+    assert Invitation.objects.open().get() == first  # nothing replaced yet
+    form = asked.context["form"]
+    assert form.initial["name"] == "Nora New"
+    assert form.initial["message"] == "Welcome to the team."
+    assert form.initial["replace"] is True
+
+    sent = invite(admin_client, name="Nora New", message="Welcome to the team.",
+                  role="administrator", replace="True")  # fmt: skip
+    assert sent.status_code == 302
+    new = Invitation.objects.open().get()
+    assert (new.name, new.message, new.role) == (
+        "Nora New",
+        "Welcome to the team.",
+        "administrator",
+    )

@@ -161,3 +161,18 @@ def test_old_failures_are_cleaned_up(editor):
     RateCounter.objects.update(expires_at_ms=F("expires_at_ms") - 2 * 86_400_000)
     assert ratelimit.forget_expired() == 1
     assert not RateCounter.objects.exists()
+
+
+def test_the_locked_answer_to_the_right_password_says_when_to_try_again(visitor, editor):
+    fail(visitor, 5)
+    locked = log_in(visitor).content.decode()
+    assert "temporarily locked" in locked
+    assert re.search(r"Try again in \d+ seconds, after \d\d:\d\d:\d\d UTC\.", locked)
+    assert "case-sensitive" not in locked
+
+
+def test_a_wrong_password_does_not_call_the_email_case_sensitive(visitor, editor):
+    wrong = log_in(visitor, password="not-it-at-all").content.decode()
+    assert "Please enter a correct email address and password." in wrong
+    assert "may be case-sensitive" not in wrong
+    assert "both fields" not in wrong

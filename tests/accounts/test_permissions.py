@@ -44,6 +44,8 @@ RULES: list[tuple[str, str, str]] = [
     ("api:openapi", PUBLIC, PUBLIC),  # the HTTP API's description
     ("api:not-found", PUBLIC, PUBLIC),  # a JSON 404 for any other /api/ address
     ("api:*", SIGNED_IN, SIGNED_IN),  # bearer secrets, never sessions: 401 without one
+    # Everyone's own account page.
+    ("accounts:account*", SIGNED_IN, SIGNED_IN),
     # Administrators only.
     ("accounts:*", ADMIN, ADMIN),  # the Users screen
     ("applications:*", ADMIN, ADMIN),  # the Applications screen hands out secrets

@@ -158,3 +158,19 @@ def test_a_webhook_url_that_is_not_http_is_never_opened(url, caplog):
     assert alerts.post_webhook(url, alerts.Problems(failed=1)) is False
     assert "cannot be used" in caplog.text
     assert "s3cr3t" not in caplog.text
+
+
+def test_a_failed_test_email_never_alerts(administrator):
+    rows = fail(1)
+    OutboxMessage.objects.filter(pk=rows[0].pk).update(kind="test")
+    assert alerts.check(DeliveryPolicy()) is None
+    assert not OutboxMessage.objects.filter(channel="fallback").exists()
+
+
+def test_the_alert_email_links_to_the_filtered_log(administrator, monkeypatch):
+    monkeypatch.setenv("POSTROOM_BASE_URL", "https://mail.example.com")
+    rows = fail(1)
+    alerts.check(DeliveryPolicy())
+    body = bytes(OutboxMessage.objects.get(channel="fallback").raw).decode()
+    assert "https://mail.example.com/outbox/?status=failed&period=24h" in body
+    assert f"https://mail.example.com/outbox/{rows[0].pk}/" in body

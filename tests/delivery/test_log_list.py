@@ -206,9 +206,18 @@ def test_an_unknown_status_is_named_and_left_out(admin_client):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("from=yesterday", "Enter a date as YYYY-MM-DD; this one was left out."),
-        ("to=2024-13-45", "Enter a date as YYYY-MM-DD; this one was left out."),
-        ("from=2024-05-10&to=2024-05-01", "This date is before the From date; it was left out."),
+        (
+            "from=yesterday",
+            "Pick a date in the date box (or type it as YYYY-MM-DD); this one was left out.",
+        ),
+        (
+            "to=2024-13-45",
+            "Pick a date in the date box (or type it as YYYY-MM-DD); this one was left out.",
+        ),
+        (
+            "from=2024-05-10&to=2024-05-01",
+            "This date is before the “Created on or after” date; it was left out.",
+        ),
         ("period=week", "Unknown period “week”"),
         ("kind=%3Cscript%3E", "Unknown kind “&lt;script&gt;”"),
         ("q=a%00b", "Null characters are not allowed."),

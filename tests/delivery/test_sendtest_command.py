@@ -24,7 +24,7 @@ def test_prints_the_servers_reply(isolated_site, smtp_server, capsys):
     call_command("sendtest", "me@example.net")
     out = capsys.readouterr().out
     assert f"via 127.0.0.1:{server.port} without TLS" in out
-    assert "Sent. The server replied: 250" in out
+    assert f"Sent to 127.0.0.1:{server.port} without TLS. The server replied: 250" in out
     assert server.messages[0].rcpt_tos == ("me@example.net",)
     assert OutboxMessage.objects.get().kind == "test"
 

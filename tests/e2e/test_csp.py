@@ -23,6 +23,7 @@ PAGES = [
     "/health/",
     "/health/try/",
     "/health/help/",
+    "/account/",
 ]
 
 
@@ -62,7 +63,7 @@ def test_the_main_pages_break_no_policy(page, postroom, screenshot):
     page.goto(postroom.url + "/settings/")
     page.get_by_label("Send a test email to").fill("someone@example.net")
     page.get_by_role("button", name="Send test email").click()
-    expect(page.get_by_text("Delivered to the server.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Delivered to the development inbox")).to_be_visible(timeout=30_000)
     page.goto(postroom.url + "/inbox/")
     page.get_by_text("Postroom test email").first.click()
     expect(page.get_by_text("This is a test email from Postroom.").first).to_be_visible()

@@ -38,7 +38,7 @@ def test_first_administrator_test_email_and_inbox(page, postroom, screenshot):
 
     page.get_by_label("Send a test email to").fill("someone@example.net")
     page.get_by_role("button", name="Send test email").click()
-    expect(page.get_by_text("Delivered to the server.")).to_be_visible()
+    expect(page.get_by_text("Delivered to the development inbox")).to_be_visible()
     expect(page.locator("#server-reply")).to_contain_text("250")
     screenshot("5-test-email-sent")
 

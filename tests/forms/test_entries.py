@@ -147,7 +147,7 @@ def test_csv_export_streams_every_entry_with_formulas_neutralised(
     assert response["Content-Disposition"].startswith('attachment; filename="contact-us-entries-')
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:6] == ["Entry", "Submitted (UTC)", "Name", "Email", "Message", "Products"]
-    assert [row[2] for row in rows[1:]] == ['\'=HYPERLINK("http://evil")', "'+1 555", "'@SUM(A1)"]
+    assert [row[2] for row in rows[1:]] == ['\'=HYPERLINK("http://evil")', "+1 555", "'@SUM(A1)"]
     assert rows[2][4:6] == ["'-2+3", "Tea, Coffee"]
     assert rows[3][4] == 'plain, with "quotes"'
 
@@ -162,8 +162,11 @@ def test_csv_export_follows_the_search(client, admin_client, contact_form):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@A1", "'@A1"), ("\t=1", "'\t=1"),
-     ("a=1", "a=1"), ("", "")],
+    [("=1+1", "'=1+1"), ("+1", "+1"), ("-1", "-1"), ("@A1", "'@A1"), ("\t=1", "'\t=1"),
+     ("a=1", "a=1"), ("", ""), ("+44 20 7946 0000", "+44 20 7946 0000"),
+     ("+1 (555) 010-9999", "+1 (555) 010-9999"), ("-12.5", "-12.5"), ("-2+3", "'-2+3"),
+     ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"), ("-1*SUM(A1:A9)", "'-1*SUM(A1:A9)"),
+     ("+44\n=1", "'+44\n=1"), ("\r+1", "'\r+1")],
 )  # fmt: skip
 def test_neutralise(value, expected):
     assert export.neutralise(value) == expected

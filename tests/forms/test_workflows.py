@@ -471,3 +471,41 @@ def test_workflows_run_in_the_order_shown_and_can_be_reordered(client, admin_cli
     assert [row.subject for row in form_emails()] == ["Second", "New entry on Contact us"]
     page = admin_client.get(f"/forms/{contact_form.pk}/workflows/").content.decode()
     assert page.index("Run Second earlier") < page.index(f"Run {first.name} earlier")
+
+
+def test_the_visitors_copy_of_all_fields_leaves_hidden_fields_out(client, contact_form):
+    add_field(contact_form, "hidden", "Price list", "price_list", default_value="internal-B")
+    Workflow.objects.create(
+        form=contact_form, kind="confirmation", name="Thanks", to_field="email",
+        subject="Thanks", message="We got:\n{all_fields}", send_html=True, position=2,
+    )  # fmt: skip
+    post(client, contact_form, {**GOOD, "price_list": "internal-B"})
+    notification, confirmation = (parsed(row) for row in form_emails())
+    assert "Message: Hello <there>" in text_part(confirmation)
+    assert "internal-B" not in text_part(confirmation)
+    assert "internal-B" not in html_part(confirmation)
+    assert "Price list: internal-B" in text_part(notification)
+
+
+def _edit_default(admin_client, form, to, name=None):
+    workflow = form.workflows.get()
+    data = {"name": name or workflow.name, "enabled": "on", "to": to, "reply_to": "{email}",
+            "subject": workflow.subject, "message": workflow.message,
+            "condition_operator": "equals"}  # fmt: skip
+    response = admin_client.post(f"/forms/{form.pk}/workflows/{workflow.pk}/", data)
+    assert response.status_code == 302
+    workflow.refresh_from_db()
+    return workflow
+
+
+def test_a_default_workflow_is_renamed_when_its_recipients_change(admin_client, contact_form):
+    assert contact_form.workflows.get().name == "Email admin@example.com"
+    renamed = _edit_default(admin_client, contact_form, "sales@example.com")
+    assert renamed.name == "Email sales@example.com"
+
+
+def test_a_chosen_workflow_name_is_kept_when_recipients_change(admin_client, contact_form):
+    contact_form.workflows.update(name="Sales team")
+    assert _edit_default(admin_client, contact_form, "sales@example.com").name == "Sales team"
+    chosen = _edit_default(admin_client, contact_form, "help@example.com", name="Help desk")
+    assert chosen.name == "Help desk"

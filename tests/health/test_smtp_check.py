@@ -299,7 +299,7 @@ def test_settings_errors_are_quoted_with_file_line_and_hint(isolated_site):
 
     assert run.status == "error"
     problem = next(r for r in run.results if r.step == "settings" and r.status == "error")
-    assert problem.message.startswith("appsettings.json:5 (port):")
+    assert problem.message.startswith("appsettings.json:5 (Port):")
     assert "587" in problem.fix
     assert not any(r.step == "connect" for r in run.results)  # no probe with broken settings
 

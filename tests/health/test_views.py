@@ -44,7 +44,7 @@ def test_running_all_checks_shows_failing_steps_and_fixes(
 ):
     configure_smtp(host="127.0.0.1", port=refused_port, security="None")
 
-    response = admin_client.post("/health/run/")
+    response = admin_client.post("/health/run/", follow=True)
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -72,7 +72,7 @@ def test_an_unknown_check_is_a_clear_message(admin_client):
 
 
 def test_editors_may_run_checks_but_see_no_actions(editor_client):
-    response = editor_client.post("/health/run/", {"check": "smtp"})
+    response = editor_client.post("/health/run/", {"check": "smtp"}, follow=True)
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -242,3 +242,13 @@ def test_try_settings_is_post_with_csrf(administrator):
     response = client.post("/health/try/", {"host": "127.0.0.1", "port": "25", "security": "None"})
 
     assert response.status_code == 403
+
+
+def test_running_one_check_redirects_back_to_that_check(admin_client):
+    response = admin_client.post("/health/run/", {"check": "security-secret-key"})
+
+    assert response.status_code == 302
+    expected = "/health/run/?check=security-secret-key#check-security-secret-key"
+    assert response["Location"] == expected
+    page = admin_client.get(response["Location"])
+    assert 'id="check-security-secret-key"' in page.content.decode()

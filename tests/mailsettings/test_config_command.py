@@ -56,18 +56,18 @@ def test_show_prints_each_field_with_value_and_origin(configured: Site) -> None:
 
     assert code == 0
     lines = output.splitlines()
-    assert any(line.split() == ["from", "noreply@mysite.com", "web.config:5"] for line in lines)
-    assert any(line.split() == ["port", "587", "web.config:6"] for line in lines)
+    assert any(line.split() == ["From", "noreply@mysite.com", "web.config:5"] for line in lines)
+    assert any(line.split() == ["Port", "587", "web.config:6"] for line in lines)
     assert any(
-        line.split() == ["secure_socket_options", "StartTls", "web.config:6"] for line in lines
+        line.split() == ["SecureSocketOptions", "StartTls", "web.config:6"] for line in lines
     )
     assert any(
-        line.split() == ["password", "********", "env:Umbraco__CMS__Global__Smtp__Password"]
+        line.split() == ["Password", "********", "env:Umbraco__CMS__Global__Smtp__Password"]
         for line in lines
     )
-    assert any(line.split() == ["timeout", "30.0", "default"] for line in lines)
-    assert any(line.split() == ["pickup_directory", "(not", "set)"] for line in lines)
-    assert lines[-1] == "SMTP is configured: mail goes to smtp.mysite.com:587 (StartTls)."
+    assert any(line.split() == ["TimeoutSeconds", "30.0", "default"] for line in lines)
+    assert any(line.split() == ["PickupDirectoryLocation", "(not", "set)"] for line in lines)
+    assert lines[-1] == "SMTP is configured: mail goes to smtp.mysite.com:587 via STARTTLS."
     assert PASSWORD not in output
 
 
@@ -120,7 +120,7 @@ def test_errors_are_listed_with_place_key_and_hint_and_exit_with_1(site: Site) -
 
     assert code == 1
     assert "Errors (1):" in output
-    assert "  web.config:7  [port]" in output
+    assert "  web.config:7  [Port]" in output
     assert "    Fix: " in output
     assert output.splitlines()[-1] == "SMTP is not configured: fix the errors above."
     assert PASSWORD not in output

@@ -88,7 +88,7 @@ def test_a_from_address_without_a_host_is_a_warning(site: Site) -> None:
 
     assert settings.errors == ()
     [warning] = settings.warnings
-    assert warning.key == "host" and "no Host" in warning.message
+    assert warning.key == "from" and "no Host" in warning.message  # on the From line
     assert not settings.configured
 
 
@@ -118,7 +118,9 @@ def test_only_one_of_user_name_and_password_is_a_warning(
     settings = smtp(site, From="a@mysite.com", Host="mx", **keys)
 
     [warning] = settings.warnings
-    assert warning.key == missing
+    present = next(iter(keys)).lower()
+    assert warning.key == present  # the key of the line the warning points at
+    assert f"Set the {missing} too" in warning.hint
     assert "logs in only when both" in warning.message
 
 

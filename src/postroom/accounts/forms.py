@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
@@ -28,6 +30,8 @@ class InviteForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Plain text, added to the invitation email.",
     )
+    # Set once the administrator has seen that this replaces a waiting invitation.
+    replace = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
@@ -101,9 +105,13 @@ class LoginForm(AuthenticationForm):
     )
     error_messages = {
         **AuthenticationForm.error_messages,
+        # Email addresses are not case-sensitive here (they are lowered); passwords are.
+        "invalid_login": (
+            "Please enter a correct email address and password. The password is case-sensitive."
+        ),
         "locked": (
             "This account is temporarily locked for your address after too many failed "
-            "logins. Try again in %(wait)s."
+            "logins. Try again in %(wait)s, after %(until)s UTC."
         ),
         "busy": (
             "The server is busy checking other logins. Nothing was counted: try again in a "
@@ -152,8 +160,20 @@ class LoginForm(AuthenticationForm):
     def _locked_error(self, state: lockout.LockState) -> forms.ValidationError:
         # The same for any address typed, account or not: it reveals nothing about accounts.
         return forms.ValidationError(
-            self.error_messages["locked"], code="locked", params={"wait": state.wait_words}
+            self.error_messages["locked"],
+            code="locked",
+            params={"wait": state.wait_words, "until": _clock(state.locked_until)},
         )
+
+
+def _clock(moment: datetime | None) -> str:
+    """``14:05:30``: the UTC time to try again after, rounded up to the second."""
+    if moment is None:
+        return ""
+    moment = moment.astimezone(UTC)
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return moment.strftime("%H:%M:%S")
 
 
 class FirstAdministratorForm(forms.Form):
@@ -177,3 +197,29 @@ class FirstAdministratorForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password", error)
         return data
+
+
+class NameForm(forms.Form):
+    name = forms.CharField(
+        max_length=150, required=False, label="Your name", help_text="Shown to other users."
+    )
+
+    def clean_name(self) -> str:
+        return " ".join(self.cleaned_data["name"].split())
+
+
+class ChangePasswordForm(PasswordPairForm):
+    """The current password, then the new one twice: a session left open is not enough."""
+
+    current_password = forms.CharField(
+        label="Current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    field_order = ["current_password", "password", "password_again"]
+
+    def clean_current_password(self) -> str:
+        current = self.cleaned_data["current_password"]
+        if not self.user.check_password(current):
+            raise forms.ValidationError("This is not your current password. Type it again.")
+        return current

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from postroom.accounts.views import invitations, password, preview, signin, users
+from postroom.accounts.views import account, invitations, password, preview, signin, users
 
 app_name = "accounts"
 
@@ -10,6 +10,11 @@ urlpatterns = [
     path("setup/", signin.setup, name="setup"),
     path("login/", signin.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Everybody: their own account.
+    path("account/", account.account, name="account"),
+    path("account/name/", account.change_name, name="account-name"),
+    path("account/password/", account.change_password, name="account-password"),
+    path("account/sessions/end/", account.sign_out_elsewhere, name="account-sign-out-elsewhere"),
     # Administrators: the Users screen.
     path("users/", users.user_list, name="users"),
     path("users/<int:pk>/", users.user_detail, name="user"),

@@ -31,6 +31,8 @@ def _section(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)
     if match is None:
         return ""
+    if match.namespace == "accounts" and (match.url_name or "").startswith("account"):
+        return "account"  # your own account is not the Users screen
     if match.namespace and match.namespace != "backoffice":
         return match.namespace
     return match.url_name or ""

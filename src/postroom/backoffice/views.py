@@ -22,7 +22,7 @@ from postroom.delivery.alerts import current_problems
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage
 from postroom.delivery.policy import current_policy
-from postroom.delivery.routing import current_route, describe_destination
+from postroom.delivery.routing import current_route, describe_destination, test_email_refusal
 from postroom.events.endpoints import endpoints
 
 
@@ -74,7 +74,10 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     config = current_config()
     smtp = config.smtp
     form = TestEmailForm(request.POST or None, initial={"to": request.user.email})
-    if request.method == "POST" and form.is_valid():
+    refusal = test_email_refusal(smtp)
+    if request.method == "POST" and refusal:
+        form.add_error(None, refusal)
+    elif request.method == "POST" and form.is_valid():
         message = EmailMessage(
             subject="Postroom test email",
             body=(
@@ -182,3 +185,10 @@ def _error_kind_only(part: dict[str, object]) -> dict[str, object]:
     error = part.get("last_error")
     kind = str(error).split(":", 1)[0] if error else None
     return {**part, "last_error": kind}
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404: a visitor who followed a form link sees a page in the forms' style."""
+    template = "forms/not_found.html" if request.path.startswith("/f/") else "404.html"
+    context = {"request_path": request.path}
+    return render(request, template, context, status=404)

@@ -190,7 +190,7 @@ def refusal(part: str) -> str | None:
     lines = [f"{NAMES.get(part, part)} cannot start: the configuration has {count} it."]
     for problem in problems:
         where = problem.source + (f":{problem.line}" if problem.line else "")
-        lines.append(f"  {where} [{problem.key}]: {problem.message}")
+        lines.append(f"  {where} [{problem.display_key}]: {problem.message}")
         if problem.hint:
             lines.append(f"    Fix: {problem.hint}")
     lines.append("See them all with: postroom config show")

@@ -16,11 +16,13 @@ from datetime import datetime, timedelta
 
 from django.core.mail import EmailMessage
 from django.db.models import Min, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from postroom import runtime
 from postroom.config.sections import webhook_url_error
 from postroom.core import throttle
+from postroom.core.links import configured_base_url
 from postroom.core.permissions import administrator_emails
 from postroom.delivery.models import Channel, Kind, OutboxMessage, Status
 from postroom.delivery.policy import DeliveryPolicy
@@ -66,8 +68,11 @@ class Problems:
 def current_problems(policy: DeliveryPolicy, since: datetime | None = None) -> Problems:
     now = timezone.now()
     since = since or now - timedelta(hours=24)
-    failed = OutboxMessage.objects.filter(status=Status.FAILED, failed_at__gte=since).exclude(
-        IS_ALERT
+    # A test email that fails has already told the person who sent it: never an alert.
+    failed = (
+        OutboxMessage.objects.filter(status=Status.FAILED, failed_at__gte=since)
+        .exclude(IS_ALERT)
+        .exclude(kind=Kind.TEST)
     )
     oldest = OutboxMessage.objects.filter(status=Status.QUEUED).aggregate(Min("created_at"))
     oldest_at = oldest["created_at__min"]
@@ -108,12 +113,29 @@ def email_administrators(problems: Problems) -> None:
     lines = [problems.summary(), ""]
     for example in problems.examples:
         lines.append(f"- to {example['to']}: {example['subject']}\n  {example['reply']}")
+        lines.append(f"  {log_link(reverse('delivery:message', args=[example['id']]))}")
     lines += [f"- {notice}" for notice in problems.notices]
-    lines += ["", "Open the email log in the Postroom backoffice for the details."]
+    lines.append("")
+    if problems.failed:
+        lines.append(f"The failed messages: {log_link(FAILED_QUERY)}")
+    if problems.oldest_queued_minutes:
+        lines.append(f"The queued messages: {log_link(QUEUED_QUERY)}")
     message = EmailMessage(
         subject=f"[Postroom] {problems.summary()}", body="\n".join(lines), to=administrators
     )
     enqueue(message, kind=Kind.SYSTEM, channel=Channel.FALLBACK)
+
+
+FAILED_QUERY = "?status=failed&period=24h"
+QUEUED_QUERY = "?status=queued"
+
+
+def log_link(path_or_query: str) -> str:
+    """A link into the email log: absolute when POSTROOM_BASE_URL is set, else the path."""
+    path = path_or_query
+    if path_or_query.startswith("?"):
+        path = reverse("delivery:log") + path_or_query
+    return configured_base_url() + path
 
 
 def post_webhook(url: str, problems: Problems) -> bool:

@@ -24,6 +24,7 @@ SEARCH_MAX_TERMS = 10
 LIST_FIELDS = (
     "id",
     "created_at",
+    "sender",
     "to",
     "cc",
     "bcc",
@@ -65,19 +66,20 @@ def _unknown(what: str) -> dict[str, str]:
     return {"invalid_choice": f"Unknown {what} “%(value)s”: showing every {what}."}
 
 
-# A plain text box: it looks like the other fields and any browser submits what was typed.
-_DATE_WIDGET = forms.DateInput(
-    attrs={"placeholder": "YYYY-MM-DD", "inputmode": "numeric", "autocomplete": "off"},
-    format="%Y-%m-%d",
-)
-_BAD_DATE = {"invalid": "Enter a date as YYYY-MM-DD; this one was left out."}
+# The browser's date picker; it submits YYYY-MM-DD whatever format it shows the date in.
+_DATE_WIDGET = forms.DateInput(attrs={"type": "date", "autocomplete": "off"}, format="%Y-%m-%d")
+_BAD_DATE = {
+    "invalid": "Pick a date in the date box (or type it as YYYY-MM-DD); this one was left out."
+}
 
 
 class LogFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
         label="Search",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Recipient or subject"}),
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Sender, recipient or subject"}
+        ),
     )
     status = forms.ChoiceField(
         required=False,
@@ -102,14 +104,14 @@ class LogFilterForm(forms.Form):
     )
     date_from = forms.DateField(
         required=False,
-        label="From (UTC)",
+        label="Created on or after (UTC)",
         input_formats=["%Y-%m-%d"],
         widget=_DATE_WIDGET,
         error_messages=_BAD_DATE,
     )
     date_to = forms.DateField(
         required=False,
-        label="To (UTC)",
+        label="Created on or before (UTC)",
         input_formats=["%Y-%m-%d"],
         widget=_DATE_WIDGET,
         error_messages=_BAD_DATE,
@@ -137,7 +139,9 @@ class LogFilterForm(forms.Form):
         data = super().clean()
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
-            self.add_error("date_to", "This date is before the From date; it was left out.")
+            self.add_error(
+                "date_to", "This date is before the “Created on or after” date; it was left out."
+            )
         return data
 
 
@@ -208,7 +212,8 @@ def apply(
         queryset = queryset.filter(created_at__lt=_utc_midnight(end + timedelta(days=1)))
     for term in str(filters.get("q") or "").split()[:SEARCH_MAX_TERMS]:
         queryset = queryset.filter(
-            Q(to__icontains=term)
+            Q(sender__icontains=term)
+            | Q(to__icontains=term)
             | Q(cc__icontains=term)
             | Q(bcc__icontains=term)
             | Q(subject__icontains=term)

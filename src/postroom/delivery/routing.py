@@ -102,6 +102,22 @@ def describe_destination(smtp: SmtpSettings | None = None, inbox_port: int | Non
     )
 
 
+def test_email_refusal(smtp: SmtpSettings | None = None) -> str | None:
+    """Why a test email must not be sent now, or None.
+
+    A test is meant to try the configured settings: when they are invalid, sending through
+    another route (the development inbox) would report a success that proves nothing.
+    """
+    smtp = smtp or current_smtp_settings()
+    if not smtp.errors:
+        return None
+    count = len(smtp.errors)
+    return (
+        f"No test email was sent: the SMTP settings have {count} error{'s' if count > 1 else ''}"
+        f" ({smtp.errors[0]}). Fix {'them' if count > 1 else 'it'} and send the test again."
+    )
+
+
 def relay_transport(relay: FallbackRelay) -> SmtpTransport:
     return SmtpTransport(
         host=relay.host,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/status.json", views.message_status, name="message-status"),
     path("<int:pk>/html/", views.html_body, name="html"),
     path("<int:pk>/source.eml", views.source, name="source"),
+    path("<int:pk>/attachments/<int:index>/", views.attachment, name="attachment"),
     path("<int:pk>/resend/", views.resend, name="resend"),
     path("<int:pk>/cancel/", views.cancel, name="cancel"),
     path("<int:pk>/retry/", views.retry, name="retry"),

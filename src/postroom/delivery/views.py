@@ -24,7 +24,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from postroom.core.permissions import administrator_required
-from postroom.delivery import actions, log, recipient_events
+from postroom.delivery import actions, log, recipient_events, sources
 from postroom.delivery.models import Kind, OutboxMessage, Status
 from postroom.emailview import parsing
 from postroom.emailview.responses import download, sandboxed_html
@@ -106,9 +106,14 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_retry": actions.retryable(OutboxMessage.objects.filter(pk=pk)).exists(),
         "can_resend": bool(raw),
     }
+    attempts = list(message.attempts.all())
     context: dict[str, object] = {
         "message": message,
-        "attempts": message.attempts.all(),
+        "attempts": attempts,
+        "delivered_by": next((a.transport for a in reversed(attempts) if a.succeeded), ""),
+        "retrying_at": _retrying_at(message),
+        "source": sources.source_of(message),
+        "next_attempt": message.attempt_count + 1,
         "recipients": _recipient_outcomes(message),
         "timeline": recipient_events.timeline(message),
         "purged": not raw and not hidden,
@@ -123,6 +128,7 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if tab not in {key for key, _ in tabs}:
             tab = "text"
         context.update(
+            attachments=[item for item in parsed.attachments if not item.inline],
             parsed=parsed,
             tabs=tabs,
             tab=tab,
@@ -130,6 +136,14 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
             raw_truncated=len(raw) > RAW_DISPLAY_LIMIT,
         )
     return render(request, "delivery/message.html", context)
+
+
+def _retrying_at(message: OutboxMessage) -> object:
+    """When a queued message that already failed once is tried again, else None."""
+    waiting = message.status == Status.QUEUED and message.attempt_count > 0
+    if waiting and message.next_attempt_at > timezone.now():
+        return message.next_attempt_at
+    return None
 
 
 def _recipient_outcomes(message: OutboxMessage) -> list[dict[str, str]]:
@@ -165,6 +179,17 @@ def html_body(request: HttpRequest, pk: int) -> HttpResponse:
     if html is None:
         raise Http404("This message has no HTML part.")
     return sandboxed_html(html)
+
+
+@login_required
+@require_GET
+def attachment(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+    message = _readable_message(request, pk)
+    found = parsing.attachment_content(bytes(message.raw), index) if message.raw else None
+    if found is None:
+        raise Http404("This message has no such attachment (or its body was purged).")
+    item, content = found
+    return download(content, item.content_type, item.filename)
 
 
 @login_required

@@ -30,3 +30,8 @@ class FormsConfig(AppConfig):
                 spam.forget_used_tokens()
 
         chores.register("forms-used-tokens", forget_used_tokens)
+
+        from postroom.delivery import sources
+        from postroom.forms.workflows import entry_source
+
+        sources.register(entry_source)

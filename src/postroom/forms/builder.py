@@ -68,6 +68,11 @@ def next_position(queryset) -> int:  # noqa: ANN001 (a related manager or querys
     return (queryset.aggregate(m=Max("position"))["m"] or 0) + 1
 
 
+def default_workflow_name(to: str) -> str:
+    """The name a new form's workflow gets: "Email ada@example.com"."""
+    return f"Email {to}"[:200]
+
+
 def create_form(name: str, creator, slug: str = "") -> Form:  # noqa: ANN001 (a User)
     """A new contact form: name, email and message fields, and a workflow that emails the
     person who created it each entry (with Reply-To set to the sender's address)."""
@@ -81,7 +86,7 @@ def create_form(name: str, creator, slug: str = "") -> Form:  # noqa: ANN001 (a 
             Workflow.objects.create(
                 form=form,
                 position=1,
-                name=f"Email {creator.email}",
+                name=default_workflow_name(creator.email),
                 to=creator.email,
                 reply_to="{email}",
                 subject=DEFAULT_SUBJECT,

@@ -347,4 +347,15 @@ class WorkflowForm(forms.ModelForm):
             self.add_error("to", "Enter at least one recipient.")
         if data.get("condition_field") and not str(data.get("condition_value", "")).strip():
             self.add_error("condition_value", "Enter the value to compare with.")
+        self._rename_default(data)
         return data
+
+    def _rename_default(self, data: dict) -> None:
+        """A workflow still named after its old recipients ("Email ada@example.com") is named
+        after the new ones; a name somebody chose, or changes in this save, is kept."""
+        old_name, old_to = self.initial.get("name"), self.initial.get("to")
+        new_to = data.get("to")
+        if not (self.instance.pk and old_name and new_to and new_to != old_to):
+            return
+        if data.get("name") == old_name == builder.default_workflow_name(old_to or ""):
+            data["name"] = builder.default_workflow_name(new_to)

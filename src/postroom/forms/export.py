@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 
 from postroom.forms.formdefs import display_value
 from postroom.forms.models import Entry, Field
 
-# A cell starting with one of these is a formula in Excel, LibreOffice and Google Sheets.
+# A cell starting with one of these is a formula in Excel, LibreOffice and Google Sheets
+# (the OWASP "CSV Injection" list: = + - @ tab and carriage return).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A signed number or phone number ("-12.5", "+44 20 7946 0000", "+1 (555) 010-9999"): only
+# digits, spaces and ( ) . / -, so no function, cell reference or link a formula could use.
+# It stays as typed: a visible apostrophe would only spoil it.
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9][0-9 ().\-/]*\Z")
 CHUNK_SIZE = 500
 
 
 def neutralise(value: str) -> str:
     """Prefix a would-be formula with ' so that it is shown as text, never run."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+    if not value.startswith(FORMULA_STARTS) or PLAIN_NUMBER.match(value):
+        return value
+    return f"'{value}"
 
 
 class _Echo:

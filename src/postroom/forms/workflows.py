@@ -22,7 +22,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
 
-from postroom.delivery import actions
+from postroom.delivery import actions, sources
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage, Status
 from postroom.forms import placeholders, uploads
@@ -52,19 +52,30 @@ class EntryContext:
         return f"{self.base_url.rstrip('/')}{path}"
 
 
-def answer_rows(entry: Entry, fields: list[Field]) -> list[tuple[str, str]]:
-    """(label, value) for every answer: the form's fields in order, then removed fields."""
+def answer_rows(
+    entry: Entry, fields: list[Field], *, for_submitter: bool = False
+) -> list[tuple[str, str]]:
+    """(label, value) for every answer: the form's fields in order, then removed fields.
+
+    ``for_submitter``: the visitor's own copy leaves out hidden fields (internal values such
+    as a campaign or a price list) and answers to removed fields; use {alias} to show one.
+    """
     rows = []
     known = set()
     for field in fields:
         known.add(field.alias)
+        if for_submitter and field.kind == Field.Kind.HIDDEN:
+            continue
         if field.alias in entry.values:
             rows.append((field.label, display_value(entry.values[field.alias])))
-    rows += [(alias, display_value(v)) for alias, v in entry.values.items() if alias not in known]
+    if not for_submitter:
+        rows += [
+            (alias, display_value(v)) for alias, v in entry.values.items() if alias not in known
+        ]
     return rows
 
 
-def placeholder_values(context: EntryContext) -> dict[str, str]:
+def placeholder_values(context: EntryContext, *, for_submitter: bool = False) -> dict[str, str]:
     entry = context.entry
     values = {alias: display_value(value) for alias, value in entry.values.items()}
     values.update(
@@ -72,7 +83,9 @@ def placeholder_values(context: EntryContext) -> dict[str, str]:
         entry_id=str(entry.pk),
         entry_url=context.url(entry.get_absolute_url()),
         submitted_at=entry.created_at.strftime("%Y-%m-%d %H:%M UTC"),
-        all_fields=placeholders.fields_table_text(answer_rows(entry, context.fields)),
+        all_fields=placeholders.fields_table_text(
+            answer_rows(entry, context.fields, for_submitter=for_submitter)
+        ),
     )
     return values
 
@@ -132,7 +145,8 @@ def build_message(
 ) -> tuple[EmailMultiAlternatives | None, list[str]]:
     """The email for one workflow and entry, or None with the reason; plus notes to show."""
     notes: list[str] = []
-    values = placeholder_values(context)
+    for_submitter = workflow.kind == Workflow.Kind.CONFIRMATION
+    values = placeholder_values(context, for_submitter=for_submitter)
     if workflow.kind == Workflow.Kind.CONFIRMATION:
         answer = display_value(context.entry.values.get(workflow.to_field, ""))
         address = single_address(answer)
@@ -164,7 +178,9 @@ def build_message(
     if attachment_note:
         notes.append(attachment_note.splitlines()[0])
     text = placeholders.render_text(workflow.message, values)
-    all_fields_html = placeholders.fields_table_html(answer_rows(context.entry, context.fields))
+    all_fields_html = placeholders.fields_table_html(
+        answer_rows(context.entry, context.fields, for_submitter=for_submitter)
+    )
     html = placeholders.render_html(workflow.message, values, all_fields_html)
     if attachment_note:
         text = f"{text}\n\n{attachment_note}"
@@ -306,3 +322,14 @@ def retry(run: WorkflowRun, base_url: str = "") -> tuple[str, str]:
     if run.status == WorkflowRun.Status.QUEUED:
         return "success", "Built the email again from the entry and queued it."
     return "error", run.note
+
+
+def entry_source(message: OutboxMessage) -> sources.Source | None:
+    """The form entry whose workflow queued ``message``, for the email log's link back."""
+    if message.kind != Kind.FORM:
+        return None
+    run = WorkflowRun.objects.filter(message=message).select_related("entry__form").first()
+    if run is None:
+        return None
+    entry = run.entry
+    return sources.Source(f"Entry #{entry.pk} on {entry.form.name}", entry.get_absolute_url())

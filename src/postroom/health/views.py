@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
 from postroom import runtime
@@ -118,7 +120,22 @@ def run(request: HttpRequest) -> HttpResponse:
     if error:
         messages.error(request, error)
         return _page(request, [], status=400)
+    if request.method == "POST":
+        # Post/redirect/get: a reload runs the checks again without re-posting, and the
+        # browser lands on the check (or group) that was asked for, not the top of the page.
+        return redirect(_results_url(data))
     return _page(request, run_checks(checks), title)
+
+
+def _results_url(data: Any) -> str:
+    check_id = str(data.get("check", "")).strip()
+    group = group_name(str(data.get("group", "")).strip())
+    url = reverse("health:run")
+    if check_id:
+        return f"{url}?{urlencode({'check': check_id})}#check-{check_id}"
+    if group:
+        return f"{url}?{urlencode({'group': group})}#group-{slugify(group)}"
+    return url
 
 
 @json_login_required

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from postroom import runtime
 from postroom.core.permissions import administrator_required
 from postroom.core.requests import inbox_port
 from postroom.emailview import decoding, parsing
@@ -52,7 +53,16 @@ def _table_context(request: HttpRequest) -> dict[str, object]:
 @inbox_access
 @require_GET
 def message_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "inbox/list.html", _table_context(request))
+    catcher_on = runtime.is_development()
+    return render(
+        request,
+        "inbox/list.html",
+        {
+            **_table_context(request),
+            "catcher_on": catcher_on,
+            "environment": runtime.environment_name(),
+        },
+    )
 
 
 @inbox_access

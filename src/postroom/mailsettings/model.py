@@ -75,6 +75,30 @@ class Setting:
 UNSET = Setting()
 
 
+# Each SMTP field by the key people write in appsettings.json (Umbraco:CMS:Global:Smtp, or
+# Postroom:Smtp for the last four); screens and `config show` name fields this way.
+DISPLAY_KEYS = {
+    "from": "From",
+    "host": "Host",
+    "port": "Port",
+    "username": "Username",
+    "password": "Password",
+    "secure_socket_options": "SecureSocketOptions",
+    "delivery_method": "DeliveryMethod",
+    "pickup_directory": "PickupDirectoryLocation",
+    "client_domain": "ClientDomain",
+    "delivery_format": "DeliveryFormat",
+    "ca_file": "CaFile",
+    "timeout": "TimeoutSeconds",
+}
+TLS_WORDS = {
+    NONE: "without TLS",
+    START_TLS: "via STARTTLS",
+    SSL_ON_CONNECT: "via implicit TLS",
+}
+IMPLICIT_TLS_PORT = 465
+
+
 @dataclass(frozen=True)
 class Problem:
     """An error or warning about the configuration: where it is and how to fix it."""
@@ -94,9 +118,14 @@ class Problem:
             "hint": self.hint,
         }
 
+    @property
+    def display_key(self) -> str | None:
+        """The key as people write it (``Port``), not the field's name in code (``port``)."""
+        return DISPLAY_KEYS.get(self.key, self.key) if self.key else None
+
     def __str__(self) -> str:
         where = self.source + (f":{self.line}" if self.line else "")
-        key = f" ({self.key})" if self.key else ""
+        key = f" ({self.display_key})" if self.key else ""
         hint = f" {self.hint}" if self.hint else ""
         return f"{where}{key}: {self.message}{hint}"
 
@@ -155,6 +184,31 @@ class SmtpSettings:
 
     def fields(self) -> list[tuple[str, Setting]]:
         return [(name, getattr(self, attr)) for name, attr in self.JSON_FIELDS]
+
+    def rows(self) -> list[tuple[str, str, Setting]]:
+        """(key as people write it, state, setting) for screens: state is ``set``,
+        ``invalid`` (given, but an error), ``empty`` (given empty) or ``unset``."""
+        invalid = {problem.key for problem in self.errors}
+        listed = []
+        for name, setting in self.fields():
+            if setting.value is not None:
+                state = "set"
+            elif name in invalid and setting.origin and setting.origin != "default":
+                state = "invalid"  # given, but not usable (a missing value is "not set")
+            elif setting.origin and setting.origin != "default":
+                state = "empty"
+            else:
+                state = "unset"
+            listed.append((DISPLAY_KEYS.get(name, name), state, setting))
+        return listed
+
+    def describe_server(self) -> str:
+        """``smtp.example.com:587 via STARTTLS``: as the delivery screens describe it."""
+        port, security = self.port.value, self.secure_socket_options.value
+        where = f"{self.host.value}:{port}"
+        if security == AUTO and port == IMPLICIT_TLS_PORT:
+            return f"{where} via implicit TLS"
+        return f"{where} {TLS_WORDS.get(security, '(STARTTLS when offered)')}"
 
     def as_json(self) -> dict[str, Any]:
         """The shape printed by ``postroom config show --json``; the password is masked."""

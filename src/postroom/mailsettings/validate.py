@@ -205,9 +205,9 @@ def _check(
     no_host = not values["host"].is_set and "host" not in invalid
     if method == NETWORK and values["from"].is_set and no_host:
         report.warnings.append(
-            _problem(
+            _problem(  # the key of the line it points at: From
                 entries["from"],
-                "host",
+                "from",
                 "A From address is set but no Host, so Postroom cannot send mail.",
                 'Set Host to your SMTP server, e.g. <network host="smtp.example.com">.',
             )
@@ -227,9 +227,9 @@ def _check_login(
     if has_user != has_password:
         present, missing = ("username", "password") if has_user else ("password", "username")
         report.warnings.append(
-            _problem(
+            _problem(  # the key of the line it points at: the one that is set
                 entries[present],
-                missing,
+                present,
                 f"Only the {present} is set, and Postroom logs in only when both the user name"
                 " and the password are set: it will send without logging in.",
                 f"Set the {missing} too, or remove the {present} if the server needs no login.",

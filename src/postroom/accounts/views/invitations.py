@@ -131,7 +131,15 @@ def _after_sending(request: HttpRequest, sent: invitations.Sent, verb: str) -> H
 @administrator_required(reason=REASON)
 def invite(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST or None)
+    pending = None
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        pending = Invitation.objects.open().filter(email=data["email"]).first()
+        if pending is not None and not data["replace"]:
+            form = _confirm_replacing(data, pending)
+        else:
+            pending = None
+    if request.method == "POST" and form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
             sent = invitations.invite(
@@ -147,8 +155,26 @@ def invite(request: HttpRequest) -> HttpResponse:
         else:
             return _after_sending(request, sent, "sent")
     expiry, _ = config.invite_expiry()
-    context = {"form": form, "expiry_text": describe_duration(expiry), **_way_banner()}
+    context = {
+        "form": form,
+        "pending": pending,
+        "expiry_text": describe_duration(expiry),
+        **_way_banner(),
+    }
     return render(request, "accounts/invite.html", context)
+
+
+def _confirm_replacing(data: dict, pending: Invitation) -> InviteForm:
+    """The form again, to confirm: the waiting invitation's name and message fill the
+    boxes left empty, so sending again never silently drops what was written before."""
+    return InviteForm(
+        initial={
+            **data,
+            "name": data["name"] or pending.name,
+            "message": data["message"] or pending.message,
+            "replace": True,
+        }
+    )
 
 
 @administrator_required(reason=REASON)

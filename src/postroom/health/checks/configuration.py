@@ -19,7 +19,7 @@ RELAY_FIX = (
 
 def _where(problem: Issue) -> str:
     place = problem.source + (f":{problem.line}" if problem.line else "")
-    return f"{place} ({problem.key})" if problem.key else place
+    return f"{place} ({problem.display_key})" if problem.key else place
 
 
 @check(

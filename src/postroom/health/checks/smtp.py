@@ -17,7 +17,7 @@ from postroom import runtime
 from postroom.config import current_smtp_settings
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind
-from postroom.delivery.routing import describe_destination
+from postroom.delivery.routing import describe_destination, test_email_refusal
 from postroom.health import config
 from postroom.health.probe import probe
 from postroom.health.probecache import FAILURE_TTL, SUCCESS_TTL, cache
@@ -39,6 +39,9 @@ def send_test_email(user: Any, data: Any) -> str:
             if to
             else "Type the address to send the test email to."
         ) from None
+    refusal = test_email_refusal()
+    if refusal:
+        raise ActionRefused(refusal)
     message = EmailMessage(
         subject="Postroom test email",
         body=(
@@ -135,7 +138,7 @@ def _describe(smtp: SmtpSettings) -> str:
 
 def _problem(make: Any, problem: Problem) -> Result:
     where = problem.source + (f":{problem.line}" if problem.line else "")
-    key = f" ({problem.key})" if problem.key else ""
+    key = f" ({problem.display_key})" if problem.key else ""
     return make(f"{where}{key}: {problem.message}", problem.hint, step="settings")
 
 

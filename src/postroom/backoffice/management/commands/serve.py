@@ -18,16 +18,32 @@ STOP_TIMEOUT = 60.0  # the worker finishes the message it is sending
 
 
 class Command(BaseCommand):
-    help = "Run Postroom: backoffice, delivery worker and, in Development, the mail catcher."
+    @property
+    def help(self) -> str:  # the ports in force, e.g. with POSTROOM_PORT set
+        return (
+            f"Run Postroom: backoffice (http://{settings.POSTROOM_HOST}:{settings.POSTROOM_PORT}),"
+            " delivery worker and, in Development, the mail catcher"
+            f" (SMTP {settings.POSTROOM_INBOX_HOST}:{settings.POSTROOM_INBOX_PORT})."
+        )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--host", default=settings.POSTROOM_HOST)
-        parser.add_argument("--port", type=int, default=settings.POSTROOM_PORT)
+        parser.add_argument(
+            "--host",
+            default=settings.POSTROOM_HOST,
+            help="Backoffice address (default: POSTROOM_HOST, %(default)s).",
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=settings.POSTROOM_PORT,
+            help="Backoffice port (default: POSTROOM_PORT, %(default)s).",
+        )
         parser.add_argument(
             "--inbox-port",
             type=int,
             default=settings.POSTROOM_INBOX_PORT,
-            help="SMTP port of the development mail catcher (default 2525).",
+            help="SMTP port of the development mail catcher "
+            "(default: POSTROOM_INBOX_PORT, %(default)s).",
         )
         parser.add_argument(
             "--no-inbox", action="store_true", help="Do not start the development mail catcher."

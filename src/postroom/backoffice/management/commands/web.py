@@ -12,11 +12,23 @@ from postroom.startup import banner, prepare_database, stop_on_sigterm
 
 
 class Command(BaseCommand):
-    help = "Run only the backoffice web server (http://127.0.0.1:8000)."
+    @property
+    def help(self) -> str:  # the address in force, e.g. with POSTROOM_PORT set
+        return (
+            "Run only the backoffice web server "
+            f"(http://{settings.POSTROOM_HOST}:{settings.POSTROOM_PORT})."
+        )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--host", default=settings.POSTROOM_HOST)
-        parser.add_argument("--port", type=int, default=settings.POSTROOM_PORT)
+        parser.add_argument(
+            "--host", default=settings.POSTROOM_HOST, help="Default: POSTROOM_HOST, %(default)s."
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=settings.POSTROOM_PORT,
+            help="Default: POSTROOM_PORT, %(default)s.",
+        )
 
     def handle(self, *args, host: str, port: int, **options) -> None:
         config.ensure_can_start(config.WEB)  # a value that stops it: say so, exit 1

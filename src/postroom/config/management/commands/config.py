@@ -35,7 +35,7 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="show")
+        actions = parser.add_subparsers(dest="action", metavar="show")
         show = actions.add_parser(
             "show", help="Print each setting with its value and origin, then the problems."
         )
@@ -44,6 +44,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options.get("action"):  # `postroom config` alone: what it can do
+            self.stdout.write(
+                "Usage: postroom config show [--json]\n\n"
+                "Subcommands:\n"
+                "  show    Print each setting with its value and origin, then the problems.\n"
+                "          --json prints the same as JSON (secrets masked).\n"
+            )
+            return
         config = load_config(dict(process_environ()))
         if options["json"]:
             self.stdout.write(json.dumps(config.as_json(), indent=2))
@@ -78,26 +86,24 @@ def _table(head: tuple[str, str, str], settings: list[tuple[str, Setting]]) -> s
     return "\n".join(f"  {k:<{widths[0]}}  {v:<{widths[1]}}  {o}".rstrip() for k, v, o in rows)
 
 
+STATE_WORDS = {"invalid": "(invalid)", "empty": "(empty)", "unset": "(not set)"}
+
+
 def _smtp_table(settings: SmtpSettings, where: str) -> str:
-    rows = [("setting", "value", "origin")]
-    for name, setting in settings.fields():
-        value = "(not set)" if setting.shown() is None else str(setting.shown())
-        if setting.value is None and setting.origin and setting.origin != "default":
-            value = "(invalid)" if _has_error(settings, name) else "(empty)"
-        rows.append((name, value, setting.origin or ""))
+    rows = [("key", "value", "origin")]
+    for key, state, setting in settings.rows():
+        value = str(setting.shown()) if state == "set" else STATE_WORDS[state]
+        rows.append((key, value, setting.origin or ""))
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     lines = [f"SMTP settings for {where}", ""]
     lines += [f"  {n:<{widths[0]}}  {v:<{widths[1]}}  {o}".rstrip() for n, v, o in rows]
     return "\n".join(lines)
 
 
-def _has_error(settings: SmtpSettings, name: str) -> bool:
-    return any(problem.key == name for problem in settings.errors)
-
-
 def _problem_lines(problem: Problem) -> list[str]:
     where = problem.source + (f":{problem.line}" if problem.line else "")
-    lines = [f"  {where}" + (f"  [{problem.key}]" if problem.key else ""), f"    {problem.message}"]
+    key = f"  [{problem.display_key}]" if problem.key else ""
+    lines = [f"  {where}{key}", f"    {problem.message}"]
     if problem.hint:
         lines.append(f"    Fix: {problem.hint}")
     return lines
@@ -107,10 +113,7 @@ def _summary(settings: SmtpSettings) -> str:
     if settings.configured:
         if settings.uses_pickup_directory:
             return f"SMTP is configured: messages are written to {settings.pickup_directory.value}."
-        target = f"{settings.host.value}:{settings.port.value}"
-        return (
-            f"SMTP is configured: mail goes to {target} ({settings.secure_socket_options.value})."
-        )
+        return f"SMTP is configured: mail goes to {settings.describe_server()}."
     if settings.errors:
         reason = "fix the errors above"
     elif settings.placeholder:

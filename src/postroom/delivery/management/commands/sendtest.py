@@ -12,7 +12,7 @@ from postroom.delivery import queue
 from postroom.delivery.enqueue import enqueue
 from postroom.delivery.models import Kind, OutboxMessage
 from postroom.delivery.policy import current_policy
-from postroom.delivery.routing import current_route
+from postroom.delivery.routing import current_route, test_email_refusal
 from postroom.delivery.worker import Worker
 from postroom.startup import prepare_database
 
@@ -32,8 +32,9 @@ class Command(BaseCommand):
             raise CommandError(f"'{address}' is not a valid email address.") from None
         prepare_database()
         smtp = current_smtp_settings()
-        for problem in smtp.errors:
-            self.stderr.write(f"error: {problem}")
+        refusal = test_email_refusal(smtp)
+        if refusal:
+            raise CommandError(f"{refusal} See `postroom config show`.")
         route = current_route(smtp)
         if route is None:
             raise CommandError(
@@ -53,9 +54,17 @@ class Command(BaseCommand):
             worker.deliver(batch, route, current_policy())
         result = self._wait_until_finished(queued.pk)
         attempt = result.attempts.last()
-        if result.status == "sent":
-            self.stdout.write(self.style.SUCCESS(f"Sent. The server replied: {result.last_reply}"))
+        if result.status == "sent" and attempt and attempt.transport == route.description:
+            where = attempt.transport
+            self.stdout.write(
+                self.style.SUCCESS(f"Sent to {where}. The server replied: {result.last_reply}")
+            )
             return
+        if result.status == "sent":  # a running worker carried it by another route
+            raise CommandError(
+                f"Sent, but to {attempt.transport if attempt else 'another route'}, not to"
+                f" {route.description}: the settings changed while it was queued. Run it again."
+            )
         step = f" at step '{attempt.step}'" if attempt and attempt.step else ""
         raise CommandError(f"Not sent{step}: {result.last_reply}")
 

@@ -33,7 +33,11 @@ def _inbox_url() -> str:
 
 
 class Command(BaseCommand):
-    help = "Run only the development mail catcher (SMTP on 127.0.0.1:2525)."
+    @property
+    def help(self) -> str:  # the ports in force, e.g. with POSTROOM_INBOX_PORT set
+        where = f"{settings.POSTROOM_INBOX_HOST}:{settings.POSTROOM_INBOX_PORT}"
+        return f"Run only the development mail catcher (SMTP on {where})."
+
     requires_system_checks: list[str] = []  # the catcher needs only the database
 
     def add_arguments(self, parser: CommandParser) -> None:
