@@ -11,6 +11,7 @@ from postroom.forms import builder
 from postroom.forms.editing import WorkflowForm
 from postroom.forms.models import Workflow
 from postroom.forms.views.common import editors, form_context, form_or_404
+from postroom.forms.references import unknown_aliases
 from postroom.forms.workflows import ATTACHMENT_LIMIT_LABEL, RESERVED_NAMES, describe_condition
 
 
@@ -18,11 +19,16 @@ from postroom.forms.workflows import ATTACHMENT_LIMIT_LABEL, RESERVED_NAMES, des
 @require_GET
 def workflow_list(request: HttpRequest, pk: int) -> HttpResponse:
     form = form_or_404(pk)
-    items = [(w, describe_condition(w)) for w in form.workflows.all()]
+    known = {field.alias for field in form.fields.all()}
+    items = [
+        (w, describe_condition(w), [f"{{{a}}}" for a in unknown_aliases(w, known)])
+        for w in form.workflows.all()
+    ]
+    broken = sum(1 for _, _, missing in items if missing)
     return render(
         request,
         "forms/workflows.html",
-        form_context(form, "workflows", items=items, kinds=Workflow.Kind.choices),
+        form_context(form, "workflows", items=items, broken=broken, kinds=Workflow.Kind.choices),
     )
 
 
