@@ -204,6 +204,13 @@ def test_every_screen_fits_a_phone_and_a_laptop(browser, postroom, sweep):
     sweep.check(editor, "dashboard-editor")
     sweep.visit(editor, url + "/users/", "forbidden-403", 403)
 
+    # A pending invitation, so that the Invitations list has a row.
+    admin.goto(url + "/users/invite/")
+    admin.get_by_label("Email address").fill("charles.babbage@difference-engine.example.org")
+    admin.get_by_label("Name").fill("Charles Babbage")
+    admin.get_by_role("button", name="Send the invitation").click()
+    expect(admin.get_by_text("Invitation sent to charles.babbage")).to_be_visible()
+
     # A second visitor starts typing now; their form is closed before they send it (below).
     late = new_tab(browser)
     late.goto(url + "/f/contact-us/")
@@ -284,6 +291,15 @@ def test_every_screen_fits_a_phone_and_a_laptop(browser, postroom, sweep):
     expect(late.get_by_text("Not sent.")).to_be_visible()
     sweep.check(late, "public-refused-403")
     sweep.visit(visitor, url + "/f/contact-us/", "public-form-closed")
+
+    # Removing a field the workflows use: a page names them; afterwards they are marked broken.
+    admin.goto(form_url + "/")
+    admin.get_by_role("button", name="Remove Email").click()
+    expect(admin.locator("#workflows-using")).to_contain_text("Email ada@example.com")
+    sweep.check(admin, "form-field-remove")
+    admin.get_by_role("button", name="Remove the field").click()
+    expect(admin.locator("#workflows-broken")).to_be_visible()
+    sweep.check(admin, "form-workflows-broken")
 
     assert not sweep.problems, "\n".join(sweep.problems)
     assert len(sweep.seen) >= 2 * 35
