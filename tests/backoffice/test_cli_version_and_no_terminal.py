@@ -58,5 +58,7 @@ def test_createadmin_asks_for_nothing_it_cannot_read(monkeypatch, args):
 def test_createadmin_with_both_flags_needs_no_terminal(monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     monkeypatch.setenv("ADMIN_PASSWORD", "a-long-passphrase")
-    call_command("createadmin", "--email", "ada@example.com", "--password-from-env", "ADMIN_PASSWORD")
+    call_command(
+        "createadmin", "--email", "ada@example.com", "--password-from-env", "ADMIN_PASSWORD"
+    )
     assert User.objects.get().email == "ada@example.com"

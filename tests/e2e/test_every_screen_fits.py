@@ -37,8 +37,9 @@ OVERFLOW = """() => {
     const box = el.getBoundingClientRect();
     if (box.width === 0 || box.right <= width + 0.5) continue;
     if (el.parentElement && el.parentElement.getBoundingClientRect().right > width + 0.5) continue;
+    const classes = typeof el.className === "string" ? el.className.trim() : "";
     const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
-      + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+      + (classes ? "." + classes.split(/\\s+/).join(".") : "");
     culprits.push(name + " right=" + Math.round(box.right));
     if (culprits.length >= 6) break;
   }
@@ -88,7 +89,9 @@ def postroom(tmp_path):
     web, inbox = free_port(), free_port()
     with fresh_database_url() as database_url:
         log = tmp_path / "serve.log"
-        env = postroom_env(tmp_path, database_url, Umbraco__CMS__Security__AllowPasswordReset="true")
+        env = postroom_env(
+            tmp_path, database_url, Umbraco__CMS__Security__AllowPasswordReset="true"
+        )
         process = start(["serve", "--port", str(web), "--inbox-port", str(inbox)], env, log)
         try:
             wait_for_port(web, process=process)

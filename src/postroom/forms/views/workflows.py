@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from postroom.forms import builder
 from postroom.forms.editing import WorkflowForm
 from postroom.forms.models import Workflow
-from postroom.forms.views.common import editors, form_context, form_or_404
 from postroom.forms.references import unknown_aliases
+from postroom.forms.views.common import editors, form_context, form_or_404
 from postroom.forms.workflows import ATTACHMENT_LIMIT_LABEL, RESERVED_NAMES, describe_condition
 
 

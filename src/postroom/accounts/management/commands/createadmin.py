@@ -13,7 +13,6 @@ from postroom.accounts.models import User
 from postroom.config.hosting import variable
 from postroom.startup import prepare_database
 
-
 NO_TERMINAL = (
     "There is no terminal to ask for the email address and password. Pass them as options: "
     "postroom createadmin --email ADDRESS [--name NAME] --password-from-env VAR "
