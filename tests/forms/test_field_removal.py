@@ -73,6 +73,8 @@ def test_the_workflows_list_marks_a_workflow_with_an_unknown_placeholder_broken(
     assert listing.count(">Broken</span>") == 1
     assert "uses {phone}, which no field has" in listing
     assert "1 workflow uses a field the form no longer has" in listing
+    editor = admin_client.get(f"/forms/{contact_form.pk}/workflows/{thanks.pk}/").content.decode()
+    assert "Broken: this workflow uses {phone}, which no field of the form has." in editor
 
 
 def test_a_removed_confirmation_address_field_also_breaks_the_workflow(

@@ -86,10 +86,12 @@ def workflow_edit(request: HttpRequest, pk: int, workflow_id: int) -> HttpRespon
         editor.save()
         messages.success(request, f"Saved the workflow “{workflow.name}”.")
         return redirect("forms:workflows", pk=form.pk)
+    known = {field.alias for field in form.fields.all()}
+    missing = [f"{{{alias}}}" for alias in unknown_aliases(workflow, known)]
     return render(
         request,
         "forms/workflow.html",
-        _editor_context(form, editor, workflow.kind, workflow=workflow),
+        _editor_context(form, editor, workflow.kind, workflow=workflow, missing=missing),
     )
 
 
