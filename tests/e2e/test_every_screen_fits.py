@@ -270,6 +270,16 @@ def test_every_screen_fits_a_phone_and_a_laptop(browser, postroom, sweep):
     admin.goto(url + "/users/")
     admin.locator("table a[href^='/users/']").first.click()
     sweep.check(admin, "user")
+    admin.goto(url + "/users/")
+    admin.locator("#users-table a", has_text=EDITOR[0]).click()
+    sweep.check(admin, "user-editor")
+    admin.get_by_role("link", name="Delete…").first.click()
+    sweep.check(admin, "user-delete")
+
+    admin.goto(url + "/health/")
+    admin.get_by_role("button", name="Run all checks").click()
+    expect(admin.locator("table.steps").first).to_be_visible(timeout=30_000)
+    sweep.check(admin, "health-results")
 
     sweep.visit(admin, form_url + "/", "form-build")
     admin.locator("#field-list a[href*='/fields/']").first.click()
