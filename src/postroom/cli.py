@@ -76,6 +76,12 @@ def main(argv: list[str] | None = None) -> None:
     # Before the settings load: they create the data directory and the secret key.
     keep_files_private()
     argv = _take_site_option(list(sys.argv[1:] if argv is None else argv))
+    if "--version" in argv or argv in (["-V"], ["version"]):
+        # Django would answer with its own version, on any command line that has --version.
+        from postroom import __version__
+
+        print(f"Postroom {__version__}")
+        return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postroom.settings")
 
     import django

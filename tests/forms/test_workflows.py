@@ -123,13 +123,13 @@ def test_placeholders_fill_the_subject_and_message(client, contact_form):
     notify(
         contact_form,
         subject="{name} asks about {products} ({form_name})",
-        message="From {name} <{email}>:\n{message}\n\n{unknown} stays as typed.",
+        message="From {name} <{email}>:\n{message}\n\nSee you.",
     )
     post(client, contact_form, {**GOOD, "products": ["Tea", "Coffee"]})
     mail = parsed(form_emails()[0])
     assert mail["Subject"] == "Ann Smith asks about Tea, Coffee (Contact us)"
     text = text_part(mail)
-    assert text.startswith("From Ann Smith <ann@example.net>:\nHello <there>\n\n{unknown} stays")
+    assert text.startswith("From Ann Smith <ann@example.net>:\nHello <there>\n\nSee you.")
     assert "From Ann Smith &lt;ann@example.net&gt;:<br>\nHello &lt;there&gt;" in html_part(mail)
 
 

@@ -1,7 +1,8 @@
 """Filling ``{alias}`` placeholders, for plain text, HTML and header values.
 
 One pass over the template: a value that itself contains ``{other}`` is inserted as it is
-and never expanded again. Unknown placeholders stay as they were typed.
+and never expanded again. An unknown placeholder (its field was removed) becomes empty: a
+literal ``{alias}`` never reaches the reader; the caller notes which were left blank.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def header_safe(value: str, limit: int = HEADER_MAX_CHARS) -> str:
 
 
 def render_text(template: str, values: Mapping[str, str]) -> str:
-    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), template)
 
 
 def render_header(template: str, values: Mapping[str, str]) -> str:
@@ -50,7 +51,7 @@ def render_html(template: str, values: Mapping[str, str], all_fields_html: str) 
         if name == ALL_FIELDS:
             parts.append(all_fields_html)
         else:
-            parts.append(_text_to_html(values.get(name, match.group(0))))
+            parts.append(_text_to_html(values.get(name, "")))
         position = match.end()
     parts.append(_text_to_html(template[position:]))
     return "".join(parts)

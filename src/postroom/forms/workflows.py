@@ -28,12 +28,13 @@ from postroom.delivery.models import Kind, OutboxMessage, Status
 from postroom.forms import placeholders, uploads
 from postroom.forms.formdefs import display_value
 from postroom.forms.models import Entry, Field, Upload, Workflow, WorkflowRun
+from postroom.forms.references import RESERVED_NAMES as RESERVED_NAMES  # where others look
+from postroom.forms.references import placeholders_in
 
 log = logging.getLogger("postroom.forms")
 
 ATTACHMENT_LIMIT = 10 * 1024 * 1024
 ATTACHMENT_LIMIT_LABEL = "10 MB"
-RESERVED_NAMES = ("all_fields", "form_name", "entry_id", "entry_url", "submitted_at")
 _SEPARATORS = str.maketrans({";": ",", "\n": ",", "\r": ","})
 
 
@@ -76,8 +77,11 @@ def answer_rows(
 
 
 def placeholder_values(context: EntryContext, *, for_submitter: bool = False) -> dict[str, str]:
+    """Every placeholder an email may use: each field of the form (empty when the visitor
+    left it out), answers to fields removed since, and the reserved names."""
     entry = context.entry
-    values = {alias: display_value(value) for alias, value in entry.values.items()}
+    values = {field.alias: "" for field in context.fields}
+    values.update({alias: display_value(value) for alias, value in entry.values.items()})
     values.update(
         form_name=entry.form.name,
         entry_id=str(entry.pk),
@@ -147,6 +151,17 @@ def build_message(
     notes: list[str] = []
     for_submitter = workflow.kind == Workflow.Kind.CONFIRMATION
     values = placeholder_values(context, for_submitter=for_submitter)
+    unknown = [
+        name
+        for name in placeholders_in(workflow.subject, workflow.message, workflow.reply_to)
+        if name not in values
+    ]
+    if unknown:  # rendered empty: a literal "{alias}" must never reach the reader
+        listed = ", ".join(f"{{{name}}}" for name in unknown)
+        notes.append(
+            f"Left blank: {listed}, which no field of the form has (removed or renamed). "
+            "Edit the workflow to fix it."
+        )
     if workflow.kind == Workflow.Kind.CONFIRMATION:
         answer = display_value(context.entry.values.get(workflow.to_field, ""))
         address = single_address(answer)

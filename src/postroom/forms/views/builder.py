@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from postroom.forms import builder, patterns
+from postroom.forms import builder, patterns, references
 from postroom.forms.editing import FieldForm, FormSettingsForm, NewFormForm
 from postroom.forms.formdefs import build_form
 from postroom.forms.models import Field, Form, WorkflowRun
@@ -81,6 +81,9 @@ def form_create(request: HttpRequest) -> HttpResponse:
 def form_build(request: HttpRequest, pk: int) -> HttpResponse:
     form = form_or_404(pk)
     fields = list(form.fields.all())
+    workflows = list(form.workflows.all())
+    for field in fields:  # a field some workflow uses is removed through a page that says so
+        field.used_by = [w for w in workflows if field.alias in references.aliases_used(w)]
     return render(
         request,
         "forms/build.html",
@@ -265,15 +268,29 @@ def field_move(request: HttpRequest, pk: int, field_id: int) -> HttpResponse:
 
 
 @editors
-@require_POST
+@require_http_methods(["GET", "POST"])
 def field_delete(request: HttpRequest, pk: int, field_id: int) -> HttpResponse:
+    """Removes a field; when workflows use its alias, a page names them and asks first."""
     field = get_object_or_404(Field, pk=field_id, form_id=pk)
+    using = references.workflows_using(field.form, field.alias)
+    if request.method == "GET" or (using and request.POST.get("confirmed") != "yes"):
+        return render(
+            request,
+            "forms/field_delete.html",
+            form_context(form_or_404(pk), "build", field=field, using=using),
+        )
     field.delete()
-    messages.success(
+    done = f"Removed “{field.label}”. Entries keep the answers they already had."
+    if not using:
+        messages.success(request, done)
+        return redirect("forms:build", pk=pk)
+    names = ", ".join(f"“{workflow.name}”" for workflow in using)
+    messages.warning(
         request,
-        f"Removed “{field.label}”. Entries keep the answers they already had.",
+        f"{done} {{{field.alias}}} is now blank in {names}: edit "
+        f"{'it' if len(using) == 1 else 'them'} on the Workflows tab.",
     )
-    return redirect("forms:build", pk=pk)
+    return redirect("forms:workflows", pk=pk)
 
 
 def _build_url(pk: int) -> str:

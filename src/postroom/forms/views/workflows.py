@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from postroom.forms import builder
 from postroom.forms.editing import WorkflowForm
 from postroom.forms.models import Workflow
+from postroom.forms.references import unknown_aliases
 from postroom.forms.views.common import editors, form_context, form_or_404
 from postroom.forms.workflows import ATTACHMENT_LIMIT_LABEL, RESERVED_NAMES, describe_condition
 
@@ -18,11 +19,16 @@ from postroom.forms.workflows import ATTACHMENT_LIMIT_LABEL, RESERVED_NAMES, des
 @require_GET
 def workflow_list(request: HttpRequest, pk: int) -> HttpResponse:
     form = form_or_404(pk)
-    items = [(w, describe_condition(w)) for w in form.workflows.all()]
+    known = {field.alias for field in form.fields.all()}
+    items = [
+        (w, describe_condition(w), [f"{{{a}}}" for a in unknown_aliases(w, known)])
+        for w in form.workflows.all()
+    ]
+    broken = sum(1 for _, _, missing in items if missing)
     return render(
         request,
         "forms/workflows.html",
-        form_context(form, "workflows", items=items, kinds=Workflow.Kind.choices),
+        form_context(form, "workflows", items=items, broken=broken, kinds=Workflow.Kind.choices),
     )
 
 
@@ -80,10 +86,12 @@ def workflow_edit(request: HttpRequest, pk: int, workflow_id: int) -> HttpRespon
         editor.save()
         messages.success(request, f"Saved the workflow “{workflow.name}”.")
         return redirect("forms:workflows", pk=form.pk)
+    known = {field.alias for field in form.fields.all()}
+    missing = [f"{{{alias}}}" for alias in unknown_aliases(workflow, known)]
     return render(
         request,
         "forms/workflow.html",
-        _editor_context(form, editor, workflow.kind, workflow=workflow),
+        _editor_context(form, editor, workflow.kind, workflow=workflow, missing=missing),
     )
 
 
