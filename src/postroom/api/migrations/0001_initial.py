@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("applications", "0001_initial"),
-        ("delivery", "0004_apps_application"),
+        ("delivery", "0006_apps_application"),
     ]
 
     operations = [

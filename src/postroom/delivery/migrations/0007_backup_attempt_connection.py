@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("delivery", "0003_delete_throttle"),
+        ("delivery", "0006_apps_application"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("applications", "0001_initial"),
-        ("delivery", "0003_delete_throttle"),
+        ("delivery", "0005_events_recipient_events"),
     ]
 
     operations = [
