@@ -182,3 +182,25 @@ def test_a_suppressed_message_is_sent_on_retry_once_its_address_is_off_the_list(
     assert row.status == Status.SENT
     assert row.recipient_status == {"gone@example.net": "accepted"}
     assert server.messages[0].rcpt_tos == ("gone@example.net",)
+
+
+def test_a_message_some_got_ends_as_sent_when_the_rest_became_suppressed(
+    isolated_site, smtp_server
+):
+    server = smtp_server(refuse={"busy@example.net": "450 4.2.1 Mailbox busy"})
+    use_smtp_server(isolated_site, server.port)
+    (row,) = queue_mail(to=("someone@example.net", "busy@example.net"))
+    worker.run_once()
+    row.refresh_from_db()
+    assert row.status == Status.QUEUED
+
+    suppress("busy@example.net", "hard_bounce")  # say, the provider's bounce came meanwhile
+    OutboxMessage.objects.filter(pk=row.pk).update(next_attempt_at=row.created_at)
+    worker.run_once()
+
+    row.refresh_from_db()
+    assert row.status == Status.SENT and row.sent_at is not None
+    assert row.last_reply == "Not sent again: the other recipient is on the suppression list."
+    assert row.recipient_status["someone@example.net"] == "accepted"
+    assert row.recipient_status["busy@example.net"].startswith("suppressed: hard bounce")
+    assert len(server.messages) == 1

@@ -22,6 +22,7 @@ from postroom.delivery.models import (
     Kind,
     OutboxMessage,
     SoftBounce,
+    Status,
     Suppression,
     SuppressionReason,
     SuppressionRemoval,
@@ -262,10 +263,32 @@ def is_suppressed_state(state: object) -> bool:
     return isinstance(state, str) and state.startswith(SUPPRESSED)
 
 
-def all_suppressed_reply(envelope: Envelope) -> str:
+def outcome_when_all_skipped(message: OutboxMessage, envelope: Envelope) -> dict[str, object]:
+    """The attempt's reply and the message's new fields when every recipient left is skipped.
+
+    The message ends as suppressed, or as sent when an earlier attempt reached the others.
+    """
     count = len(envelope.skipped)
     every = "The recipient is" if count == 1 else f"All {count} recipients are"
-    return f"Not sent: {every} on the suppression list."
+    reply = f"Not sent: {every} on the suppression list."
+    states = message.recipient_status
+    if any(state == "accepted" for state in states.values()):
+        rest = "the others are" if count > 1 else "the other recipient is"
+        reply = f"Not sent again: {rest} on the suppression list."
+        now = timezone.now()
+        return {
+            "reply": reply,
+            "last_reply": reply,
+            "status": Status.SENT,
+            "sent_at": now,
+            "recipient_status": states,
+        }
+    return {
+        "reply": reply,
+        "last_reply": reply,
+        "status": Status.SUPPRESSED,
+        "recipient_status": states,
+    }
 
 
 def sign_in_notice(kind: str, recipients: Iterable[str]) -> str:

@@ -429,13 +429,9 @@ class Worker:
     ) -> None:
         started = time.monotonic()
         envelope = suppression.screen(message, pending_recipients(message))
-        if envelope.all_suppressed:
-            reply = suppression.all_suppressed_reply(envelope)
-            self._save(
-                message, route, started, succeeded=False, step="suppressed", reply=reply,
-                status=Status.SUPPRESSED, last_reply=reply,
-                recipient_status=message.recipient_status,
-            )  # fmt: skip
+        if envelope.all_suppressed:  # nobody left to send to: no transaction with the server
+            fields = suppression.outcome_when_all_skipped(message, envelope)
+            self._save(message, route, started, succeeded=False, step="suppressed", **fields)
             return
         outgoing = OutgoingMessage(
             sender=message.sender, recipients=envelope.recipients, raw=bytes(message.raw)

@@ -14,7 +14,7 @@ def as_json(entry: Suppression) -> dict[str, object]:
         "address": entry.address,
         "reason": entry.reason,
         "created_at": entry.created_at.isoformat(),
-        "message_id": entry.message_id,
+        "message": entry.message_id,  # the email log id of the message that caused it
         "source": entry.source,
         "note": entry.note,
     }
