@@ -51,3 +51,12 @@ def test_an_unknown_events_key_is_a_warning(monkeypatch):
     warnings = [p.key for p in current_config().warnings]
 
     assert "Postroom:Events:TolerancSeconds" in warnings
+
+
+def test_a_sendgrid_key_pasted_as_pem_is_accepted(monkeypatch, sendgrid_keys):
+    pem = f"-----BEGIN PUBLIC KEY-----\n{sendgrid_keys.public_b64}\n-----END PUBLIC KEY-----\n"
+    monkeypatch.setenv("Postroom__Events__SendGrid__PublicKey", pem)
+
+    value = current_config().events.sendgrid_public_key.value
+
+    assert value.reveal() == sendgrid_keys.public_b64

@@ -108,6 +108,9 @@ def test_postmark_bounce_with_metadata_and_basic_auth(client, sent_message):
     assert response.status_code == 200
     event = RecipientEvent.objects.get()
     assert (event.message, event.kind, event.bounce_type) == (message, "bounced", "hard")
+    replayed = post(client, "postmark", body, **basic_auth(POSTMARK_SECRET))
+    assert replayed.status_code == 400
+    assert RecipientEvent.objects.count() == 1
 
 
 def test_postmark_delivery_and_spam_complaint(client, sent_message):

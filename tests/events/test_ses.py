@@ -150,3 +150,30 @@ def test_the_real_fetcher_has_a_timeout():
 
     assert module.FETCH_TIMEOUT <= 10
     assert "timeout=FETCH_TIMEOUT" in inspect.getsource(module.fetch)
+
+
+def test_the_real_fetcher_follows_no_redirect():
+    import threading
+    import urllib.error
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from postroom.events.verify import sns as module
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.1:9/elsewhere")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Redirecting)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(urllib.error.HTTPError):
+            module.fetch(f"http://127.0.0.1:{server.server_port}/cert.pem")
+    finally:
+        thread.join(5)
+        server.server_close()

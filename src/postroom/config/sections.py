@@ -471,8 +471,9 @@ def _token(value: Any) -> str:
 
 
 def _public_key(value: Any) -> str:
-    text = "".join(convert.to_string(value).split())
-    text = text.removeprefix("-----BEGIN PUBLIC KEY-----").removesuffix("-----END PUBLIC KEY-----")
+    text = convert.to_string(value)
+    text = text.replace("-----BEGIN PUBLIC KEY-----", "").replace("-----END PUBLIC KEY-----", "")
+    text = "".join(text.split())
     try:
         base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):

@@ -50,9 +50,19 @@ _FIELDS = {
 _HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect could lead off the SNS hosts that were checked: it is an error instead."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
 def fetch(url: str) -> bytes:
     """GET ``url`` (already checked to be an SNS host) within :data:`FETCH_TIMEOUT`."""
-    with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:  # noqa: S310
+    with _opener.open(url, timeout=FETCH_TIMEOUT) as response:
         return response.read(FETCH_LIMIT)
 
 
