@@ -40,8 +40,12 @@ RULES: list[tuple[str, str, str]] = [
     ("accounts:accept", PUBLIC, PUBLIC),  # invitation links
     ("accounts:password-reset*", PUBLIC, PUBLIC),
     ("path:f/*", PUBLIC, PUBLIC),  # public form pages
+    ("api:openapi", PUBLIC, PUBLIC),  # the HTTP API's description
+    ("api:not-found", PUBLIC, PUBLIC),  # a JSON 404 for any other /api/ address
+    ("api:*", SIGNED_IN, SIGNED_IN),  # bearer secrets, never sessions: 401 without one
     # Administrators only.
     ("accounts:*", ADMIN, ADMIN),  # the Users screen
+    ("applications:*", ADMIN, ADMIN),  # the Applications screen hands out secrets
     ("health:try-settings", ADMIN, ADMIN),  # tries SMTP settings typed in: a settings action
     ("delivery:resend", ADMIN, ADMIN),  # email log actions
     ("delivery:cancel", ADMIN, ADMIN),
@@ -129,6 +133,7 @@ def objects(db) -> dict[str, int]:
     from django.core.mail import EmailMessage
 
     from postroom.accounts.models import Invitation, User
+    from postroom.applications.credentials import create_application
     from postroom.delivery.enqueue import enqueue
     from postroom.inbox.models import CaughtMessage
 
@@ -139,12 +144,14 @@ def objects(db) -> dict[str, int]:
     )
     caught.save()
     invitation = Invitation.objects.create(email="new@example.com", token_hash="0" * 64)
+    application, _ = create_application("Shop", ["example.org"])
     # Longest prefix first: the users/invitations/ pk is an invitation, users/<pk> a user.
     return {
         "users/invitations/": invitation.pk,
         "users/": other.pk,
         "outbox/": message.pk,
         "inbox/": caught.pk,
+        "applications/": application.pk,
     }
 
 

@@ -244,14 +244,20 @@ def test_the_chore_frees_old_keys_and_keeps_the_messages(post):
 
 def test_errors_are_json_everywhere(shop):
     client = Client()
-    for response in (
-        client.get("/api/v1/messages"),
-        client.get("/api/v1/nothing-here"),
-        client.put("/api/v1/messages/1"),
-    ):
+    key = {"Authorization": f"Bearer {shop[1]}"}
+    answers = {
+        "no key": client.get("/api/v1/messages"),
+        "wrong method": client.get("/api/v1/messages", headers=key),
+        "no such address": client.get("/api/v1/nothing-here"),
+        "the API's root": client.get("/api/"),
+        "put": client.put("/api/v1/messages/1", headers=key),
+    }
+    for response in answers.values():
         assert response["Content-Type"] == "application/json"
         assert "error" in response.json()
-    assert client.get("/api/v1/messages").status_code == 405
+    assert answers["no key"].status_code == 401
+    assert answers["wrong method"].status_code == 405
+    assert answers["no such address"].status_code == 404
 
 
 def test_no_csrf_token_or_session_is_needed(shop):

@@ -83,3 +83,19 @@ def test_openapi_describes_both_routes(db):
     assert data["openapi"].startswith("3.")
     assert set(data["paths"]) == {"/messages", "/messages/{id}"}
     assert "429" in data["paths"]["/messages"]["post"]["responses"]
+
+
+def test_the_log_retention_deletes_api_messages_too(post):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from postroom.api.models import ApiMessage
+    from postroom.delivery.policy import DeliveryPolicy
+    from postroom.delivery.retention import purge
+
+    post(GOOD)
+    OutboxMessage.objects.update(status=Status.SENT, sent_at=timezone.now())
+    purged = purge(DeliveryPolicy(), now=timezone.now() + timedelta(days=400))
+    assert purged.messages == 1
+    assert not ApiMessage.objects.exists()

@@ -4,6 +4,7 @@ once, use it with the API, rotate."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 import pytest
@@ -19,6 +20,14 @@ def _sign_up(page, url: str) -> None:
     page.get_by_label("Password", exact=True).fill("analytical-engine")
     page.get_by_label("Password, again").fill("analytical-engine")
     page.get_by_role("button", name="Create administrator").click()
+
+
+def _api_get(url: str, secret: str) -> dict:
+    request = urllib.request.Request(  # noqa: S310 (loopback)
+        url, headers={"Authorization": f"Bearer {secret}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+        return json.loads(response.read())
 
 
 def _api_send(url: str, secret: str) -> int:
@@ -53,6 +62,14 @@ def test_create_use_and_rotate_an_application(postroom, page, screenshot):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
     assert _api_send(postroom.url, secret) == 202
+    # `serve` delivers it (to the development inbox) and the status API says so.
+    status_url = f"{postroom.url}/api/v1/messages/1"
+    deadline = time.monotonic() + 20
+    while (status := _api_get(status_url, secret))["status"] != "sent":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    assert status["recipients"] == [{"address": "ann@example.net", "outcome": "accepted"}]
+    assert status["attempts"][0]["succeeded"]
     page.get_by_role("link", name="Done").click()
     expect(page.get_by_text("1 message in the email log")).to_be_visible()
     screenshot("detail-390")

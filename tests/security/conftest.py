@@ -167,6 +167,7 @@ def rows(administrator) -> Rows:
     from django.test import RequestFactory
 
     from postroom.accounts.invitations import invite
+    from postroom.applications.credentials import create_application
     from postroom.delivery.enqueue import enqueue
     from postroom.forms import builder
     from postroom.inbox.models import CaughtMessage
@@ -198,7 +199,11 @@ def rows(administrator) -> Rows:
         "token": "not-a-real-token",
         "check_id": "smtp",
         "action_id": "none",
+        "message_id": outbox.pk,  # the HTTP API's status route
+        "rest": "no-such-api",  # the API's JSON 404 for any other address
     }
+    application, _ = create_application("Shop", ["example.org"])
     pk_by_prefix = {"/users/invitations/": invitation.pk, "/users/": administrator.pk}
     pk_by_prefix |= {"/outbox/": outbox.pk, "/inbox/": caught.pk, "/forms/": form.pk}
+    pk_by_prefix |= {"/applications/": application.pk}
     return Rows(named, pk_by_prefix)

@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from postroom.api import views
 
@@ -8,5 +8,6 @@ urlpatterns = [
     path("v1/messages", views.send, name="send"),
     path("v1/messages/<str:message_id>", views.message, name="message"),
     path("v1/openapi.json", views.openapi, name="openapi"),
-    re_path(r"^(?P<rest>.*)$", views.not_found),
+    path("", views.not_found, name="not-found"),
+    path("<path:rest>", views.not_found, name="not-found"),
 ]

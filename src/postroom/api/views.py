@@ -30,13 +30,22 @@ log = logging.getLogger("postroom.api")
 MAX_KEY_LENGTH = 255
 
 
-def api_view(*methods: str) -> Callable:
-    """No CSRF (there is no session to ride on), only ``methods``, and JSON for every error."""
+def api_view(*methods: str, public: bool = False) -> Callable:
+    """No CSRF (there is no session to ride on), only ``methods``, and JSON for every error.
+
+    Unless ``public``, the caller's key is checked first (a caller without one learns nothing,
+    not even which methods there are), and the view gets the calling application.
+    """
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @csrf_exempt
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not public:
+                application = caller(request)
+                if isinstance(application, JsonResponse):
+                    return application
+                args = (application, *args)
             if request.method not in methods:
                 return error(
                     405,
@@ -111,10 +120,7 @@ def _read_body(request: HttpRequest) -> bytes | JsonResponse:
 
 
 @api_view("POST")
-def send(request: HttpRequest) -> HttpResponse:
-    application = caller(request)
-    if isinstance(application, JsonResponse):
-        return application
+def send(request: HttpRequest, application: Application) -> HttpResponse:
     if request.content_type != "application/json":
         return error(415, "unsupported_media_type", "Send the message as application/json.")
     body = _read_body(request)
@@ -167,10 +173,7 @@ def send(request: HttpRequest) -> HttpResponse:
 
 
 @api_view("GET")
-def message(request: HttpRequest, message_id: str) -> HttpResponse:
-    application = caller(request)
-    if isinstance(application, JsonResponse):
-        return application
+def message(request: HttpRequest, application: Application, message_id: str) -> HttpResponse:
     row = None
     if message_id.isdigit() and len(message_id) < 19:
         row = (
@@ -183,12 +186,12 @@ def message(request: HttpRequest, message_id: str) -> HttpResponse:
     return answer(status.describe(row))
 
 
-@api_view("GET")
+@api_view("GET", public=True)
 def openapi(request: HttpRequest) -> HttpResponse:
     return answer(description(request.build_absolute_uri("/")))
 
 
-@api_view("GET", "POST", "PUT", "PATCH", "DELETE")
+@api_view("GET", "POST", "PUT", "PATCH", "DELETE", public=True)
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     return error(
         404, "not_found", f"No API at {request.path}; see /api/v1/openapi.json for what there is."

@@ -93,8 +93,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @administrator_required(reason=REASON)
+@require_POST
 def set_enabled(request: HttpRequest, pk: int) -> HttpResponse:
     application = get_object_or_404(Application, pk=pk)
     application.enabled = request.POST.get("enabled") == "1"
@@ -105,8 +105,8 @@ def set_enabled(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @never_cache
-@require_POST
 @administrator_required(reason=REASON)
+@require_POST
 def rotate(request: HttpRequest, pk: int) -> HttpResponse:
     application = get_object_or_404(Application, pk=pk)
     form = RotateForm(request.POST)
