@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from django.db import connection
 
 from postroom.core import ratelimit, smtpserver
 from postroom.core.smtpserver import clip
@@ -142,6 +143,15 @@ def refuse_sender(application: Any, address: str, where: str) -> str:
     )
 
 
+def _closing_connection(function: Any, *args: Any) -> Any:
+    """``function(*args)`` in a pool thread, whose database connection is closed after it:
+    the pool's threads outlive any one client, and a login is rare enough to connect anew."""
+    try:
+        return function(*args)
+    finally:
+        connection.close()
+
+
 class RelaySMTP(smtpserver.LimitedSMTP):
     """One client: its application (by login or trusted loopback), then its messages."""
 
@@ -152,7 +162,7 @@ class RelaySMTP(smtpserver.LimitedSMTP):
         self._offered: LoginPassword | None = None
 
     async def _in_thread(self, function: Any, *args: Any) -> Any:
-        return await self.loop.run_in_executor(None, function, *args)
+        return await self.loop.run_in_executor(None, _closing_connection, function, *args)
 
     async def check_auth_needed(self, caller_method: str) -> bool:
         if self.application is not None:
