@@ -6,14 +6,17 @@ test_connections_processes.py.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from postroom.config import current_config
-from postroom.delivery.connections import claim_size
+from postroom.delivery import queue
+from postroom.delivery.connections import HeldBatch, claim_size
 from postroom.delivery.models import OutboxMessage
+from postroom.delivery.outcomes import LeaseLost
 from postroom.delivery.transports.smtp import SmtpTransport
 from postroom.delivery.worker import Worker
 from sites import queue_mail, use_smtp_server
@@ -58,3 +61,28 @@ def test_a_lease_no_longer_than_twice_the_smtp_timeout_stops_the_worker(isolated
 
     monkeypatch.setenv("POSTROOM_LEASE_SECONDS", "6.5")
     assert current_config().blocking_problems("worker") == ()
+
+
+def test_a_renewal_that_finds_a_message_gone_stops_the_batch(isolated_site):
+    rows = queue_mail(3)
+    lease = timedelta(seconds=60)
+    batch = queue.claim("me", 3, lease)
+    held = HeldBatch("me", lease)
+    held.hold([m.pk for m in batch], time.monotonic())
+    held.renew()
+    held.check()  # all three still held
+
+    OutboxMessage.objects.filter(pk=rows[1].pk).update(claimed_by="other")
+    held.renew()
+
+    assert "renewed only 2 of the 3" in held.lost
+    with pytest.raises(LeaseLost):
+        held.check()
+
+
+def test_a_lease_about_to_run_out_stops_the_batch_before_content(isolated_site):
+    held = HeldBatch("me", timedelta(seconds=5))
+    held.hold([1], time.monotonic() - 4)  # one second left
+    held.check(margin=0.5)
+    with pytest.raises(LeaseLost, match="less than the 2 s"):
+        held.check(margin=2)

@@ -133,13 +133,18 @@ def wait_until(condition: Callable[[], bool], timeout: float, *processes) -> Non
     while not condition():
         for process in processes:
             assert process.poll() is None, f"a worker exited early with {process.returncode}"
-        assert time.monotonic() < deadline, f"not within {timeout} s"
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s:\n{LAST_LOGS[0]()}")
         time.sleep(0.05)
+
+
+LAST_LOGS: list[Callable[[], str]] = [lambda: ""]
 
 
 @contextlib.contextmanager
 def workers(env: dict, tmp_path: Path, count: int, *args: str):  # noqa: ANN201
     """``count`` ``postroom worker`` processes, each with ``args``; killed at the end."""
+    LAST_LOGS[0] = lambda: logs(tmp_path)[-4000:]
     processes = [start(["worker", *args], env, tmp_path / f"worker-{n}.log") for n in range(count)]
     try:
         yield processes
@@ -207,8 +212,9 @@ def test_a_200_message_queue_is_spread_across_every_connection(tmp_path, smtp_se
     per_connection: dict[int, int] = {}
     for session, *_ in handler.spans:
         per_connection[session] = per_connection.get(session, 0) + 1
-    assert len(per_connection) >= 10, per_connection
-    assert max(per_connection.values()) <= 20, per_connection  # 200 / 10, not batches of 100
+    # Ten connections, each kept open between its batches; batches of 100 would leave most idle.
+    assert len(per_connection) == 10, per_connection
+    assert min(per_connection.values()) >= 10, per_connection
     assert most_at_once(handler.spans) >= 5
 
 
@@ -222,12 +228,12 @@ def test_the_rate_limit_holds_for_two_workers_together(tmp_path, smtp_server):
         with workers(env, tmp_path, 2) as processes:
             wait_until(started(env, 2), 30, *processes)
             enqueue(env, ["someone@example.net"] * 60)
-            wait_until(lambda: statuses(env) == {"sent": 60}, 30, *processes)
+            wait_until(lambda: statuses(env) == {"sent": 60}, 45, *processes)
     ends = sorted(span[3] for span in handler.spans)
     # 20 a second for both together: the 60th about 59/20 s after the first; four
     # connections each pacing itself at 20 a second would take a quarter of that.
     seconds = ends[-1] - ends[0]
-    assert 59 / 20 * 0.85 <= seconds <= 59 / 20 * 1.5, seconds
+    assert 59 / 20 * 0.85 <= seconds <= 59 / 20 * 2.0, seconds
     for first, at in enumerate(ends):
         within_a_second = [t for t in ends[first:] if t - at < 1.0]
         assert len(within_a_second) <= 20 + 2, "more than the rate in one second"
@@ -243,7 +249,7 @@ def test_max_connections_caps_every_worker_together(tmp_path, smtp_server):
         with workers(env, tmp_path, 2) as processes:
             wait_until(started(env, 2), 30, *processes)
             enqueue(env, ["someone@example.net"] * 60)
-            wait_until(lambda: statuses(env) == {"sent": 60}, 30, *processes)
+            wait_until(lambda: statuses(env) == {"sent": 60}, 45, *processes)
     assert most_at_once(handler.spans) == 2  # six connections would send side by side
 
 
