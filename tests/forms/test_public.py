@@ -80,8 +80,8 @@ def test_errors_appear_next_to_their_fields_and_answers_are_kept(client, survey)
     assert not Entry.objects.exists()
     assert 'aria-describedby="f-email-errors" aria-invalid="true"' in html
     assert (
-        '<ul class="pr-errors" id="f-email-errors"><li>Enter an email address, e.g. name@example.com.</li></ul>'
-        in html
+        '<ul class="pr-errors" id="f-email-errors">'
+        "<li>Enter an email address, e.g. name@example.com.</li></ul>" in html
     )
     assert "Enter 18 or more." in html
     assert "This answer is not in the expected format." in html
