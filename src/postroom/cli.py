@@ -7,6 +7,7 @@ web.config and appsettings*.json, and must be known before the settings load.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -55,6 +56,16 @@ def _postroom_command_line() -> None:
     from django.core.management.base import BaseCommand, CommandError, SystemCheckError
 
     BaseCommand.suppressed_base_arguments = DJANGO_BASE_OPTIONS
+    create_parser = BaseCommand.create_parser
+
+    def create_parser_without_skip_checks(self: BaseCommand, *args: object, **kwargs: object):
+        parser = create_parser(self, *args, **kwargs)
+        for action in parser._actions:  # --skip-checks is added apart from the base options
+            if "--skip-checks" in action.option_strings:
+                action.help = argparse.SUPPRESS
+        return parser
+
+    BaseCommand.create_parser = create_parser_without_skip_checks
     execute = BaseCommand.execute
 
     def execute_saying_errors_plainly(self: BaseCommand, *args: object, **options: object):

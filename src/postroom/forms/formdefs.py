@@ -97,9 +97,44 @@ class PatternCheck:
             raise ValidationError("This answer is not in the expected format.")
 
 
+# Every message a visitor may see, in one voice: what to do, in a short sentence (Django's
+# defaults mix "This field is required." with "Ensure this value has at most 200 characters").
+MESSAGES = {
+    "required": "Fill this in.",
+    "invalid_choice": "Choose one of the options.",
+    "max_length": "Use at most %(limit_value)d characters (this has %(show_value)d).",
+    "min_length": "Use at least %(limit_value)d characters (this has %(show_value)d).",
+}
+KIND_MESSAGES = {
+    Kind.EMAIL: {"invalid": "Enter an email address, e.g. name@example.com."},
+    Kind.NUMBER: {
+        "invalid": "Enter a number, e.g. 42 or 3.5.",
+        "min_value": "Enter %(limit_value)s or more.",
+        "max_value": "Enter %(limit_value)s or less.",
+        "max_digits": "Enter a shorter number.",
+    },
+    # The date box shows the date in the visitor's own format and sends YYYY-MM-DD.
+    Kind.DATE: {"invalid": "Choose a date in the date box."},
+    Kind.SINGLE_CHOICE: {"required": "Choose one."},
+    Kind.MULTIPLE_CHOICE: {"required": "Choose at least one."},
+    Kind.CHECKBOX: {"required": "Tick this box to go on."},
+    Kind.FILE: {"required": "Choose a file.", "empty": "This file is empty."},
+}
+
+
+def human_date(day: datetime.date) -> str:
+    """``1 May 2024``: read the same way whatever format the visitor's date box shows."""
+    return f"{day.day} {day:%B %Y}"
+
+
 def django_field(field: Field) -> forms.Field:
     """The Django form field that validates answers to ``field``."""
-    common = {"label": field.label, "required": field.required, "help_text": field.help_text}
+    common = {
+        "label": field.label,
+        "required": field.required,
+        "help_text": field.help_text,
+        "error_messages": {**MESSAGES, **KIND_MESSAGES.get(field.kind, {})},
+    }
     low, high = field.min_value, field.max_value
     if field.kind in TEXT_KINDS:
         ceiling = SHORT_TEXT_MAX if field.kind == Kind.SHORT_TEXT else LONG_TEXT_MAX
@@ -121,7 +156,6 @@ def django_field(field: Field) -> forms.Field:
         return forms.DateField(
             input_formats=["%Y-%m-%d"],
             validators=_date_bounds(as_date(low), as_date(high)),
-            error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
             **common,
         )
     if field.kind == Kind.SINGLE_CHOICE:
@@ -146,9 +180,9 @@ def django_field(field: Field) -> forms.Field:
 def _date_bounds(low: datetime.date | None, high: datetime.date | None) -> list:
     def check(value: datetime.date) -> None:
         if low and value < low:
-            raise ValidationError(f"Choose {low.isoformat()} or later.")
+            raise ValidationError(f"Choose {human_date(low)} or later.")
         if high and value > high:
-            raise ValidationError(f"Choose {high.isoformat()} or earlier.")
+            raise ValidationError(f"Choose {human_date(high)} or earlier.")
 
     return [check]
 
