@@ -44,8 +44,7 @@
 
   function labelTable(table) {
     var head = table.tHead && table.tHead.rows[0];
-    if (!head || table.dataset.labelled === "yes") { return; }
-    table.dataset.labelled = "yes";
+    if (!head) { return; }
     var labels = Array.prototype.map.call(head.cells, headingText);
     // The row's title comes first: the subject of a message, else the name of the thing.
     var primary = labels.findIndex(function (label) { return /^subject$/i.test(label); });
