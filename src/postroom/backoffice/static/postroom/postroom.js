@@ -5,7 +5,7 @@
    - button[data-menu-button]: opens and closes the navigation on a phone (Escape closes it);
    - tables in .table-wrap: each cell is labelled with its column's heading (data-label), so
      that on a phone the stylesheet can show every row as a stack of "label: value" lines,
-     the Subject cell first. Tables redrawn later (the Inbox updates itself) are labelled too. */
+     its title first (the Subject column, else Name or Workflow). Tables redrawn later (the Inbox updates itself) are labelled too. */
 (function () {
   "use strict";
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
@@ -44,13 +44,13 @@
 
   function labelTable(table) {
     var head = table.tHead && table.tHead.rows[0];
-    if (!head || table.dataset.labelled === "yes") { return; }
-    table.dataset.labelled = "yes";
-    var labels = [], primary = -1;
-    Array.prototype.forEach.call(head.cells, function (th, index) {
-      labels.push(headingText(th));
-      if (primary < 0 && /^subject$/i.test(labels[index])) { primary = index; }
-    });
+    if (!head) { return; }
+    var labels = Array.prototype.map.call(head.cells, headingText);
+    // The row's title comes first: the subject of a message, else the name of the thing.
+    var primary = labels.findIndex(function (label) { return /^subject$/i.test(label); });
+    if (primary < 0) {
+      primary = labels.findIndex(function (label) { return /^(name|workflow)$/i.test(label); });
+    }
     Array.prototype.forEach.call(table.tBodies, function (body) {
       Array.prototype.forEach.call(body.rows, function (row) {
         Array.prototype.forEach.call(row.cells, function (cell, index) {
