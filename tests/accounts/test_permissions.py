@@ -37,6 +37,7 @@ RULES: list[tuple[str, str, str]] = [
     ("accounts:logout", PUBLIC, PUBLIC),  # logging out needs no permission
     ("accounts:setup", PUBLIC, PUBLIC),
     ("backoffice:healthz", PUBLIC, PUBLIC),
+    ("backoffice:metrics", PUBLIC, PUBLIC),  # loopback or a token, never a login
     ("accounts:accept", PUBLIC, PUBLIC),  # invitation links
     ("accounts:password-reset*", PUBLIC, PUBLIC),
     ("path:f/*", PUBLIC, PUBLIC),  # public form pages

@@ -78,6 +78,7 @@ def test_stats_counts_statuses_the_oldest_waiting_and_the_recent_rate(mixed, cap
         "failed": 1,
         "held": 1,
         "cancelled": 0,
+        "suppressed": 0,
     }
     assert stats["oldest_queued"]["id"] == mixed["queued"].pk
     assert 290 <= stats["oldest_queued"]["age_seconds"] <= 400
