@@ -198,7 +198,7 @@ def test_removing_a_field_keeps_the_answers_entries_already_have(
 
 def test_the_preview_is_the_public_form_and_cannot_be_sent(admin_client, contact_form):
     page = admin_client.get(f"/forms/{contact_form.pk}/").content.decode()
-    assert f'<iframe id="preview" src="/forms/{contact_form.pk}/preview/"' in page
+    assert f'<iframe id="preview" data-fit-content src="/forms/{contact_form.pk}/preview/"' in page
 
     preview = admin_client.get(f"/forms/{contact_form.pk}/preview/")
     html = preview.content.decode()
