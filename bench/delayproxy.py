@@ -78,9 +78,10 @@ class DelayProxy:
             sock = stream.get_extra_info("socket")
             if sock is not None:  # each chunk goes out as it is due, not held back by Nagle
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
-        )
+        with contextlib.suppress(asyncio.CancelledError):  # closing: end quietly
+            await asyncio.gather(
+                self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+            )
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Copy with a delay: a reader task stamps chunks, a writer task releases them on time."""
