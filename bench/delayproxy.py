@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 import time
 from types import TracebackType
@@ -39,8 +40,18 @@ class DelayProxy:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+
+    async def _shutdown(self) -> None:
+        """Cancel every connection's tasks, so the loop closes without pending ones."""
+        current = asyncio.current_task()
+        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -63,15 +74,14 @@ class DelayProxy:
         except OSError:
             writer.close()
             return
-        for sock in (writer, up_writer):
-            raw = sock.get_extra_info("socket")
-            if raw is not None:
-                import socket
-
-                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
-        )
+        for stream in (writer, up_writer):
+            sock = stream.get_extra_info("socket")
+            if sock is not None:  # each chunk goes out as it is due, not held back by Nagle
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with contextlib.suppress(asyncio.CancelledError):  # closing: end quietly
+            await asyncio.gather(
+                self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+            )
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Copy with a delay: a reader task stamps chunks, a writer task releases them on time."""
@@ -102,4 +112,5 @@ class DelayProxy:
         except (ConnectionError, OSError):
             pass
         finally:
-            writer.close()
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                writer.close()

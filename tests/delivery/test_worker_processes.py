@@ -295,7 +295,7 @@ WORKERS = 4
 @pytest.mark.timeout(110)
 def test_four_workers_on_postgresql_deliver_each_message_exactly_once(tmp_path, smtp_sink):
     sink = smtp_sink()
-    configure_site(tmp_path / "site", sink.port, connections=None)  # the default: several
+    configure_site(tmp_path / "site", sink.port, connections=3)  # several per worker
     with throwaway_postgres() as database_url:
         env = postroom_env(tmp_path, database_url, POSTROOM_LOG_LEVEL="DEBUG")
         enqueue_in_subprocess(env, MANY_N)  # also migrates, before the workers start
