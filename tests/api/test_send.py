@@ -160,6 +160,28 @@ def test_a_sender_the_application_may_not_use_is_403(post):
     assert not OutboxMessage.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "shop@example.org, ceo@bank.example",
+        "shop@example.org <ceo@bank.example>",
+        "<shop@example.org> ceo@bank.example",
+    ],
+)
+def test_a_from_that_also_holds_another_address_is_422(post, sender):
+    # parseaddr reads each as shop@example.org; the From header written would show the bank.
+    response = post({**GOOD, "from": sender})
+    assert response.status_code == 422
+    assert [p["field"] for p in response.json()["error"]["fields"]] == ["from"]
+    assert not OutboxMessage.objects.exists()
+
+
+def test_one_string_with_two_recipients_is_422_with_its_path(post):
+    response = post({**GOOD, "to": ["ann@example.net", "bob@example.net, eve@example.net"]})
+    assert response.status_code == 422
+    assert [p["field"] for p in response.json()["error"]["fields"]] == ["to[1]"]
+
+
 def test_a_client_outside_the_networks_is_403(post, shop):
     Application.objects.filter(pk=shop[0].pk).update(client_networks=["10.0.0.0/8"])
     response = post(GOOD)  # the test client comes from 127.0.0.1

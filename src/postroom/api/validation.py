@@ -11,11 +11,12 @@ import binascii
 import json
 import re
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+
+from postroom.applications.models import single_mailbox
 
 # The largest request body: about 10 MiB of attachments once base64 has grown them by a third.
 MAX_BODY_BYTES = 15 * 1024 * 1024
@@ -86,7 +87,10 @@ def _address(value: Any, path: str, problems: _Problems) -> str | None:
     if not _one_line(value) or len(value) > 998:
         problems.add(path, "An address is one line of at most 998 characters.")
         return None
-    bare = parseaddr(value)[1]
+    bare = single_mailbox(value)
+    if bare is None:
+        problems.add(path, f"{value!r} is not one email address; give one per list item.")
+        return None
     try:
         validate_email(bare)
     except ValidationError:
