@@ -80,6 +80,10 @@ def test_an_html_only_message_is_html(post):
         ({"headers": {"Bcc": "x@example.net"}}, "headers.Bcc"),
         ({"headers": {"X-Evil": "a\r\nBcc: x@example.net"}}, "headers.X-Evil"),
         ({"headers": {"Bad Name": "x"}}, "headers.Bad Name"),
+        # A provider's control headers: more recipients (X-SMTPAPI "to"), other events.
+        ({"headers": {"X-SMTPAPI": '{"to": ["x@example.net"]}'}}, "headers.X-SMTPAPI"),
+        ({"headers": {"x-postroom-id": "0123456789abcdef01234567"}}, "headers.x-postroom-id"),
+        ({"headers": {"Resent-From": "ceo@bank.example"}}, "headers.Resent-From"),
         ({"attachments": [{"filename": "a.txt", "content": "%%%"}]}, "attachments[0].content"),
         ({"attachments": [{"content": "aGk="}]}, "attachments[0].filename"),
         (
