@@ -80,6 +80,10 @@ def test_an_html_only_message_is_html(post):
         ({"headers": {"Bcc": "x@example.net"}}, "headers.Bcc"),
         ({"headers": {"X-Evil": "a\r\nBcc: x@example.net"}}, "headers.X-Evil"),
         ({"headers": {"Bad Name": "x"}}, "headers.Bad Name"),
+        # A provider's control headers: more recipients (X-SMTPAPI "to"), other events.
+        ({"headers": {"X-SMTPAPI": '{"to": ["x@example.net"]}'}}, "headers.X-SMTPAPI"),
+        ({"headers": {"x-postroom-id": "0123456789abcdef01234567"}}, "headers.x-postroom-id"),
+        ({"headers": {"Resent-From": "ceo@bank.example"}}, "headers.Resent-From"),
         ({"attachments": [{"filename": "a.txt", "content": "%%%"}]}, "attachments[0].content"),
         ({"attachments": [{"content": "aGk="}]}, "attachments[0].filename"),
         (
@@ -158,6 +162,28 @@ def test_a_sender_the_application_may_not_use_is_403(post):
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "sender_not_allowed"
     assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "shop@example.org, ceo@bank.example",
+        "shop@example.org <ceo@bank.example>",
+        "<shop@example.org> ceo@bank.example",
+    ],
+)
+def test_a_from_that_also_holds_another_address_is_422(post, sender):
+    # parseaddr reads each as shop@example.org; the From header written would show the bank.
+    response = post({**GOOD, "from": sender})
+    assert response.status_code == 422
+    assert [p["field"] for p in response.json()["error"]["fields"]] == ["from"]
+    assert not OutboxMessage.objects.exists()
+
+
+def test_one_string_with_two_recipients_is_422_with_its_path(post):
+    response = post({**GOOD, "to": ["ann@example.net", "bob@example.net, eve@example.net"]})
+    assert response.status_code == 422
+    assert [p["field"] for p in response.json()["error"]["fields"]] == ["to[1]"]
 
 
 def test_a_client_outside_the_networks_is_403(post, shop):

@@ -44,11 +44,15 @@ def test_create_with_networks_limits_and_trust():
     "args",
     [
         ("create", "Shop", "--from-domain", "not a domain!"),
-        ("create", "Shop", "--network", "300.1.1.1/8"),
+        ("create", "Shop", "--from-domain", "example.org", "--network", "300.1.1.1/8"),
+        ("create", "Shop"),  # no sender: it could send nothing at all
+        ("create", "Shop", "--from-domain", "example.org", "--rate-limit", "0"),
+        ("create", "Shop", "--from-domain", "example.org", "--rate-limit", "-5"),
     ],
 )
 def test_create_refuses_bad_values(args):
-    with pytest.raises(CommandError):
+    # 0 was once taken as "no limit", and -5 ended in an IntegrityError traceback.
+    with pytest.raises(CommandError, match="neither a domain|300.1.1.1|at least"):
         run(*args)
     assert not Application.objects.exists()
 

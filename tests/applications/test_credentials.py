@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from postroom.applications import credentials
-from postroom.applications.models import Application, ApplicationSecret
+from postroom.applications.models import Application, ApplicationSecret, single_mailbox
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +81,41 @@ def test_allowed_senders_are_addresses_or_exact_domains():
     assert not app.may_send_from("")
     assert Application(allowed_senders=["*"]).may_send_from("any@where.com")
     assert not Application(allowed_senders=[]).may_send_from("ann@example.org")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ann@example.org, evil@other.net",
+        "evil@other.net, ann@example.org",
+        "ann@example.org <evil@other.net>",
+        "<ann@example.org> evil@other.net",
+        "ann@example.org;evil@other.net",
+        'ann@example.org" <evil@other.net>',
+        "Ann <ann@example.org>, <evil@other.net>",
+        "ann@example.org\r\nBcc: evil@other.net",
+    ],
+)
+def test_a_value_holding_another_address_is_never_an_allowed_sender(value):
+    # parseaddr reads each of these as ann@example.org; a mail program shows evil@other.net.
+    assert not Application(allowed_senders=["example.org"]).may_send_from(value)
+    assert not Application(allowed_senders=["*"]).may_send_from(value)
+    assert single_mailbox(value) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '"Shop, Inc" <ann@example.org>',
+        "=?utf-8?q?Zo=C3=AB?= <ann@example.org>",
+        "Zoë <ann@example.org>",
+        "ann@example.org (Ann)",
+        '"evil@other.net" <ann@example.org>',
+    ],
+)
+def test_display_names_and_comments_keep_their_one_address(value):
+    assert single_mailbox(value) == "ann@example.org"
+    assert Application(allowed_senders=["example.org"]).may_send_from(value)
 
 
 def test_client_networks():

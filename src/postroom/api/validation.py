@@ -11,11 +11,12 @@ import binascii
 import json
 import re
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+
+from postroom.applications.models import single_mailbox
 
 # The largest request body: about 10 MiB of attachments once base64 has grown them by a third.
 MAX_BODY_BYTES = 15 * 1024 * 1024
@@ -33,6 +34,14 @@ FIELDS = {
 RESERVED_HEADERS = {
     "from", "to", "cc", "bcc", "reply-to", "subject", "message-id", "date", "mime-version",
     "content-type", "content-transfer-encoding", "content-disposition", "sender", "received",
+    "return-path", "resent-from", "resent-sender",
+}  # fmt: skip
+# Headers that tell a provider which events to echo or whom else to send to (SendGrid's
+# X-SMTPAPI can add recipients): Postroom sets them itself (delivery.echo), so a message's
+# events stay its own and every recipient is in the envelope Postroom checks and logs.
+PROVIDER_HEADERS = {
+    "x-postroom-id", "x-smtpapi", "x-mailgun-variables", "x-pm-metadata-postroom-id",
+    "x-ses-message-tags", "x-mailin-custom",
 }  # fmt: skip
 _HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")  # printable ASCII except the colon
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*$")
@@ -86,7 +95,10 @@ def _address(value: Any, path: str, problems: _Problems) -> str | None:
     if not _one_line(value) or len(value) > 998:
         problems.add(path, "An address is one line of at most 998 characters.")
         return None
-    bare = parseaddr(value)[1]
+    bare = single_mailbox(value)
+    if bare is None:
+        problems.add(path, f"{value!r} is not one email address; give one per list item.")
+        return None
     try:
         validate_email(bare)
     except ValidationError:
@@ -139,6 +151,8 @@ def _headers(data: dict, problems: _Problems) -> dict[str, str]:
             problems.add(path, "A header name is printable ASCII without spaces or colons.")
         elif name.lower() in RESERVED_HEADERS:
             problems.add(path, f"{name} is set from the message's own fields; use those.")
+        elif name.lower() in PROVIDER_HEADERS:
+            problems.add(path, f"{name} is set by Postroom for its provider; use tag/metadata.")
         elif not isinstance(text, str) or not _one_line(text) or len(text) > 998:
             problems.add(path, "A header value is one line of at most 998 characters.")
         else:

@@ -69,6 +69,15 @@ def create_application(
     if not name:
         raise ValueError("An application needs a name.")
     allowed = clean_senders(senders)
+    if not allowed:
+        raise ValueError(
+            "Give at least one domain or address it may send as (--from-domain example.org)."
+        )
+    if rate_limit_per_minute is not None and rate_limit_per_minute < 1:
+        raise ValueError(
+            f"A rate limit is at least 1 message a minute, not {rate_limit_per_minute}; "
+            "leave it out for no limit, or disable the application to stop it."
+        )
     networks = clean_networks(client_networks or [])
     if Application.objects.filter(name__iexact=name).exists():
         raise ValueError(f"An application named {name!r} exists already.")

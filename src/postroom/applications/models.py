@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from email.utils import parseaddr
+from email.errors import HeaderParseError
+from email.headerregistry import HeaderRegistry
+from email.utils import getaddresses, parseaddr
 
 from django.db import models
 from django.utils import timezone
@@ -15,6 +17,33 @@ ANY_SENDER = "*"
 def address_domain(address: str) -> str:
     """The lower-case domain of an address (``"Ann <ann@Example.org>"`` → ``example.org``)."""
     return parseaddr(address)[1].rpartition("@")[2].strip().lower()
+
+
+_HEADERS = HeaderRegistry()
+
+
+def single_mailbox(value: str) -> str | None:
+    """The one address in ``value`` (``ann@example.org`` or ``Ann <ann@example.org>``), or
+    None when it holds none, several, or is ambiguous.
+
+    ``parseaddr`` alone reads ``ok@allowed.org <evil@other.org>`` or ``ok@allowed.org,
+    evil@other.org`` as ``ok@allowed.org``, while a mail program shows the other address, so
+    a sender check on its answer could be passed by an address it never saw. Python's strict
+    header parser and the lenient one must both find exactly this one address, without defects.
+    """
+    if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+        return None
+    lenient = [address for _name, address in getaddresses([value])]
+    try:
+        header = _HEADERS("from", value)
+    except (HeaderParseError, IndexError, ValueError, TypeError):
+        return None
+    strict = [mailbox.addr_spec for mailbox in header.addresses]
+    if header.defects or len(lenient) != 1 or len(strict) != 1:
+        return None
+    if lenient[0].strip().lower() != strict[0].strip().lower() or "@" not in strict[0]:
+        return None
+    return strict[0].strip()
 
 
 class Application(models.Model):
@@ -46,9 +75,10 @@ class Application(models.Model):
         """Whether ``address`` (a bare address or ``Name <address>``) is one of its senders.
 
         An entry with ``@`` allows that address exactly; any other entry allows addresses at
-        that domain exactly (not its subdomains); ``*`` allows every sender.
+        that domain exactly (not its subdomains); ``*`` allows every sender. A value that is
+        not exactly one address (see :func:`single_mailbox`) is never allowed, not even by ``*``.
         """
-        bare = parseaddr(address)[1].strip().lower()
+        bare = (single_mailbox(address) or "").lower()
         if "@" not in bare:
             return False
         domain = bare.rpartition("@")[2]

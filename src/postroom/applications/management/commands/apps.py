@@ -98,7 +98,7 @@ class Command(BaseCommand):
                 from_domain,
                 client_networks=network,
                 trusted_network_no_login=options["trusted_network"],
-                rate_limit_per_minute=options["rate_limit"] or None,
+                rate_limit_per_minute=options["rate_limit"],
             )
         except ValueError as problem:
             raise CommandError(str(problem)) from None
