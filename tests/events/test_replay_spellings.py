@@ -74,3 +74,20 @@ def test_a_signed_timestamp_that_is_not_a_number_of_seconds_is_refused(client):
         }
         assert post(client, "generic", body, **headers).status_code == 400, stamp
     assert not RecipientEvent.objects.exists()
+
+
+def test_nul_characters_in_a_signed_event_are_dropped_not_a_server_error(client):
+    event = {
+        "id": "n\u0000",
+        "type": "bounced",
+        "recipient": "ann\u0000@example.com",
+        "detail": "5.1.1 \u0000 no such user",
+        "postroom_id": "x\u0000",
+    }
+    body = json.dumps({"events": [event]}).encode()
+
+    response = post(client, "generic", body, **generic_headers(body))
+
+    assert response.status_code == 200
+    row = RecipientEvent.objects.get()
+    assert (row.recipient, row.detail) == ("ann@example.com", "5.1.1  no such user")
