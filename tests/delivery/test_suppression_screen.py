@@ -122,6 +122,20 @@ def test_import_refuses_a_file_that_is_not_text():
     assert not Suppression.objects.exists()
 
 
+def test_import_refuses_a_cell_too_long_for_csv_instead_of_failing():
+    with pytest.raises(ImportRefused, match="field limit"):
+        import_csv(b"address\n" + b"a" * 200_000 + b"@example.net\n")
+    assert not Suppression.objects.exists()
+
+
+def test_an_address_with_a_control_character_is_a_problem_row_not_an_entry():
+    result = import_csv(b"address\nann@example.net\x00\nbob@example.net\x07\n")
+
+    assert result.added == 0
+    assert len(result.problems) == 2
+    assert not Suppression.objects.exists()
+
+
 def test_the_import_form_shows_a_refused_file(admin_client):
     upload = SimpleUploadedFile("list.csv", b"\xff\xfe\x00a", content_type="text/csv")
     response = admin_client.post(URL + "import/", {"file": upload})

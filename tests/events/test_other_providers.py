@@ -184,3 +184,43 @@ def test_generic_format_signed_with_hmac(client, sent_message):
     assert RecipientEvent.objects.get().kind == "complained"
     tampered = body.replace(b"complained", b"delivered")
     assert post(client, "generic", tampered, **generic_headers(body)).status_code == 401
+
+
+def test_brevo_events_of_two_messages_in_the_same_second_are_both_kept(client, sent_message):
+    first, second = sent_message(provider_id=""), sent_message(provider_id="")
+    stamp = int(time.time())
+    for message in (first, second):
+        body = json.dumps(
+            {
+                "event": "delivered",
+                "email": "ann@example.com",
+                "id": 1234,  # the webhook's id: the same for every event it sends
+                "ts_event": stamp,
+                "message-id": message.message_id,
+            }
+        ).encode()
+        response = post(client, "brevo", body, HTTP_AUTHORIZATION=f"Bearer {BREVO_SECRET}")
+        assert response.json()["recorded"] == 1
+
+    assert first.events.count() == second.events.count() == 1
+
+
+def test_a_postmark_isp_block_is_a_soft_bounce_that_suppresses_nobody(client, sent_message):
+    message = sent_message(provider_id="pm-blocked")
+    body = json.dumps(
+        {
+            "RecordType": "Bounce",
+            "ID": 43,
+            "Type": "Blocked",
+            "TypeCode": 100006,
+            "MessageID": "pm-blocked",
+            "Details": "550 5.7.1 blocked by policy",
+            "Email": "bob@example.com",
+            "BouncedAt": "2026-12-01T13:28:10Z",
+            "Inactive": False,
+        }
+    ).encode()
+
+    assert post(client, "postmark", body, **basic_auth(POSTMARK_SECRET)).status_code == 200
+    assert message.events.get().bounce_type == "soft"
+    assert not Suppression.objects.exists()

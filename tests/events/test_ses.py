@@ -89,6 +89,10 @@ def test_a_certificate_url_off_the_sns_hosts_is_refused_without_fetching(client,
         "https://sns.eu-west-1.amazonaws.com.evil.example/cert.pem",
         "http://sns.eu-west-1.amazonaws.com/cert.pem",
         "https://evil.example/sns.eu-west-1.amazonaws.com/cert.pem",
+        # another region than the topic's, or not a signing certificate's path
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem",
+        "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=x",
+        "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-abc.pem?x=1",
     ):
         body = sns.sign(sns.message(Message=ses_bounce(sent_message()), SigningCertURL=url))
         assert post(client, "ses", body).status_code == 401

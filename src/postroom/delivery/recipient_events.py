@@ -8,7 +8,7 @@ as unmatched (``message`` is empty) for a while, so that it can be looked at.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -44,6 +44,16 @@ class ProviderEvent:
     message_id: str = ""
 
 
+def without_nul(event: ProviderEvent) -> ProviderEvent:
+    """PostgreSQL's text can hold no NUL, not even in a query: a provider's text loses them."""
+    changed = {
+        f.name: value.replace("\x00", "")
+        for f in fields(event)
+        if isinstance(value := getattr(event, f.name), str) and "\x00" in value
+    }
+    return replace(event, **changed) if changed else event
+
+
 def find_message(event: ProviderEvent) -> OutboxMessage | None:
     """The message ``event`` is about: by tracking id, provider id, then Message-ID."""
     messages = OutboxMessage.objects.only("id", "message_id", "tracking_id")
@@ -68,6 +78,7 @@ def find_message(event: ProviderEvent) -> OutboxMessage | None:
 def record(event: ProviderEvent) -> RecipientEvent:
     """Store ``event`` against its message (or as unmatched); hard bounces and complaints
     also put the address on the suppression list."""
+    event = without_nul(event)
     message = find_message(event)
     with transaction.atomic():
         row = RecipientEvent.objects.create(

@@ -45,7 +45,13 @@ def normalise(address: str) -> str:
     if "<" in text:
         text = parseaddr(text)[1]
     local, at, domain = text.rpartition("@")
-    if not at or not local or not domain or any(c.isspace() for c in text) or "," in text:
+    if (
+        not at
+        or not local
+        or not domain
+        or any(c.isspace() or not c.isprintable() for c in text)
+        or "," in text
+    ):
         raise InvalidAddress(
             f"{address.strip()!r} is not an email address such as name@example.com."
         )

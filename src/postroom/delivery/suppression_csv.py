@@ -81,8 +81,11 @@ def import_csv(data: bytes, source: str = "import", note: str = "") -> Imported:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ImportRefused("The file is not UTF-8 text: save it as CSV UTF-8.") from None
-    with transaction.atomic():  # one commit: quick, and a refused file adds nothing
-        return _import_rows(csv.reader(io.StringIO(text)), source, note)
+    try:
+        with transaction.atomic():  # one commit: quick, and a refused file adds nothing
+            return _import_rows(csv.reader(io.StringIO(text)), source, note)
+    except csv.Error as error:  # e.g. a cell longer than the csv module's field limit
+        raise ImportRefused(f"The file is not CSV this import can read: {error}.") from None
 
 
 def _import_rows(rows: Iterator[list[str]], source: str, note: str) -> Imported:

@@ -136,8 +136,10 @@ def mailgun(payload: Any) -> Iterator[ProviderEvent]:
 
 # Postmark ---------------------------------------------------------------------------------
 
-_POSTMARK_HARD = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated", "Blocked"}
-_POSTMARK_SOFT = {"Transient", "SoftBounce", "DnsError", "Unknown", "DMARCPolicy"}
+# "Blocked" is the receiving ISP refusing the sender (reputation, content), not a dead address:
+# Postmark does not deactivate the recipient for it, so neither does the suppression list.
+_POSTMARK_HARD = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated"}
+_POSTMARK_SOFT = {"Transient", "SoftBounce", "DnsError", "Unknown", "DMARCPolicy", "Blocked"}
 
 
 def postmark(payload: Any) -> Iterator[ProviderEvent]:
@@ -203,8 +205,9 @@ def brevo(payload: Any) -> Iterator[ProviderEvent]:
             kind=kind,
             recipient=_text(item["email"]),
             occurred_at=_when(item.get("ts_event") or item.get("ts") or item.get("date")),
+            # Brevo's "id" names the webhook, not the event: the message makes it one event.
             provider_event_id=f"{_text(item.get('id'))}:{item.get('event')}:"
-            f"{_text(item.get('ts_event'))}",
+            f"{_text(item.get('ts_event'))}:{_text(item.get('message-id'))}",
             detail=_text(item.get("reason")),
             bounce_type=bounce,
             tracking_id=custom[len(prefix) :] if custom.startswith(prefix) else "",

@@ -58,7 +58,7 @@ def receive(provider: Provider, body: bytes, headers: Mapping[str, str]) -> Outc
     with transaction.atomic():
         replay.remember(provider.slug, verified.replay_key)
         recorded = unmatched = skipped = 0
-        for event in events:
+        for event in map(recipient_events.without_nul, events):
             if _seen(event):
                 skipped += 1
                 continue

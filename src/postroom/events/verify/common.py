@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -24,7 +26,7 @@ def check_timestamp(value: str | float | int, tolerance: int, now: float | None 
         stamp = float(value)
     except (TypeError, ValueError):
         raise bad_request("The timestamp is missing or not a number of seconds.") from None
-    if abs((time.time() if now is None else now) - stamp) > tolerance:
+    if not math.isfinite(stamp) or abs((time.time() if now is None else now) - stamp) > tolerance:
         raise bad_request(
             f"The timestamp is more than {tolerance} seconds away from this server's clock:"
             " an old request is refused (check the clocks if this is a fresh one)."
@@ -59,6 +61,14 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise bad_request(f"The body is not valid JSON: {error}.") from None
+    except RecursionError:
+        raise bad_request("The body's JSON is nested too deeply.") from None
+
+
+def signed_request_key(timestamp: str, body: bytes) -> str:
+    """What marks a signed request as seen: its timestamp and body, not the signature's
+    spelling (hex case, base64 padding bits and ECDSA's (r, n - s) all vary for one request)."""
+    return hashlib.sha256(timestamp.encode() + b"." + body).hexdigest()
 
 
 class Verified:

@@ -10,7 +10,14 @@ import hmac
 from collections.abc import Mapping
 
 from postroom.events.errors import unauthorised
-from postroom.events.verify.common import Verified, check_timestamp, header, parse_json, same
+from postroom.events.verify.common import (
+    Verified,
+    check_timestamp,
+    header,
+    parse_json,
+    same,
+    signed_request_key,
+)
 
 SIGNATURE = "X-Postroom-Signature"
 TIMESTAMP = "X-Postroom-Timestamp"
@@ -28,4 +35,4 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, tolerance: int)
     if not same(signature.lower(), sign(secret, timestamp, body)):
         raise unauthorised("The HMAC signature does not match the body and timestamp.")
     check_timestamp(timestamp, tolerance)
-    return Verified(parse_json(body), signature)
+    return Verified(parse_json(body), signed_request_key(timestamp, body))

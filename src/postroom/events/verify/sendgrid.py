@@ -13,7 +13,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from postroom.events.errors import unauthorised
-from postroom.events.verify.common import Verified, check_timestamp, header, parse_json
+from postroom.events.verify.common import (
+    Verified,
+    check_timestamp,
+    header,
+    parse_json,
+    signed_request_key,
+)
 
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -35,4 +41,4 @@ def verify(body: bytes, headers: Mapping[str, str], public_key: str, tolerance: 
     except InvalidSignature:
         raise unauthorised("The ECDSA signature does not match the body.") from None
     check_timestamp(timestamp, tolerance)
-    return Verified(parse_json(body), signature)
+    return Verified(parse_json(body), signed_request_key(timestamp, body))

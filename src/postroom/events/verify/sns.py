@@ -25,7 +25,9 @@ from postroom.events.verify.common import Verified, check_timestamp, parse_json
 
 FETCH_TIMEOUT = 5.0  # seconds for the certificate or the subscription confirmation
 FETCH_LIMIT = 64 * 1024
-_SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+_SNS_HOST = re.compile(r"sns\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?")
+# What SNS signs with: /SimpleNotificationService-<hash>.pem, nothing else on the host.
+_CERT_PATH = re.compile(r"/SimpleNotificationService-[A-Za-z0-9]+\.pem")
 _FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
     "SubscriptionConfirmation": (
@@ -72,10 +74,21 @@ _certificates: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
-def check_sns_url(url: str, what: str) -> None:
+def check_sns_url(url: str, what: str, topic_arn: str = "") -> None:
+    """``url`` is https on the SNS host of the topic's region (any region without a topic)."""
     parts = urlsplit(url)
-    if parts.scheme != "https" or not _SNS_HOST.fullmatch(parts.hostname or "") or parts.port:
+    host = _SNS_HOST.fullmatch(parts.hostname or "")
+    if parts.scheme != "https" or not host or parts.port:
         raise unauthorised(f"The {what} is not an https URL on an SNS host of a region.")
+    region = _region(topic_arn)
+    if region and host.group("region") != region:
+        raise unauthorised(f"The {what} is on the SNS host of another region than the topic's.")
+
+
+def _region(topic_arn: str) -> str:
+    """``arn:aws:sns:eu-west-1:123456789012:name`` → ``eu-west-1``."""
+    parts = topic_arn.split(":")
+    return parts[3] if len(parts) > 5 and parts[2] == "sns" else ""
 
 
 def string_to_sign(message: Mapping[str, Any]) -> bytes:
@@ -120,7 +133,10 @@ def verify(body: bytes, headers: Mapping[str, str], topic_arn: str, tolerance: i
     if message.get("TopicArn") != topic_arn:
         raise unauthorised("The message comes from another SNS topic than the configured one.")
     certificate_url = str(message.get("SigningCertURL") or message.get("SigningCertUrl") or "")
-    check_sns_url(certificate_url, "SigningCertURL")
+    check_sns_url(certificate_url, "SigningCertURL", topic_arn)
+    path = urlsplit(certificate_url)
+    if not _CERT_PATH.fullmatch(path.path) or path.query or path.fragment:
+        raise unauthorised("The SigningCertURL is not an SNS signing certificate's address.")
     try:
         signature = base64.b64decode(str(message.get("Signature", "")), validate=True)
     except (binascii.Error, ValueError):
@@ -137,7 +153,7 @@ def verify(body: bytes, headers: Mapping[str, str], topic_arn: str, tolerance: i
 def confirm_subscription(message: Mapping[str, Any]) -> None:
     """Visit the SubscribeURL of a verified SubscriptionConfirmation (an SNS host only)."""
     url = str(message.get("SubscribeURL", ""))
-    check_sns_url(url, "SubscribeURL")
+    check_sns_url(url, "SubscribeURL", str(message.get("TopicArn", "")))
     try:
         fetcher(url)
     except OSError as error:
