@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 urlpatterns = [
+    path("api/v1/inbox/", include("postroom.inbox.api_urls")),  # before the API's catch-all
     path("api/", include("postroom.api.urls")),
     path("applications/", include("postroom.applications.urls")),
     path("inbox/", include("postroom.inbox.urls")),

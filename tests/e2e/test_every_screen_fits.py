@@ -233,6 +233,7 @@ def test_every_screen_fits_a_phone_and_a_laptop(browser, postroom, sweep):
         ("/", "dashboard"),
         ("/settings/", "settings"),
         ("/inbox/", "inbox"),
+        ("/inbox/tokens/", "inbox-tokens"),
         ("/outbox/", "email-log"),
         ("/forms/", "forms"),
         ("/users/", "users"),

@@ -113,6 +113,7 @@ SECTION_TITLES = {
     "security": "Security",
     "health": "Health checks",
     "events": "Provider events",
+    "inbox": "Development inbox",
     "hosting": "Hosting (environment variables)",
 }
 

@@ -120,8 +120,25 @@ def read_hosting(environ: Mapping[str, str] | None = None) -> tuple[Hosting, lis
         static_root=env.text("POSTROOM_STATIC_ROOT"),
         upload_storage=env.text("POSTROOM_UPLOAD_STORAGE"),
         upload_storage_options=_storage_options(env),
+        inbox_api_open_on_loopback=_inbox_api_open(env, environment),
     )
     return hosting, issues
+
+
+def _inbox_api_open(env: EnvReader, environment: str) -> Setting:
+    """Tokenless inbox API for loopback callers: Development only, whatever is asked."""
+    name = "POSTROOM_INBOX_API_OPEN_ON_LOOPBACK"
+    asked = env.flag(name, False)
+    if asked.value and environment != DEVELOPMENT:
+        env.problem(
+            name,
+            f"{name} is set, but the environment is {environment}: the inbox API stays closed"
+            " without a token outside Development.",
+            f"Remove {name}, and create an inbox API token: postroom inbox token create NAME.",
+            level=WARNING,
+        )
+        return Setting(False, f"default (env:{name} is ignored outside Development)")
+    return asked
 
 
 def _relay(env: EnvReader, environment: str) -> dict[str, Setting]:

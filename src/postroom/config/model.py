@@ -136,6 +136,14 @@ class Events(Section):
 
 
 @dataclass(frozen=True)
+class Inbox(Section):
+    """The development inbox keeps the newest messages only (see inbox.retention)."""
+
+    keep_messages: Setting = _key("Postroom:Inbox:KeepMessages")
+    keep_days: Setting = _key("Postroom:Inbox:KeepDays")  # 0: no age limit
+
+
+@dataclass(frozen=True)
 class Hosting(Section):
     """Set by whoever runs Postroom, in the environment only."""
 
@@ -167,13 +175,25 @@ class Hosting(Section):
     static_root: Setting = _key("POSTROOM_STATIC_ROOT")
     upload_storage: Setting = _key("POSTROOM_UPLOAD_STORAGE")  # a dotted class path
     upload_storage_options: Setting = _key("POSTROOM_UPLOAD_STORAGE_OPTIONS")  # a Secret (JSON)
+    # The inbox API answers loopback callers without a token (Development only).
+    inbox_api_open_on_loopback: Setting = _key("POSTROOM_INBOX_API_OPEN_ON_LOOPBACK")
 
     @property
     def is_development(self) -> bool:
         return self.environment.value == "Development"
 
 
-SECTIONS = ("smtp", "backup", "delivery", "alerts", "security", "health", "events", "hosting")
+SECTIONS = (
+    "smtp",
+    "backup",
+    "delivery",
+    "alerts",
+    "security",
+    "health",
+    "events",
+    "inbox",
+    "hosting",
+)
 
 
 @dataclass(frozen=True)
@@ -187,6 +207,7 @@ class Config:
     security: Security = field(default_factory=Security)
     health: Health = field(default_factory=Health)
     events: Events = field(default_factory=Events)
+    inbox: Inbox = field(default_factory=Inbox)
     hosting: Hosting = field(default_factory=Hosting)
     problems: tuple[Issue, ...] = ()
 

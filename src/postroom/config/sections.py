@@ -13,7 +13,17 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from postroom.config.model import SERVE, WORKER, Alerts, Delivery, Events, Health, Issue, Security
+from postroom.config.model import (
+    SERVE,
+    WORKER,
+    Alerts,
+    Delivery,
+    Events,
+    Health,
+    Inbox,
+    Issue,
+    Security,
+)
 from postroom.config.values import Reader, invalid_origin
 from postroom.mailsettings import convert
 from postroom.mailsettings.layers import Layers
@@ -338,6 +348,27 @@ def read_health(layers: Layers, issues: list[Issue]) -> Health:
             "Write Summary or Detailed.",
         ),
         report_failures_only=r.flag("Postroom:HealthReport:FailuresOnly", True),
+    )
+
+
+def read_inbox(layers: Layers, issues: list[Issue]) -> Inbox:
+    """How many caught messages the development inbox keeps, and for how long."""
+    r = Reader(layers, "inbox", issues)
+    return Inbox(
+        keep_messages=r.whole(
+            "Postroom:Inbox:KeepMessages",
+            5_000,
+            1,
+            10_000_000,
+            "Write how many caught messages to keep, e.g. 5000; older ones are deleted.",
+        ),
+        keep_days=r.whole(
+            "Postroom:Inbox:KeepDays",
+            0,
+            0,
+            MAX_DAYS,
+            "Write a whole number of days, e.g. 7, or 0 to keep messages whatever their age.",
+        ),
     )
 
 

@@ -26,6 +26,7 @@ from postroom.config.sections import (
     read_delivery,
     read_events,
     read_health,
+    read_inbox,
     read_security,
 )
 from postroom.config.unknown import unknown_keys
@@ -62,6 +63,7 @@ def _read(environ: Mapping[str, str]) -> Snapshot:
     security = read_security(loaded.layers, issues)
     health = read_health(loaded.layers, issues)
     events = read_events(loaded.layers, issues)
+    inbox = read_inbox(loaded.layers, issues)
     unknown_keys(loaded.layers, issues)
     issues += lease_problems(hosting.lease_seconds.value, loaded.settings.timeout.value)
     config = Config(
@@ -72,6 +74,7 @@ def _read(environ: Mapping[str, str]) -> Snapshot:
         security=security,
         health=health,
         events=events,
+        inbox=inbox,
         hosting=hosting,
         problems=tuple(issues + hosting_issues),
     )

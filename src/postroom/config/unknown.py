@@ -46,6 +46,7 @@ KNOWN_KEYS = {
         "ComplaintRateWarningPercent",
     ),
     "Postroom:Health": ("TimeoutSeconds", "DnsServer"),
+    "Postroom:Inbox": ("KeepMessages", "KeepDays"),
     "Postroom:HealthReport": ("PeriodHours", "Recipient", "Detail", "FailuresOnly"),
 }
 

@@ -138,3 +138,23 @@ def _short(value: str, *, prefer_name: bool) -> str:
     if not entries:
         return value
     return entries[0] if len(entries) == 1 else f"{entries[0]} +{len(entries) - 1}"
+
+
+class InboxToken(models.Model):
+    """A bearer token for the inbox API, made by an administrator (see inbox.tokens).
+
+    Only the SHA-256 digest is kept: the token is 256 random bits, so a digest is as good as a
+    slow hash and lets one indexed query find it by its lookup part.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    lookup = models.CharField(max_length=12, unique=True)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -19,6 +19,7 @@ TITLES = {
     "security": "Security",
     "health": "Health (Postroom:Health, Postroom:HealthReport)",
     "events": "Provider events (Postroom:Events)",
+    "inbox": "Development inbox (Postroom:Inbox)",
     "hosting": "Hosting (environment variables)",
 }
 

@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, reverse
 
 from postroom import config
 from postroom.inbox.server import InboxError, InboxServer
+from postroom.inbox.token_command import token_command
 from postroom.startup import prepare_database
 
 WILDCARDS = {"", "0.0.0.0", "::"}  # noqa: S104 - only compared against, never bound here
@@ -42,6 +43,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
+            "words",
+            nargs="*",
+            metavar="token create|list|revoke NAME",
+            help="Manage inbox API tokens instead of running the catcher: 'token create NAME'"
+            " prints a new token once, 'token list' names them, 'token revoke NAME' ends one.",
+        )
+        parser.add_argument(
             "--host",
             default=settings.POSTROOM_INBOX_HOST,
             help="Address to listen on (default: POSTROOM_INBOX_HOST, %(default)s).",
@@ -53,7 +61,11 @@ class Command(BaseCommand):
             help="SMTP port (default: POSTROOM_INBOX_PORT, %(default)s).",
         )
 
-    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: int, words: list[str], **options: Any) -> None:
+        if words:
+            prepare_database()
+            self.stdout.write(token_command(words))
+            return
         config.ensure_can_start(config.INBOX)  # a value that stops it: say so, exit 1
         if not 0 <= port <= 65535:
             raise CommandError(f"--port must be between 0 and 65535, not {port}.")
