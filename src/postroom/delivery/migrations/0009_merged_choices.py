@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('delivery', '0008_deliver_limits'),
+        ("delivery", "0008_deliver_limits"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='deliveryattempt',
-            name='outcome',
-            field=models.CharField(blank=True, choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('held', 'Held'), ('cancelled', 'Cancelled'), ('suppressed', 'Suppressed')], help_text="The message's status right after this attempt: sent, queued (to be retried) or failed. Metrics count attempts by it.", max_length=10),
+            model_name="deliveryattempt",
+            name="outcome",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("queued", "Queued"),
+                    ("sending", "Sending"),
+                    ("sent", "Sent"),
+                    ("failed", "Failed"),
+                    ("held", "Held"),
+                    ("cancelled", "Cancelled"),
+                    ("suppressed", "Suppressed"),
+                ],
+                help_text="The message's status right after this attempt: sent, queued (to be retried) or failed. Metrics count attempts by it.",
+                max_length=10,
+            ),
         ),
     ]
