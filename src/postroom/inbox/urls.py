@@ -1,6 +1,6 @@
 from django.urls import path
 
-from postroom.inbox import views
+from postroom.inbox import checks, views
 
 app_name = "inbox"
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("<int:pk>/source.eml", views.source, name="source"),
     path("<int:pk>/attachments/<int:index>/", views.attachment, name="attachment"),
     path("<int:pk>/delete/", views.delete, name="delete"),
+    path("<int:pk>/checks/", checks.checks, name="checks"),
+    path("<int:pk>/release/", checks.release, name="release"),
 ]
