@@ -111,7 +111,8 @@ def test_release_asks_first_then_queues_through_the_smtp_server(
     assert response.status_code == 302
     assert response["Location"] == reverse("delivery:message", args=[row.pk])
     assert row.kind == Kind.RELEASE and row.envelope_recipients == (
-        "real@example.org", "other@example.org"
+        "real@example.org",
+        "other@example.org",
     )
     assert row.sender == "app@example.com"
     assert row.message_id != "<test@example.com>" and row.message_id.encode() in bytes(row.raw)

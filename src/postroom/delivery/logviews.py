@@ -49,6 +49,7 @@ def resend_to(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "The body of this message was purged, so it cannot be resent.")
         return redirect("delivery:message", pk=pk)
     messages.success(
-        request, f"Queued a copy of message #{pk} to {', '.join(recipients)}, with a new Message-ID."
+        request,
+        f"Queued a copy of message #{pk} to {', '.join(recipients)}, with a new Message-ID.",
     )
     return redirect("delivery:message", pk=copy.pk)

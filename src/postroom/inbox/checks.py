@@ -22,7 +22,9 @@ def _bodies(message: CaughtMessage) -> tuple[str | None, int, str | None]:
     found = message.outline()
     ranges = []
     if found.html is not None:
-        ranges.append((found.html.start, min(found.html.end, found.html.start + parsing.HTML_LIMIT)))
+        ranges.append(
+            (found.html.start, min(found.html.end, found.html.start + parsing.HTML_LIMIT))
+        )
     if found.text is not None:
         ranges.append(fetch_limit(found.text, TEXT_LIMIT))
     data = iter(message.raw_slices(ranges))
