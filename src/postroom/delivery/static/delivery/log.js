@@ -66,9 +66,9 @@
   var failures = 0;
 
   function swap(html) {
-    var holder = document.createElement("table");
+    var holder = document.createElement("template");  // parses a lone <tbody> as a table's
     holder.innerHTML = html;
-    var fresh = holder.querySelector("#log-rows"), current = document.getElementById("log-rows");
+    var fresh = holder.content.querySelector("#log-rows"), current = document.getElementById("log-rows");
     if (!fresh || (current && current.dataset.version === fresh.dataset.version)) { return; }
     var shown = Number(live.dataset.shown), total = Number(fresh.dataset.total);
     if (!current) {  // the page showed no rows: show it again with them (filters are in the URL)
@@ -80,7 +80,7 @@
     current.replaceWith(fresh);
     boxes().forEach(function (box) { if (keep[box.value] || (all && all.checked)) { box.checked = true; } });
     localize(fresh);
-    document.querySelectorAll("[data-range-label]").forEach(function (el) { el.textContent = fresh.dataset.rangeLabel; });
+    document.querySelectorAll("[data-shows-range]").forEach(function (el) { el.textContent = fresh.dataset.rangeLabel; });
     if (all) {
       all.dataset.total = fresh.dataset.totalLabel;
       var label = all.parentNode;
