@@ -58,9 +58,7 @@ def _send(port: int, links: str) -> None:
 
 
 @pytest.mark.timeout(180)
-def test_checks_release_and_a_live_email_log(browser, postroom, links_server, screenshot):
-    page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
-    page.set_default_timeout(15_000)
+def test_checks_release_and_a_live_email_log(page, postroom, links_server, screenshot):
     _sign_up(page, postroom.url)
     _send(postroom.inbox_port, links_server)
 
