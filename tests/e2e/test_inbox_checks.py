@@ -46,7 +46,9 @@ def _sign_up(page, url: str) -> None:
 
 def _send(port: int, links: str) -> None:
     message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = "shop@example.com", "b@example.net", "Order"
+    message["From"] = "shop@example.com"
+    message["To"] = "b@example.net"
+    message["Subject"] = "Order"
     message.set_content(f"Track it: {links}/ok")
     message.add_alternative(
         f'<div style="display:flex"><a href="{links}/ok">Track</a>'
