@@ -225,10 +225,14 @@ def apply(
 
 @BinaryField.register_lookup
 class RawTextContains(Lookup):
-    """``raw__text_contains="word"``: the stored message holds ``word``, ASCII letters in
-    either case. One SQL condition over the bytes as they are stored (no row is parsed in
-    Python): bodies Django and most sites send are 8-bit text, so their words are found;
-    a base64 or quoted-printable body is searched as encoded.
+    """``raw__text_contains="word"``: the stored message holds ``word``. One SQL condition over
+    the bytes as they are stored (no row is parsed in Python): bodies Django and most sites send
+    are 8-bit text, so their words are found; a base64 or quoted-printable body is searched as
+    encoded.
+
+    SQLite's LIKE ignores the case of ASCII letters. On PostgreSQL, ILIKE over text decoded from
+    bytes is ten times slower than ``position()`` over the bytes, so the word is looked for as
+    typed, in lower case, upper case and capitalised (``Shipped``, ``shipped``, ``SHIPPED``).
     """
 
     lookup_name = "text_contains"
@@ -236,24 +240,21 @@ class RawTextContains(Lookup):
 
     def as_sql(self, compiler, connection):  # noqa: ANN001, ANN201
         column, params = self.process_lhs(compiler, connection)
+        term = str(self.rhs)
         if connection.vendor == "postgresql":
-            # encode(..., 'escape') is text whatever the bytes: \ooo for each byte past ASCII.
-            pattern = _like_pattern(_escape_encoded(str(self.rhs)))
-            return f"encode({column}, 'escape') ILIKE %s ESCAPE '!'", [*params, pattern]
-        return f"CAST({column} AS TEXT) LIKE %s ESCAPE '!'", [*params, _like_pattern(self.rhs)]
+            spellings = list(dict.fromkeys([term, term.lower(), term.upper(), term.capitalize()]))
+            checks = " OR ".join(f"position(%s::bytea in {column}) > 0" for _ in spellings)
+            values = [spelling.encode("utf-8") for spelling in spellings]
+            return f"({checks})", _interleave(params, values)
+        return f"CAST({column} AS TEXT) LIKE %s ESCAPE '!'", [*params, _like_pattern(term)]
 
 
-def _escape_encoded(term: str) -> str:
-    """``term`` as PostgreSQL's encode(bytes, 'escape') writes its UTF-8 bytes."""
-    parts = []
-    for byte in term.encode("utf-8"):
-        if byte == 0x5C:
-            parts.append("\\\\")
-        elif byte >= 0x80 or byte == 0:
-            parts.append(f"\\{byte:03o}")
-        else:
-            parts.append(chr(byte))
-    return "".join(parts)
+def _interleave(column_params: list, values: list[bytes]) -> list:
+    """The parameters of ``position(%s in column)`` repeated for each value, in order."""
+    out: list = []
+    for value in values:
+        out += [value, *column_params]
+    return out
 
 
 def _like_pattern(term: object) -> str:
