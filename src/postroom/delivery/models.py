@@ -15,6 +15,7 @@ class Kind(models.TextChoices):
     SYSTEM = "system", "System"
     RELAY = "relay", "Relayed (SMTP)"
     API = "api", "HTTP API"
+    RELEASE = "release", "Released from the inbox"
 
 
 class Status(models.TextChoices):

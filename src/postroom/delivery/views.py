@@ -20,6 +20,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
@@ -71,14 +72,13 @@ def _plural(count: int, word: str) -> str:
 # The list ------------------------------------------------------------------------------------
 
 
-@login_required
-@require_GET
-def message_log(request: HttpRequest) -> HttpResponse:
+def _list_context(request: HttpRequest) -> dict[str, object]:
     query = log.log_query(request.GET)
     rows = query.messages.select_related("application").only(*log.LIST_FIELDS)
     page = Paginator(rows, log.PAGE_SIZE).get_page(request.GET.get("page"))
     total = page.paginator.count
-    context = {
+    max_id = OutboxMessage.objects.aggregate(m=Max("id"))["m"] or 0
+    return {
         "query": query,
         "form": query.form,
         "page": page,
@@ -87,9 +87,23 @@ def message_log(request: HttpRequest) -> HttpResponse:
         "total_label": f"{total:,}",
         "page_prefix": f"{query.querystring}&" if query.querystring else "",
         "current": request.GET.urlencode(),
-        "max_id": OutboxMessage.objects.aggregate(m=Max("id"))["m"] or 0,
+        "max_id": max_id,
+        "rows_version": log.rows_version(page.object_list, total, max_id),
     }
-    return render(request, "delivery/log.html", context)
+
+
+@login_required
+@require_GET
+def message_log(request: HttpRequest) -> HttpResponse:
+    return render(request, "delivery/log.html", _list_context(request))
+
+
+@login_required
+@require_GET
+@never_cache
+def rows(request: HttpRequest) -> HttpResponse:
+    """The list's rows alone, for the page's live update (same filters, same page)."""
+    return render(request, "delivery/_log_rows.html", _list_context(request))
 
 
 # One message ---------------------------------------------------------------------------------

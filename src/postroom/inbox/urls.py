@@ -1,6 +1,6 @@
 from django.urls import path
 
-from postroom.inbox import token_views, views
+from postroom.inbox import checks, token_views, views
 
 app_name = "inbox"
 
@@ -16,4 +16,6 @@ urlpatterns = [
     path("<int:pk>/delete/", views.delete, name="delete"),
     path("tokens/", token_views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", token_views.revoke, name="token-revoke"),
+    path("<int:pk>/checks/", checks.checks, name="checks"),
+    path("<int:pk>/release/", checks.release, name="release"),
 ]
