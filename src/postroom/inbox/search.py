@@ -1,0 +1,100 @@
+"""Inbox search: the parsed query (postroom.inbox.query) applied to a queryset of messages.
+
+Words use the database's full-text index (see postroom.inbox.fulltext), never a scan of the
+rows; words match as prefixes, so ``ship`` finds "shipped" and ``alice`` finds alice@example.com.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from django.db import connections
+from django.db.models import Q, QuerySet
+
+from postroom.inbox.fulltext import TABLE
+from postroom.inbox.query import Query, Term, parse
+
+_SQLITE_COLUMNS = {"from": "sender", "to": "recipients", "subject": "subject"}
+_POSTGRES_WEIGHTS = {"from": "A", "to": "B", "subject": "C"}
+_FALLBACK_FIELDS = {
+    "from": ("from_header", "envelope_sender"),
+    "to": ("to_header", "envelope_recipients"),
+    "subject": ("subject",),
+    None: (
+        "from_header",
+        "envelope_sender",
+        "to_header",
+        "envelope_recipients",
+        "subject",
+        "body_text",
+    ),
+}
+
+
+def search(queryset: QuerySet, q: str) -> QuerySet:
+    """``queryset`` narrowed to the messages matching the search ``q`` (empty: all of them)."""
+    return apply(queryset, parse(q or ""))
+
+
+def apply(queryset: QuerySet, query: Query) -> QuerySet:
+    if query.has_attachment:
+        queryset = queryset.filter(has_attachments=True)
+    if query.unread is not None:
+        queryset = queryset.filter(read_at__isnull=query.unread)
+    if query.after is not None:
+        queryset = queryset.filter(received_at__gte=_midnight(query.after))
+    if query.before is not None:
+        queryset = queryset.filter(received_at__lt=_midnight(query.before))
+    if not query.terms:
+        return queryset
+    vendor = connections[queryset.db].vendor
+    if vendor == "sqlite":
+        return queryset.extra(
+            where=[f"{TABLE}.id IN (SELECT rowid FROM inbox_search WHERE inbox_search MATCH %s)"],
+            params=[fts5_match(query.terms)],
+        )
+    if vendor == "postgresql":
+        return queryset.extra(
+            where=[f"{TABLE}.search_vector @@ to_tsquery('simple'::regconfig, %s)"],
+            params=[tsquery(query.terms)],
+        )
+    return queryset.filter(_substrings(query.terms))  # another database: slow but right
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def fts5_match(terms: list[Term]) -> str:
+    """An FTS5 MATCH expression; words are letters and digits only, so quoting is safe."""
+    parts = []
+    for term in terms:
+        phrase = (
+            f'"{" ".join(term.words)}" *'
+            if term.phrase
+            else " AND ".join(f'"{word}" *' for word in term.words)
+        )
+        column = _SQLITE_COLUMNS.get(term.field or "")
+        parts.append(f"{{{column}}} : ({phrase})" if column else f"({phrase})")
+    return " AND ".join(parts)
+
+
+def tsquery(terms: list[Term]) -> str:
+    """A PostgreSQL tsquery; every word a prefix, restricted by weight for a field."""
+    parts = []
+    for term in terms:
+        weight = _POSTGRES_WEIGHTS.get(term.field or "", "")
+        words = [f"{word}:*{weight}" for word in term.words]
+        parts.append("(" + (" <-> " if term.phrase else " & ").join(words) + ")")
+    return " & ".join(parts)
+
+
+def _substrings(terms: list[Term]) -> Q:
+    condition = Q()
+    for term in terms:
+        for word in term.words:
+            either = Q()
+            for name in _FALLBACK_FIELDS[term.field]:
+                either |= Q(**{f"{name}__icontains": word})
+            condition &= either
+    return condition
