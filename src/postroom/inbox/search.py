@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from postroom.inbox.fulltext import TABLE
 from postroom.inbox.query import Query, Term, parse
@@ -49,16 +50,19 @@ def apply(queryset: QuerySet, query: Query) -> QuerySet:
         return queryset
     vendor = connections[queryset.db].vendor
     if vendor == "sqlite":
-        return queryset.extra(
-            where=[f"{TABLE}.id IN (SELECT rowid FROM inbox_search WHERE inbox_search MATCH %s)"],
-            params=[fts5_match(query.terms)],
-        )
+        return queryset.filter(_condition(_SQLITE_MATCH, fts5_match(query.terms)))
     if vendor == "postgresql":
-        return queryset.extra(
-            where=[f"{TABLE}.search_vector @@ to_tsquery('simple'::regconfig, %s)"],
-            params=[tsquery(query.terms)],
-        )
+        return queryset.filter(_condition(_POSTGRES_MATCH, tsquery(query.terms)))
     return queryset.filter(_substrings(query.terms))  # another database: slow but right
+
+
+_SQLITE_MATCH = f"{TABLE}.id IN (SELECT rowid FROM inbox_search WHERE inbox_search MATCH %s)"  # noqa: S608
+_POSTGRES_MATCH = f"{TABLE}.search_vector @@ to_tsquery('simple'::regconfig, %s)"
+
+
+def _condition(sql: str, parameter: str) -> RawSQL:
+    """A WHERE condition on the index; the user's words travel as a bound parameter only."""
+    return RawSQL(sql, [parameter], output_field=BooleanField())  # noqa: S611
 
 
 def _midnight(day: date) -> datetime:
