@@ -30,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -67,7 +66,9 @@ _WEIGHTS = list(
 
 
 def _text(rng: random.Random, words: int) -> str:
-    return " ".join(rng.choices(_VOCABULARY, cum_weights=_WEIGHTS, k=words))
+    """Lines of ten words (under the 78-character line limit of mail)."""
+    chosen = rng.choices(_VOCABULARY, cum_weights=_WEIGHTS, k=words)
+    return "\r\n".join(" ".join(chosen[n : n + 10]) for n in range(0, words, 10))
 
 
 def make_raw(i: int, rng: random.Random) -> tuple[str, list[str], bytes]:
@@ -79,14 +80,14 @@ def make_raw(i: int, rng: random.Random) -> tuple[str, list[str], bytes]:
         "\r\nMIME-Version: 1.0\r\n"
     )
     text = _text(rng, 200) + (" tracking number 1Z999" if i % 8 == 0 else "")
-    text = "\r\n".join(textwrap.wrap(text, 76))
     plain = f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
     kind = rng.random()
     if kind < 0.80:
         return sender, [to], (head + plain).encode()
     if kind < 0.97:
         paragraphs = "\r\n".join(f"<p>{_text(rng, 12)}</p>" for _ in range(150))
-        second = f"Content-Type: text/html; charset=utf-8\r\n\r\n<html><body>{paragraphs}</body></html>\r\n"
+        html = f"<html><body>{paragraphs}</body></html>"
+        second = f"Content-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n"
         kind_name = "alternative"
     else:
         data = base64.encodebytes(rng.randbytes(36_000)).decode().replace("\n", "\r\n")
