@@ -7,12 +7,18 @@ from django.utils.http import content_disposition_header
 
 # The HTML part runs in a sandboxed frame: no scripts, no remote content, inline images only.
 HTML_FRAME_CSP = "sandbox; default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'"
+# When the reader asks to see a message's remote images (they tell the sender it was opened).
+HTML_FRAME_CSP_REMOTE_IMAGES = (
+    "sandbox; default-src 'none'; img-src data: cid: https: http:; style-src 'unsafe-inline'"
+)
 
 
-def sandboxed_html(html: str) -> HttpResponse:
+def sandboxed_html(html: str, *, remote_images: bool = False) -> HttpResponse:
     """For ``<iframe sandbox>``; pair the view with ``@xframe_options_sameorigin``."""
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
-    response["Content-Security-Policy"] = HTML_FRAME_CSP
+    response["Content-Security-Policy"] = (
+        HTML_FRAME_CSP_REMOTE_IMAGES if remote_images else HTML_FRAME_CSP
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Referrer-Policy"] = "no-referrer"
     return response

@@ -11,24 +11,20 @@ from django.utils import timezone
 
 from postroom.emailview import parsing
 from postroom.emailview.parsing import Outline
+from postroom.inbox import fulltext
+from postroom.inbox.search import search
 
 
 class CaughtMessageQuerySet(models.QuerySet["CaughtMessage"]):
     def search(self, query: str) -> CaughtMessageQuerySet:
-        query = query.strip()
-        if not query:
-            return self
-        return self.filter(
-            models.Q(envelope_recipients__icontains=query)
-            | models.Q(to_header__icontains=query)
-            | models.Q(envelope_sender__icontains=query)
-            | models.Q(from_header__icontains=query)
-            | models.Q(subject__icontains=query)
-        )
+        return search(self, query)
+
+    def unread(self) -> CaughtMessageQuerySet:
+        return self.filter(read_at__isnull=True)
 
     def summaries(self) -> CaughtMessageQuerySet:
         """Without the raw bytes (megabytes per message) or the outline: what the list shows."""
-        return self.defer("raw", "summary")
+        return self.defer("raw", "summary", "body_text")
 
 
 class CaughtMessage(models.Model):
@@ -45,6 +41,9 @@ class CaughtMessage(models.Model):
     # What the detail page shows, found once when the message is caught (see parsing.outline).
     summary = models.JSONField(default=dict, blank=True)
     raw = models.BinaryField()  # the bytes as received, stored as-is
+    # The body's words for the full-text index (postroom.inbox.fulltext), found once at intake.
+    body_text = models.TextField(blank=True, default="")
+    read_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     objects = CaughtMessageQuerySet.as_manager()
 
@@ -75,6 +74,7 @@ class CaughtMessage(models.Model):
             preview=found.preview,
             summary=found.to_json(),
             raw=raw,
+            body_text=fulltext.body_text(raw, found),
         )
 
     def outline(self) -> Outline:
@@ -104,6 +104,10 @@ class CaughtMessage(models.Model):
             values = list(row) if row else []  # a message deleted meanwhile reads as empty
         found = iter(bytes(value or b"") for value in values)
         return [next(found, b"") if end > start else b"" for start, end in ranges]
+
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None
 
     @property
     def recipients_list(self) -> list[str]:

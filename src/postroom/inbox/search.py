@@ -1,12 +1,104 @@
-"""Searching caught messages: a substring of the sender, recipients or subject."""
+"""Inbox search: the parsed query (postroom.inbox.query) applied to a queryset of messages.
+
+Words use the database's full-text index (see postroom.inbox.fulltext), never a scan of the
+rows; words match as prefixes, so ``ship`` finds "shipped" and ``alice`` finds alice@example.com.
+"""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import UTC, date, datetime, time
 
-from postroom.inbox.models import CaughtMessage
+from django.db import connections
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from postroom.inbox.fulltext import TABLE
+from postroom.inbox.query import Query, Term, parse
+
+_SQLITE_COLUMNS = {"from": "sender", "to": "recipients", "subject": "subject"}
+_POSTGRES_WEIGHTS = {"from": "A", "to": "B", "subject": "C"}
+_FALLBACK_FIELDS = {
+    "from": ("from_header", "envelope_sender"),
+    "to": ("to_header", "envelope_recipients"),
+    "subject": ("subject",),
+    None: (
+        "from_header",
+        "envelope_sender",
+        "to_header",
+        "envelope_recipients",
+        "subject",
+        "body_text",
+    ),
+}
 
 
-def search(queryset: QuerySet[CaughtMessage], q: str) -> QuerySet[CaughtMessage]:
-    """The messages of ``queryset`` that match ``q`` (all of them when ``q`` is blank)."""
-    return queryset.search(q or "")
+def search(queryset: QuerySet, q: str) -> QuerySet:
+    """``queryset`` narrowed to the messages matching the search ``q`` (empty: all of them)."""
+    return apply(queryset, parse(q or ""))
+
+
+def apply(queryset: QuerySet, query: Query) -> QuerySet:
+    if query.has_attachment:
+        queryset = queryset.filter(has_attachments=True)
+    if query.unread is not None:
+        queryset = queryset.filter(read_at__isnull=query.unread)
+    if query.after is not None:
+        queryset = queryset.filter(received_at__gte=_midnight(query.after))
+    if query.before is not None:
+        queryset = queryset.filter(received_at__lt=_midnight(query.before))
+    if not query.terms:
+        return queryset
+    vendor = connections[queryset.db].vendor
+    if vendor == "sqlite":
+        return queryset.filter(_condition(_SQLITE_MATCH, fts5_match(query.terms)))
+    if vendor == "postgresql":
+        return queryset.filter(_condition(_POSTGRES_MATCH, tsquery(query.terms)))
+    return queryset.filter(_substrings(query.terms))  # another database: slow but right
+
+
+_SQLITE_MATCH = f"{TABLE}.id IN (SELECT rowid FROM inbox_search WHERE inbox_search MATCH %s)"  # noqa: S608
+_POSTGRES_MATCH = f"{TABLE}.search_vector @@ to_tsquery('simple'::regconfig, %s)"
+
+
+def _condition(sql: str, parameter: str) -> RawSQL:
+    """A WHERE condition on the index; the user's words travel as a bound parameter only."""
+    return RawSQL(sql, [parameter], output_field=BooleanField())  # noqa: S611
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def fts5_match(terms: list[Term]) -> str:
+    """An FTS5 MATCH expression; words are letters and digits only, so quoting is safe."""
+    parts = []
+    for term in terms:
+        phrase = (
+            f'"{" ".join(term.words)}" *'
+            if term.phrase
+            else " AND ".join(f'"{word}" *' for word in term.words)
+        )
+        column = _SQLITE_COLUMNS.get(term.field or "")
+        parts.append(f"{{{column}}} : ({phrase})" if column else f"({phrase})")
+    return " AND ".join(parts)
+
+
+def tsquery(terms: list[Term]) -> str:
+    """A PostgreSQL tsquery; every word a prefix, restricted by weight for a field."""
+    parts = []
+    for term in terms:
+        weight = _POSTGRES_WEIGHTS.get(term.field or "", "")
+        words = [f"{word}:*{weight}" for word in term.words]
+        parts.append("(" + (" <-> " if term.phrase else " & ").join(words) + ")")
+    return " & ".join(parts)
+
+
+def _substrings(terms: list[Term]) -> Q:
+    condition = Q()
+    for term in terms:
+        for word in term.words:
+            either = Q()
+            for name in _FALLBACK_FIELDS[term.field]:
+                either |= Q(**{f"{name}__icontains": word})
+            condition &= either
+    return condition

@@ -9,6 +9,7 @@ urlpatterns = [
     path("table/", views.table, name="table"),
     path("poll/", views.poll, name="poll"),
     path("clear/", views.clear, name="clear"),
+    path("selected/", views.bulk, name="bulk"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/html/", views.html_body, name="html"),
     path("<int:pk>/source.eml", views.source, name="source"),

@@ -5,9 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
@@ -27,6 +30,24 @@ inbox_access = administrator_required(
 PAGE_SIZE = 50
 RAW_DISPLAY_LIMIT = 1024 * 1024  # the Raw tab shows this much; the .eml download has it all
 TABS = (("html", "HTML"), ("text", "Text"), ("headers", "Headers"), ("raw", "Raw source"))
+QUERY_LIMIT = 200
+# Preview widths of the HTML frame: (key, label, CSS width in px or None for the page's own).
+WIDTHS = (("phone", "Phone", 375), ("tablet", "Tablet", 768), ("desktop", "Desktop", None))
+BULK_ACTIONS = ("read", "unread", "delete")
+# Shown as thumbnails: raster types every browser draws (SVG is left out: an <img> is safe,
+# but a thumbnail is not worth a second look at a format that can carry script).
+THUMBNAIL_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+def _query(request: HttpRequest) -> str:
+    return request.GET.get("q", "")[:QUERY_LIMIT]
+
+
+def _keeping(query: str, **more: str) -> str:
+    """A query string that keeps the search (and the message page's own choices)."""
+    values = {"q": query, **more} if query else more
+    values = {key: value for key, value in values.items() if value}
+    return f"?{urlencode(values)}" if values else ""
 
 
 def _smtp_address(request: HttpRequest) -> tuple[str, int]:
@@ -34,7 +55,7 @@ def _smtp_address(request: HttpRequest) -> tuple[str, int]:
 
 
 def _page(request: HttpRequest) -> tuple[str, Page]:
-    query = request.GET.get("q", "")[:200]
+    query = _query(request)
     messages_ = CaughtMessage.objects.summaries().search(query)
     return query, Paginator(messages_, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -47,7 +68,14 @@ def _latest() -> dict[str, int]:
 def _table_context(request: HttpRequest) -> dict[str, object]:
     query, page = _page(request)
     host, port = _smtp_address(request)
-    return {"query": query, "page": page, "smtp_host": host, "smtp_port": port, **_latest()}
+    return {
+        "query": query,
+        "keep_query": _keeping(query),
+        "page": page,
+        "smtp_host": host,
+        "smtp_port": port,
+        **_latest(),
+    }
 
 
 @inbox_access
@@ -90,6 +118,9 @@ def _stored(pk: int) -> tuple[CaughtMessage, parsing.Outline]:
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     message, found = _stored(pk)
+    if message.read_at is None:  # opening a message reads it
+        message.read_at = timezone.now()
+        CaughtMessage.objects.filter(pk=pk, read_at__isnull=True).update(read_at=message.read_at)
     tabs = [(key, label) for key, label in TABS if key != "html" or found.html is not None]
     if found.attachments:
         tabs.append(("attachments", f"Attachments ({len(found.attachments)})"))
@@ -97,16 +128,45 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     tab = request.GET.get("tab") or ("html" if found.html is not None else "text")
     if tab not in keys:
         tab = "text"
+    query = _query(request)
+    images = "1" if request.GET.get("images") == "1" else ""
+    width = request.GET.get("width", "desktop")
+    width = width if width in {key for key, _, _ in WIDTHS} else "desktop"
+    newer, older = _neighbours(message, query)
     blind = set(found.blind_copies)
     context = {
         "message": message,
         "parsed": found,
         "envelope_recipients": [(r, r in blind) for r in message.recipients_list],
-        "tabs": tabs,
+        "tabs": [(key, label, _keeping(query, tab=key)) for key, label in tabs],
         "tab": tab,
+        "query": query,
+        "keep_query": _keeping(query),
+        "newer": newer,
+        "older": older,
+        "images": images,
+        "images_toggle": _keeping(query, tab="html", images="" if images else "1", width=width),
+        "html_src": _keeping("", images=images),
+        "widths": [
+            (key, label, px, _keeping(query, tab="html", images=images, width=key))
+            for key, label, px in WIDTHS
+        ],
+        "width": width,
+        "thumbnail_types": THUMBNAIL_TYPES,
         **_tab_content(message, found, tab),
     }
     return render(request, "inbox/detail.html", context)
+
+
+def _neighbours(message: CaughtMessage, query: str) -> tuple[int | None, int | None]:
+    """The ids of the newer and older messages around ``message`` in the (searched) list."""
+    found = CaughtMessage.objects.search(query).values_list("id", flat=True)
+    at = message.received_at
+    newer = found.filter(Q(received_at__gt=at) | Q(received_at=at, id__gt=message.pk))
+    older = found.filter(Q(received_at__lt=at) | Q(received_at=at, id__lt=message.pk))
+    return newer.order_by("received_at", "id").first(), older.order_by(
+        "-received_at", "-id"
+    ).first()
 
 
 def _tab_content(message: CaughtMessage, found: parsing.Outline, tab: str) -> dict[str, object]:
@@ -137,7 +197,7 @@ def html_body(request: HttpRequest, pk: int) -> HttpResponse:
     html = parsing.body_html(found, message.raw_slices)
     if html is None:
         raise Http404("This message has no HTML part.")
-    return sandboxed_html(html)
+    return sandboxed_html(html, remote_images=request.GET.get("images") == "1")
 
 
 @inbox_access
@@ -168,7 +228,31 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Message deleted.")
     else:
         messages.info(request, "That message was already deleted.")
-    return redirect("inbox:list")
+    keep = _keeping(request.POST.get("q", "")[:QUERY_LIMIT])
+    then = request.POST.get("then", "")
+    if then.isdigit():  # on to the next message, as a mail client does
+        return redirect(f"{reverse('inbox:detail', args=[int(then)])}{keep}")
+    return redirect(f"{reverse('inbox:list')}{keep}")
+
+
+@inbox_access
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    """Mark read, mark unread or delete the selected messages."""
+    action = request.POST.get("action", "")
+    ids = [int(value) for value in request.POST.getlist("id") if value.isdigit()][: PAGE_SIZE * 4]
+    back = redirect(f"{reverse('inbox:list')}{_keeping(request.POST.get('q', '')[:QUERY_LIMIT])}")
+    if action not in BULK_ACTIONS or not ids:
+        messages.info(request, "Select messages first, then choose what to do with them.")
+        return back
+    chosen = CaughtMessage.objects.filter(pk__in=ids)
+    if action == "delete":
+        count, _ = chosen.delete()
+        messages.success(request, f"Deleted {count} message{'s' if count != 1 else ''}.")
+    else:
+        count = chosen.update(read_at=timezone.now() if action == "read" else None)
+        messages.success(request, f"Marked {count} message{'s' if count != 1 else ''} {action}.")
+    return back
 
 
 @inbox_access

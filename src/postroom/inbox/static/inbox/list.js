@@ -20,7 +20,17 @@
         var holder = document.createElement("div");
         holder.innerHTML = html;
         var fresh = holder.querySelector("#inbox-table");
-        if (current && fresh) { current.replaceWith(fresh); localize(fresh); }
+        if (current && fresh) {
+          // Keep what the reader selected and where the keyboard was.
+          var checked = {}, chosen = current.querySelector("tr.chosen");
+          current.querySelectorAll("input[name=id]:checked").forEach(function (box) { checked[box.value] = true; });
+          fresh.querySelectorAll("input[name=id]").forEach(function (box) { box.checked = !!checked[box.value]; });
+          if (chosen) {
+            var again = fresh.querySelector('tr[data-id="' + chosen.dataset.id + '"]');
+            if (again) { again.classList.add("chosen"); }
+          }
+          current.replaceWith(fresh); localize(fresh);
+        }
         if (arrived > 0) {
           status.textContent = arrived + " new message" + (arrived === 1 ? "" : "s") + " at " + new Date().toLocaleTimeString() + ".";
         }

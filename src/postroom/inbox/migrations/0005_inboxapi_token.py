@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inbox", "0003_size_index"),
+        ("inbox", "0004_inboxsearch_fulltext"),
     ]
 
     operations = [
