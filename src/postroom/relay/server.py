@@ -15,13 +15,12 @@ committed to the outbox, and the worker delivers it like any other.
 from __future__ import annotations
 
 import asyncio
-import email.policy
 import email.utils
 import ipaddress
 import logging
 import ssl
 from datetime import timedelta
-from email.parser import BytesHeaderParser
+from email.message import Message
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,6 +29,7 @@ from django.db import connection
 
 from postroom.core import ratelimit, smtpserver
 from postroom.core.smtpserver import clip
+from postroom.delivery.enqueue import parse_head
 
 logger = logging.getLogger(__name__)
 
@@ -128,10 +128,15 @@ def check_rate(application: Any) -> str | None:
     )
 
 
-def header_sender(content: IO[bytes]) -> str | None:
-    """The address in the message's From header (None when there is none)."""
+def read_headers(content: IO[bytes], header_limit: int) -> Message:
+    """The message's parsed header block: only its first ``header_limit`` bytes and the blank
+    line after them are read (a longer header block was refused while it arrived)."""
     content.seek(0)
-    headers = BytesHeaderParser(policy=email.policy.compat32).parse(content)
+    return parse_head(content.read(header_limit + 4))
+
+
+def header_sender(headers: Message) -> str | None:
+    """The address in the message's From header (None when there is none)."""
     value = headers.get("From")
     return email.utils.parseaddr(str(value))[1] if value else None
 
@@ -246,7 +251,8 @@ class RelayHandler:
         content: IO[bytes] = envelope.content_file  # type: ignore[attr-defined]
         size = content.tell()
         application = server.application
-        author = header_sender(content)
+        headers = read_headers(content, self.limits.header_size)
+        author = header_sender(headers)
         if author and not application.may_send_from(author):
             return refuse_sender(application, author, "From header")
         message = Incoming(
@@ -256,6 +262,7 @@ class RelayHandler:
             sender=envelope.mail_from or "",
             recipients=list(envelope.rcpt_tos),
             application=application,
+            headers=headers,
         )
         committed = asyncio.wrap_future(self.committer.submit(message))
         try:
@@ -268,14 +275,15 @@ class RelayHandler:
                 "451 4.3.0 The message could not be stored: the database did not take it. "
                 "Try again later"
             )
-        logger.info(
-            "The relay queued message %s (%s bytes) for %s from <%s> to %s recipient(s)",
-            pk,
-            f"{size:,}",
-            clip(application.name, 100),
-            clip(envelope.mail_from or ""),
-            len(envelope.rcpt_tos),
-        )
+        if logger.isEnabledFor(logging.INFO):  # hundreds a second: skip the formatting
+            logger.info(
+                "The relay queued message %s (%s bytes) for %s from <%s> to %s recipient(s)",
+                pk,
+                f"{size:,}",
+                clip(application.name, 100),
+                clip(envelope.mail_from or ""),
+                len(envelope.rcpt_tos),
+            )
         return f"250 2.0.0 Ok: queued as {pk}"
 
 
