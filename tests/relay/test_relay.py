@@ -260,3 +260,16 @@ def test_the_commit_before_the_250_is_synced_to_disk(logged_in, monkeypatch) -> 
     monkeypatch.setattr(store, "enqueue_raw_many", recording)
     logged_in.sendmail(SENDER, ["ann@example.net"], message())
     assert seen == ["2" if connection.vendor == "sqlite" else "on"]  # 2: FULL
+
+
+def test_a_session_remembers_its_senders_answers_until_its_application_changes() -> None:
+    shop, _ = create_application("Shop", ["example.org"])
+    other, _ = create_application("Other", ["other.org"])
+    session = relay_server.RelaySMTP.__new__(relay_server.RelaySMTP)
+    session.application, session._senders = shop, {}
+    assert session.may_send_as(SENDER) and not session.may_send_as("x@other.org")
+    assert session.may_send_as(SENDER)  # answered from what it remembers
+    assert session._senders == {SENDER: True, "x@other.org": False}
+    session.application = other
+    session._senders.clear()  # as a login does
+    assert not session.may_send_as(SENDER) and session.may_send_as("x@other.org")

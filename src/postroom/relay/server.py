@@ -55,6 +55,7 @@ FAILED_LOGIN_LIMIT = 10
 FAILED_LOGIN_WINDOW = timedelta(minutes=15)
 FAILED_LOGIN_SCOPE = "relay-login"
 APPLICATION_RATE_SCOPE = "relay-application"
+SENDERS_REMEMBERED = 100  # senders' answers a session keeps, so a long one cannot hoard memory
 
 
 def limits(**changes: Any) -> smtpserver.Limits:
@@ -165,6 +166,17 @@ class RelaySMTP(smtpserver.LimitedSMTP):
         self.application: Any = None
         self._looked_for_trusted = False
         self._offered: LoginPassword | None = None
+        self._senders: dict[str, bool] = {}  # may_send_from's answers for this session
+
+    def may_send_as(self, address: str) -> bool:
+        """Whether the session's application may use ``address``; a client sends as the same
+        few addresses message after message, so each is looked at once per session."""
+        allowed = self._senders.get(address)
+        if allowed is None:
+            allowed = self.application.may_send_from(address)
+            if len(self._senders) < SENDERS_REMEMBERED:
+                self._senders[address] = allowed
+        return allowed
 
     async def _in_thread(self, function: Any, *args: Any) -> Any:
         return await self.loop.run_in_executor(None, _closing_connection, function, *args)
@@ -210,6 +222,7 @@ class RelaySMTP(smtpserver.LimitedSMTP):
                 return AuthResult(success=False, handled=True)
             return AuthResult(success=False, handled=False, message=outcome)
         self.application = outcome
+        self._senders.clear()  # they were the answers for another application
         logger.info("The relay logged in %s as %s", self.client, clip(outcome.username, 100))
         return AuthResult(success=True, auth_data=outcome.username)
 
@@ -226,7 +239,7 @@ class RelayHandler:
         self, server: RelaySMTP, session: Session, envelope: Envelope, address: str, options: list
     ) -> str:
         application = server.application
-        if not application.may_send_from(address):
+        if not server.may_send_as(address):
             return refuse_sender(application, address, "MAIL FROM")
         if application.rate_limit_per_minute:  # counted in the database: in a thread
             late = await server._in_thread(check_rate, application)
@@ -253,7 +266,7 @@ class RelayHandler:
         application = server.application
         headers = read_headers(content, self.limits.header_size)
         author = header_sender(headers)
-        if author and not application.may_send_from(author):
+        if author and not server.may_send_as(author):
             return refuse_sender(application, author, "From header")
         message = Incoming(
             received=received_line(server, session),
