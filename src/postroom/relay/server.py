@@ -15,14 +15,13 @@ committed to the outbox, and the worker delivers it like any other.
 from __future__ import annotations
 
 import asyncio
-import email.policy
 import email.utils
 import ipaddress
 import logging
 import re
 import ssl
 from datetime import timedelta
-from email.parser import BytesHeaderParser
+from email.message import Message
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,6 +31,7 @@ from django.db import connection
 from postroom.applications.models import PROVIDER_HEADERS
 from postroom.core import ratelimit, smtpserver
 from postroom.core.smtpserver import clip
+from postroom.delivery.enqueue import parse_head
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ FAILED_LOGIN_LIMIT = 10
 FAILED_LOGIN_WINDOW = timedelta(minutes=15)
 FAILED_LOGIN_SCOPE = "relay-login"
 SECRET_SHAPE = re.compile(r"pr_[0-9a-f]{12}_")
+SENDERS_REMEMBERED = 100  # senders' answers a session keeps, so a long one cannot hoard memory
 
 
 def limits(**changes: Any) -> smtpserver.Limits:
@@ -137,10 +138,7 @@ def still_allowed(client: str, login: tuple[str, str] | None) -> Any:
     secret whose grace ran out, stops sending at the next message, not when the session ends."""
     from postroom.applications.credentials import authenticate, trusted_application_for
 
-    if login is None:
-        application = trusted_application_for(client)
-    else:
-        application = authenticate(*login)
+    application = trusted_application_for(client) if login is None else authenticate(*login)
     if application is None:
         return (
             "421 4.7.0 The application was disabled or its secret replaced since this session "
@@ -149,20 +147,25 @@ def still_allowed(client: str, login: tuple[str, str] | None) -> Any:
     return application
 
 
-def header_problem(application: Any, content: IO[bytes]) -> str | None:
+def read_headers(content: IO[bytes], header_limit: int) -> Message:
+    """The message's parsed header block: only its first ``header_limit`` bytes and the blank
+    line after them are read (a longer header block was refused while it arrived)."""
+    content.seek(0)
+    return parse_head(content.read(header_limit + 4))
+
+
+def header_problem(server: Any, headers: Message) -> str | None:
     """A refusal for the message's headers, or None: every From and Sender must be a sender
     the application may use (exactly one From), and the headers through which a provider adds
     recipients or echoes events (``X-SMTPAPI``, ``X-Postroom-Id``, ...) are Postroom's own."""
-    content.seek(0)
-    headers = BytesHeaderParser(policy=email.policy.compat32).parse(content)
     authors = headers.get_all("From") or []
     if len(authors) > 1:
         return f"550 5.7.1 The message has {len(authors)} From headers: send exactly one"
     for name in ("From", "Sender"):
         for value in headers.get_all(name) or []:
-            if not application.may_send_from(str(value)):
-                return refuse_sender(application, str(value), f"{name} header")
-    for name in headers.keys():
+            if not server.may_send_as(str(value)):
+                return refuse_sender(server.application, str(value), f"{name} header")
+    for name in headers.keys():  # noqa: SIM118 (a Message: keys() lists repeated headers)
         if name.strip().lower() in PROVIDER_HEADERS:
             return (
                 f"550 5.7.1 The header {clip(name, 60)} is set by Postroom for its provider: "
@@ -202,6 +205,17 @@ class RelaySMTP(smtpserver.LimitedSMTP):
         self._offered: LoginPassword | None = None
         # Kept in memory for this session only: each message re-checks the application.
         self.login: tuple[str, str] | None = None
+        self._senders: dict[str, bool] = {}  # may_send_from's answers for this session
+
+    def may_send_as(self, address: str) -> bool:
+        """Whether the session's application may use ``address``; a client sends as the same
+        few addresses message after message, so each is looked at once per session."""
+        allowed = self._senders.get(address)
+        if allowed is None:
+            allowed = self.application.may_send_from(address)
+            if len(self._senders) < SENDERS_REMEMBERED:
+                self._senders[address] = allowed
+        return allowed
 
     async def _in_thread(self, function: Any, *args: Any) -> Any:
         return await self.loop.run_in_executor(None, _closing_connection, function, *args)
@@ -247,6 +261,7 @@ class RelaySMTP(smtpserver.LimitedSMTP):
                 return AuthResult(success=False, handled=True)
             return AuthResult(success=False, handled=False, message=outcome)
         self.application, self.login = outcome, (username, secret)
+        self._senders.clear()  # they were the answers for another application
         logger.info("The relay logged in %s as %s", self.client, clip(outcome.username, 100))
         return AuthResult(success=True, auth_data=outcome.username)
 
@@ -266,8 +281,10 @@ class RelayHandler:
         if isinstance(current, str):
             server._close_with(current, "a revoked application")
             return current
+        if current.allowed_senders != server.application.allowed_senders:
+            server._senders.clear()  # its senders were changed meanwhile
         application = server.application = current
-        if not application.may_send_from(address):
+        if not server.may_send_as(address):
             return refuse_sender(application, address, "MAIL FROM")
         if application.rate_limit_per_minute:  # counted in the database: in a thread
             late = await server._in_thread(check_rate, application)
@@ -292,7 +309,8 @@ class RelayHandler:
         content: IO[bytes] = envelope.content_file  # type: ignore[attr-defined]
         size = content.tell()
         application = server.application
-        refused = header_problem(application, content)
+        headers = read_headers(content, self.limits.header_size)
+        refused = header_problem(server, headers)
         if refused is not None:
             return refused
         message = Incoming(
@@ -302,6 +320,7 @@ class RelayHandler:
             sender=envelope.mail_from or "",
             recipients=list(envelope.rcpt_tos),
             application=application,
+            headers=headers,
         )
         committed = asyncio.wrap_future(self.committer.submit(message))
         try:
@@ -314,14 +333,15 @@ class RelayHandler:
                 "451 4.3.0 The message could not be stored: the database did not take it. "
                 "Try again later"
             )
-        logger.info(
-            "The relay queued message %s (%s bytes) for %s from <%s> to %s recipient(s)",
-            pk,
-            f"{size:,}",
-            clip(application.name, 100),
-            clip(envelope.mail_from or ""),
-            len(envelope.rcpt_tos),
-        )
+        if logger.isEnabledFor(logging.INFO):  # hundreds a second: skip the formatting
+            logger.info(
+                "The relay queued message %s (%s bytes) for %s from <%s> to %s recipient(s)",
+                pk,
+                f"{size:,}",
+                clip(application.name, 100),
+                clip(envelope.mail_from or ""),
+                len(envelope.rcpt_tos),
+            )
         return f"250 2.0.0 Ok: queued as {pk}"
 
 
