@@ -168,7 +168,7 @@ def test_when_the_database_cannot_take_the_message_the_answer_is_451(
     def broken(*args, **kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(store, "enqueue_raw", broken)
+    monkeypatch.setattr(store, "enqueue_raw_many", broken)
     with pytest.raises(smtplib.SMTPDataError) as refused:
         logged_in.sendmail(SENDER, ["ann@example.net"], message())
     assert refused.value.smtp_code == 451
@@ -176,14 +176,16 @@ def test_when_the_database_cannot_take_the_message_the_answer_is_451(
 
 
 def test_one_bad_message_in_a_batch_costs_the_others_nothing(monkeypatch) -> None:
-    real = store.enqueue_raw
+    real = store.enqueue_raw_many
+    batches: list[int] = []
 
-    def refuse_one(raw, *args, **kwargs):
-        if b"Subject: Bad" in raw:
+    def refuse_one(items):
+        batches.append(len(items))
+        if any(b"Subject: Bad" in item.raw for item in items):
             raise OperationalError("this one cannot be stored")
-        return real(raw, *args, **kwargs)
+        return real(items)
 
-    monkeypatch.setattr(store, "enqueue_raw", refuse_one)
+    monkeypatch.setattr(store, "enqueue_raw_many", refuse_one)
     committer = store.Committer()
     try:
         incoming = []
@@ -201,6 +203,7 @@ def test_one_bad_message_in_a_batch_costs_the_others_nothing(monkeypatch) -> Non
         committer.close()
     assert [type(o).__name__ if o else None for o in outcomes] == [None, "OperationalError", None]
     assert OutboxMessage.objects.count() == 2
+    assert batches[-2:] == [1, 1]  # the bad one and the one after it, each on its own
 
 
 def test_eight_sessions_at_once_each_get_their_own_250(relay) -> None:
@@ -242,7 +245,7 @@ def test_implicit_tls_port(relay_with, application) -> None:
 def test_the_commit_before_the_250_is_synced_to_disk(logged_in, monkeypatch) -> None:
     from django.db import connection
 
-    real = store.enqueue_raw
+    real = store.enqueue_raw_many
     seen: list[str] = []
 
     def recording(*args, **kwargs):
@@ -254,6 +257,19 @@ def test_the_commit_before_the_250_is_synced_to_disk(logged_in, monkeypatch) -> 
             seen.append(str(cursor.fetchone()[0]))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(store, "enqueue_raw", recording)
+    monkeypatch.setattr(store, "enqueue_raw_many", recording)
     logged_in.sendmail(SENDER, ["ann@example.net"], message())
     assert seen == ["2" if connection.vendor == "sqlite" else "on"]  # 2: FULL
+
+
+def test_a_session_remembers_its_senders_answers_until_its_application_changes() -> None:
+    shop, _ = create_application("Shop", ["example.org"])
+    other, _ = create_application("Other", ["other.org"])
+    session = relay_server.RelaySMTP.__new__(relay_server.RelaySMTP)
+    session.application, session._senders = shop, {}
+    assert session.may_send_as(SENDER) and not session.may_send_as("x@other.org")
+    assert session.may_send_as(SENDER)  # answered from what it remembers
+    assert session._senders == {SENDER: True, "x@other.org": False}
+    session.application = other
+    session._senders.clear()  # as a login does
+    assert not session.may_send_as(SENDER) and session.may_send_as("x@other.org")

@@ -16,7 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from postroom.applications.models import single_mailbox
+from postroom.applications.models import PROVIDER_HEADERS, single_mailbox
 
 # The largest request body: about 10 MiB of attachments once base64 has grown them by a third.
 MAX_BODY_BYTES = 15 * 1024 * 1024
@@ -35,13 +35,6 @@ RESERVED_HEADERS = {
     "from", "to", "cc", "bcc", "reply-to", "subject", "message-id", "date", "mime-version",
     "content-type", "content-transfer-encoding", "content-disposition", "sender", "received",
     "return-path", "resent-from", "resent-sender",
-}  # fmt: skip
-# Headers that tell a provider which events to echo or whom else to send to (SendGrid's
-# X-SMTPAPI can add recipients): Postroom sets them itself (delivery.echo), so a message's
-# events stay its own and every recipient is in the envelope Postroom checks and logs.
-PROVIDER_HEADERS = {
-    "x-postroom-id", "x-smtpapi", "x-mailgun-variables", "x-pm-metadata-postroom-id",
-    "x-ses-message-tags", "x-mailin-custom",
 }  # fmt: skip
 _HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")  # printable ASCII except the colon
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*$")

@@ -22,6 +22,15 @@ def address_domain(address: str) -> str:
 _HEADERS = HeaderRegistry()
 
 
+# Headers that tell a provider which events to echo or whom else to send to (SendGrid's
+# X-SMTPAPI can add recipients): Postroom sets them itself (delivery.echo), so a message's
+# events stay its own and every recipient is in the envelope Postroom checks and logs.
+PROVIDER_HEADERS = {
+    "x-postroom-id", "x-smtpapi", "x-mailgun-variables", "x-pm-metadata-postroom-id",
+    "x-ses-message-tags", "x-mailin-custom",
+}  # fmt: skip
+
+
 def single_mailbox(value: str) -> str | None:
     """The one address in ``value`` (``ann@example.org`` or ``Ann <ann@example.org>``), or
     None when it holds none, several, or is ambiguous.

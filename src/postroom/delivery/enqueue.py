@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import email.errors
 import email.policy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from email.header import decode_header, make_header
+from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
 
@@ -93,6 +96,22 @@ def enqueue(
     return row
 
 
+@dataclass
+class RawMail:
+    """A message that arrived whole, with its envelope: one item for :func:`enqueue_raw_many`.
+
+    ``headers`` is its parsed header block when the caller has parsed it already (the relay
+    reads From before it accepts a message), so that it is not parsed twice.
+    """
+
+    raw: bytes
+    sender: str
+    recipients: list[str] | tuple[str, ...]
+    kind: str = Kind.RELAY
+    application: Model | None = None
+    headers: Message | None = field(default=None, repr=False)
+
+
 def enqueue_raw(
     raw: bytes,
     sender: str,
@@ -104,38 +123,78 @@ def enqueue_raw(
 
     ``sender`` and ``recipients`` are the envelope (MAIL FROM, RCPT TO); the worker sends to
     exactly these. For the log they are split by the headers: envelope recipients named in To
-    or Cc are listed there, every other one (Bcc, or a list's members) as Bcc. The one change
-    to the bytes: a message without a Message-ID gets one in front, as Postfix's cleanup does,
-    so that the log, the status API and the recipients' replies can all name it.
+    or Cc are listed there, every other one (Bcc, or a list's members) as Bcc. The only changes
+    to the bytes are headers put in front: a Message-ID when there is none, as Postfix's cleanup
+    does, so that the log, the status API and the recipients' replies can all name it; and the
+    headers providers echo in their events (:mod:`postroom.delivery.echo`), as :func:`enqueue`
+    adds them, unless the message has its own.
     """
-    envelope = _unique(recipients)
+    return enqueue_raw_many([RawMail(raw, sender, recipients, kind, application)])[0]
+
+
+def enqueue_raw_many(items: Sequence[RawMail]) -> list[OutboxMessage]:
+    """Queue several whole messages with one INSERT, each as :func:`enqueue_raw` would.
+
+    All or none: one bad item (no recipient, a value the database refuses) fails them all,
+    and the caller may then queue each on its own to learn which. The workers are woken once.
+    """
+    if not items:
+        return []
+    echoing = bool(echo_headers("-"))  # the configuration is read once for all of them
+    rows = [_raw_row(item, echoing) for item in items]
+    with transaction.atomic():
+        if len(rows) == 1:
+            rows[0].save(force_insert=True)
+        else:
+            OutboxMessage.objects.bulk_create(rows)
+        notify_on_commit()
+    return rows
+
+
+def _raw_row(item: RawMail, echoing: bool) -> OutboxMessage:
+    """The unsaved outbox row for ``item``: its log fields from the headers, its bytes with
+    the headers Postroom puts in front."""
+    envelope = _unique(item.recipients)
     if not envelope:
         raise ValueError("An email needs at least one envelope recipient (RCPT TO).")
-    headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+    headers = item.headers if item.headers is not None else parse_head(item.raw)
+    added: list[bytes] = []
     message_id = str(headers.get("Message-ID", "") or "").strip()
     if not message_id:
-        message_id = new_message_id(sender or _first_address(headers.get("From", "")))
-        raw = b"Message-ID: " + message_id.encode("ascii") + b"\r\n" + raw
+        message_id = new_message_id(item.sender or _first_address(headers.get("From", "")))
+        added.append(b"Message-ID: " + message_id.encode("ascii") + b"\r\n")
+    tracking_id = new_tracking_id()
+    if echoing:
+        for name, value in echo_headers(tracking_id).items():
+            if name not in headers:  # the sender's own value wins, as in enqueue()
+                added.append(f"{name}: {value}\r\n".encode("ascii"))
     named_to = {a.lower() for a in _addresses(headers.get_all("To", []))}
     named_cc = {a.lower() for a in _addresses(headers.get_all("Cc", []))} - named_to
-    to = [r for r in envelope if r.lower() in named_to]
-    cc = [r for r in envelope if r.lower() in named_cc]
-    bcc = [r for r in envelope if r.lower() not in named_to | named_cc]
-    with transaction.atomic():
-        row = OutboxMessage.objects.create(
-            kind=kind,
-            channel=Channel.SITE,
-            sender=sender,
-            to=", ".join(to),
-            cc=", ".join(cc),
-            bcc=", ".join(bcc),
-            subject=_decoded(headers.get("Subject", ""))[:998],
-            message_id=message_id[:255],
-            raw=bytes(raw),
-            application=application,
-        )
-        notify_on_commit()
-    return row
+    named = named_to | named_cc
+    return OutboxMessage(
+        kind=item.kind,
+        channel=Channel.SITE,
+        sender=item.sender,
+        to=", ".join(r for r in envelope if r.lower() in named_to),
+        cc=", ".join(r for r in envelope if r.lower() in named_cc),
+        bcc=", ".join(r for r in envelope if r.lower() not in named),
+        subject=_decoded(headers.get("Subject", ""))[:998],
+        message_id=message_id[:255],
+        raw=b"".join(added) + bytes(item.raw),
+        notice=suppression.sign_in_notice(item.kind, envelope),
+        tracking_id=tracking_id,
+        application=item.application,
+    )
+
+
+def parse_head(raw: bytes) -> Message:
+    """The header block of ``raw`` (up to its first empty line), parsed leniently: only
+    the headers are read, however long the body."""
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    head = raw if end < 0 else raw[: end + 2]
+    return BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
 
 
 def _unique(addresses: list[str] | tuple[str, ...]) -> list[str]:

@@ -15,21 +15,23 @@ committed to the outbox, and the worker delivers it like any other.
 from __future__ import annotations
 
 import asyncio
-import email.policy
 import email.utils
 import ipaddress
 import logging
+import re
 import ssl
 from datetime import timedelta
-from email.parser import BytesHeaderParser
+from email.message import Message
 from pathlib import Path
 from typing import IO, Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from django.db import connection
 
+from postroom.applications.models import PROVIDER_HEADERS
 from postroom.core import ratelimit, smtpserver
 from postroom.core.smtpserver import clip
+from postroom.delivery.enqueue import parse_head
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,8 @@ JUNK_COMMAND_LIMIT = 100  # NOOP, RSET, VRFY, EXPN, HELP each per connection; th
 FAILED_LOGIN_LIMIT = 10
 FAILED_LOGIN_WINDOW = timedelta(minutes=15)
 FAILED_LOGIN_SCOPE = "relay-login"
-APPLICATION_RATE_SCOPE = "relay-application"
+SECRET_SHAPE = re.compile(r"pr_[0-9a-f]{12}_")
+SENDERS_REMEMBERED = 100  # senders' answers a session keeps, so a long one cannot hoard memory
 
 
 def limits(**changes: Any) -> smtpserver.Limits:
@@ -101,7 +104,7 @@ def check_login(client: str, username: str, secret: str) -> Any:
     application = authenticate(username, secret)
     if application is None:
         ratelimit.hit(FAILED_LOGIN_SCOPE, client, FAILED_LOGIN_WINDOW)
-        logger.info("The relay refused a login from %s as %s", client, clip(username, 100))
+        logger.info("The relay refused a login from %s as %s", client, shown_username(username))
         return (
             "535 5.7.8 Authentication credentials invalid: use the application's user name "
             "and its current secret"
@@ -115,25 +118,65 @@ def check_login(client: str, username: str, secret: str) -> Any:
 
 
 def check_rate(application: Any) -> str | None:
-    """``452`` once the application has sent its messages for this minute, else None."""
-    limit = application.rate_limit_per_minute
-    if not limit:
-        return None
-    counted = ratelimit.hit(APPLICATION_RATE_SCOPE, str(application.pk), timedelta(minutes=1))
-    if not counted.over(limit):
+    """``452`` once the application has sent its messages for this minute, else None.
+
+    The limit is the application's one, counted together with its HTTP API messages.
+    """
+    from postroom.applications.ratelimits import seconds_until_allowed
+
+    wait = seconds_until_allowed(application)
+    if wait is None:
         return None
     return (
-        f"452 4.7.1 The application {clip(application.name, 100)} may send {limit} messages a "
-        f"minute: try again in {counted.seconds_left()} s"
+        f"452 4.7.1 The application {clip(application.name, 100)} may send "
+        f"{application.rate_limit_per_minute} messages a minute: try again in {wait} s"
     )
 
 
-def header_sender(content: IO[bytes]) -> str | None:
-    """The address in the message's From header (None when there is none)."""
+def still_allowed(client: str, login: tuple[str, str] | None) -> Any:
+    """The session's application as it is now, or a refusal: an application disabled, or a
+    secret whose grace ran out, stops sending at the next message, not when the session ends."""
+    from postroom.applications.credentials import authenticate, trusted_application_for
+
+    application = trusted_application_for(client) if login is None else authenticate(*login)
+    if application is None:
+        return (
+            "421 4.7.0 The application was disabled or its secret replaced since this session "
+            "logged in: connect again with a current secret"
+        )
+    return application
+
+
+def read_headers(content: IO[bytes], header_limit: int) -> Message:
+    """The message's parsed header block: only its first ``header_limit`` bytes and the blank
+    line after them are read (a longer header block was refused while it arrived)."""
     content.seek(0)
-    headers = BytesHeaderParser(policy=email.policy.compat32).parse(content)
-    value = headers.get("From")
-    return email.utils.parseaddr(str(value))[1] if value else None
+    return parse_head(content.read(header_limit + 4))
+
+
+def header_problem(server: Any, headers: Message) -> str | None:
+    """A refusal for the message's headers, or None: every From and Sender must be a sender
+    the application may use (exactly one From), and the headers through which a provider adds
+    recipients or echoes events (``X-SMTPAPI``, ``X-Postroom-Id``, ...) are Postroom's own."""
+    authors = headers.get_all("From") or []
+    if len(authors) > 1:
+        return f"550 5.7.1 The message has {len(authors)} From headers: send exactly one"
+    for name in ("From", "Sender"):
+        for value in headers.get_all(name) or []:
+            if not server.may_send_as(str(value)):
+                return refuse_sender(server.application, str(value), f"{name} header")
+    for name in headers.keys():  # noqa: SIM118 (a Message: keys() lists repeated headers)
+        if name.strip().lower() in PROVIDER_HEADERS:
+            return (
+                f"550 5.7.1 The header {clip(name, 60)} is set by Postroom for its provider: "
+                "remove it from the message"
+            )
+    return None
+
+
+def shown_username(username: str) -> str:
+    """The user name for the log, unless it looks like a secret (a client that swapped the two)."""
+    return "<a secret>" if SECRET_SHAPE.match(username) else clip(username, 100)
 
 
 def refuse_sender(application: Any, address: str, where: str) -> str:
@@ -160,6 +203,19 @@ class RelaySMTP(smtpserver.LimitedSMTP):
         self.application: Any = None
         self._looked_for_trusted = False
         self._offered: LoginPassword | None = None
+        # Kept in memory for this session only: each message re-checks the application.
+        self.login: tuple[str, str] | None = None
+        self._senders: dict[str, bool] = {}  # may_send_from's answers for this session
+
+    def may_send_as(self, address: str) -> bool:
+        """Whether the session's application may use ``address``; a client sends as the same
+        few addresses message after message, so each is looked at once per session."""
+        allowed = self._senders.get(address)
+        if allowed is None:
+            allowed = self.application.may_send_from(address)
+            if len(self._senders) < SENDERS_REMEMBERED:
+                self._senders[address] = allowed
+        return allowed
 
     async def _in_thread(self, function: Any, *args: Any) -> Any:
         return await self.loop.run_in_executor(None, _closing_connection, function, *args)
@@ -204,7 +260,8 @@ class RelaySMTP(smtpserver.LimitedSMTP):
                 self._close_with(outcome, "a guessing")
                 return AuthResult(success=False, handled=True)
             return AuthResult(success=False, handled=False, message=outcome)
-        self.application = outcome
+        self.application, self.login = outcome, (username, secret)
+        self._senders.clear()  # they were the answers for another application
         logger.info("The relay logged in %s as %s", self.client, clip(outcome.username, 100))
         return AuthResult(success=True, auth_data=outcome.username)
 
@@ -220,8 +277,14 @@ class RelayHandler:
     async def handle_MAIL(
         self, server: RelaySMTP, session: Session, envelope: Envelope, address: str, options: list
     ) -> str:
-        application = server.application
-        if not application.may_send_from(address):
+        current = await server._in_thread(still_allowed, server.client, server.login)
+        if isinstance(current, str):
+            server._close_with(current, "a revoked application")
+            return current
+        if current.allowed_senders != server.application.allowed_senders:
+            server._senders.clear()  # its senders were changed meanwhile
+        application = server.application = current
+        if not server.may_send_as(address):
             return refuse_sender(application, address, "MAIL FROM")
         if application.rate_limit_per_minute:  # counted in the database: in a thread
             late = await server._in_thread(check_rate, application)
@@ -246,9 +309,10 @@ class RelayHandler:
         content: IO[bytes] = envelope.content_file  # type: ignore[attr-defined]
         size = content.tell()
         application = server.application
-        author = header_sender(content)
-        if author and not application.may_send_from(author):
-            return refuse_sender(application, author, "From header")
+        headers = read_headers(content, self.limits.header_size)
+        refused = header_problem(server, headers)
+        if refused is not None:
+            return refused
         message = Incoming(
             received=received_line(server, session),
             content=content,
@@ -256,6 +320,7 @@ class RelayHandler:
             sender=envelope.mail_from or "",
             recipients=list(envelope.rcpt_tos),
             application=application,
+            headers=headers,
         )
         committed = asyncio.wrap_future(self.committer.submit(message))
         try:
@@ -268,14 +333,15 @@ class RelayHandler:
                 "451 4.3.0 The message could not be stored: the database did not take it. "
                 "Try again later"
             )
-        logger.info(
-            "The relay queued message %s (%s bytes) for %s from <%s> to %s recipient(s)",
-            pk,
-            f"{size:,}",
-            clip(application.name, 100),
-            clip(envelope.mail_from or ""),
-            len(envelope.rcpt_tos),
-        )
+        if logger.isEnabledFor(logging.INFO):  # hundreds a second: skip the formatting
+            logger.info(
+                "The relay queued message %s (%s bytes) for %s from <%s> to %s recipient(s)",
+                pk,
+                f"{size:,}",
+                clip(application.name, 100),
+                clip(envelope.mail_from or ""),
+                len(envelope.rcpt_tos),
+            )
         return f"250 2.0.0 Ok: queued as {pk}"
 
 

@@ -2,7 +2,7 @@
 
 A relay may answer ``250`` only once its message is on disk, and a disk sync costs
 milliseconds. One thread writes for every session: it takes whatever messages are waiting
-(up to ``BATCH_MESSAGES`` and ``BATCH_BYTES``), enqueues them in one transaction and commits
+(up to ``BATCH_MESSAGES`` and ``BATCH_BYTES``), enqueues them with one INSERT and commits
 once, so eight sessions pay for one sync between them instead of eight (group commit, as
 PostgreSQL does for concurrent commits). Each session hears about its own message only after
 that commit: the result, or the error that makes it answer ``451``.
@@ -20,11 +20,12 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from email.message import Message
 from typing import IO, Any
 
-from django.db import connection, transaction
+from django.db import connection
 
-from postroom.delivery.enqueue import enqueue_raw
+from postroom.delivery.enqueue import RawMail, enqueue_raw_many
 from postroom.delivery.models import Kind
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ BATCH_BYTES = 16 * 1024 * 1024  # and their bytes: a batch is held in memory whi
 
 @dataclass
 class Incoming:
-    """A message waiting for its commit: ``received`` is the Received: line put before it."""
+    """A message waiting for its commit: ``received`` is the Received: line put before it;
+    ``headers`` its parsed header block, when the session parsed it already."""
 
     received: bytes
     content: IO[bytes]
@@ -43,6 +45,7 @@ class Incoming:
     sender: str
     recipients: list[str]
     application: Any
+    headers: Message | None = None
     done: Future[int] = field(default_factory=Future)
 
 
@@ -54,6 +57,7 @@ class Committer:
         self._waiting: queue.SimpleQueue[Incoming | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="relay-commit", daemon=True)
         self._held: Incoming | None = None  # the first of the next batch, taken too many
+        self._synced: object = None  # the SQLite connection already set to synchronous=FULL
         self._thread.start()
 
     def submit(self, message: Incoming) -> Future[int]:
@@ -99,12 +103,7 @@ class Committer:
     def _write(self, batch: list[Incoming]) -> None:
         started = time.perf_counter()
         try:
-            ids = _commit(batch)
-            logger.debug(
-                "The relay committed %d message(s) in %.1f ms",
-                len(batch),
-                (time.perf_counter() - started) * 1000,
-            )
+            ids = self._commit(batch)
         except Exception as error:
             connection.close()  # a broken connection is opened anew for the next batch
             if len(batch) == 1:
@@ -115,30 +114,35 @@ class Committer:
             for message in batch:
                 self._write([message])
             return
+        if logger.isEnabledFor(logging.DEBUG):
+            elapsed = (time.perf_counter() - started) * 1000
+            logger.debug("The relay committed %d message(s) in %.1f ms", len(batch), elapsed)
         for message, pk in zip(batch, ids, strict=True):
             message.done.set_result(pk)
+
+    def _commit(self, batch: list[Incoming]) -> list[int]:
+        """One INSERT for the batch, one synced commit."""
+        if connection.vendor == "sqlite":
+            connection.ensure_connection()
+            if connection.connection is not self._synced:  # once for each new connection
+                with connection.cursor() as cursor:  # outside a transaction: SQLite requires it
+                    cursor.execute("PRAGMA synchronous=FULL")
+                self._synced = connection.connection
+        items = []
+        for message in batch:
+            message.content.seek(0)
+            items.append(
+                RawMail(
+                    message.received + message.content.read(),
+                    message.sender,
+                    message.recipients,
+                    kind=Kind.RELAY,
+                    application=message.application,
+                    headers=message.headers,
+                )
+            )
+        return [row.pk for row in enqueue_raw_many(items)]
 
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {str(error)[:200]}"
-
-
-def _commit(batch: list[Incoming]) -> list[int]:
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        with connection.cursor() as cursor:  # outside the transaction: SQLite requires it
-            cursor.execute("PRAGMA synchronous=FULL")
-    ids = []
-    with transaction.atomic():
-        for message in batch:
-            message.content.seek(0)
-            raw = message.received + message.content.read()
-            row = enqueue_raw(
-                raw,
-                message.sender,
-                message.recipients,
-                kind=Kind.RELAY,
-                application=message.application,
-            )
-            ids.append(row.pk)
-    return ids

@@ -4,15 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('delivery', '0009_merged_choices'),
+        ("delivery", "0009_merged_choices"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='outboxmessage',
-            name='kind',
-            field=models.CharField(choices=[('form', 'Form'), ('invite', 'Invitation'), ('password_reset', 'Password reset'), ('test', 'Test'), ('report', 'Report'), ('system', 'System'), ('relay', 'Relayed (SMTP)'), ('api', 'HTTP API'), ('release', 'Released from the inbox')], default='system', max_length=20),
+            model_name="outboxmessage",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("form", "Form"),
+                    ("invite", "Invitation"),
+                    ("password_reset", "Password reset"),
+                    ("test", "Test"),
+                    ("report", "Report"),
+                    ("system", "System"),
+                    ("relay", "Relayed (SMTP)"),
+                    ("api", "HTTP API"),
+                    ("release", "Released from the inbox"),
+                ],
+                default="system",
+                max_length=20,
+            ),
         ),
     ]
