@@ -43,12 +43,24 @@ def test_a_bounce_rate_over_5_percent_warns(sent_message):
         report(message, f"r{n}@example.com", "bounced", "hard")
     assert results("delivery-reputation")[0] == "success"  # 5% is not over 5%
 
-    report(message, "r5@example.com", "bounced", "soft")
+    report(message, "r5@example.com", "bounced", "hard")
 
     status, messages = results("delivery-reputation")
     assert status == "warning"
-    assert "6.0% of recipients bounced" in messages[0]
+    assert "6.0% of recipients hard-bounced" in messages[0]
     assert "Postroom:Events:BounceRateWarningPercent" in messages[0]
+
+
+def test_soft_bounces_are_not_counted_as_bounces(sent_message):
+    message = hundred_recipients(sent_message)
+    for n in range(10):
+        report(message, f"r{n}@example.com", "bounced", "soft")
+        report(message, f"r{n}@example.com", "delivered")  # the retry got through
+    report(message, "r50@example.com", "bounced", "hard")
+
+    status, messages = results("delivery-reputation")
+    assert status == "success"
+    assert "1.0% hard-bounced" in messages[0]
 
 
 def test_a_complaint_rate_over_the_setting_warns(sent_message, monkeypatch):

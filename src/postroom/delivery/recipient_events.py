@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from postroom.delivery import suppression
@@ -284,7 +285,8 @@ def purge_unmatched(keep_days: int, now: datetime | None = None) -> int:
 
 @dataclass(frozen=True)
 class Rates:
-    """Per recipient over a period: out of the recipients accepted by the provider."""
+    """Per recipient over a period: out of the recipients accepted by the provider.
+    ``bounced`` counts hard bounces only (soft ones are temporary)."""
 
     period: str
     sent: int
@@ -331,12 +333,14 @@ def rates(period: timedelta, label: str, now: datetime | None = None) -> Rates:
 
 
 def _distinct_pairs(since: datetime) -> dict[str, int]:
-    """Per kind: distinct (message, recipient) pairs among events of messages sent since."""
+    """Per kind: distinct (message, recipient) pairs among events of messages sent since;
+    bounces are the hard ones only."""
+    # Only a hard bounce is a bounce here: a soft one is a delay that often ends in delivery.
+    counted_kinds = Q(kind__in=(EventKind.DELIVERED, EventKind.COMPLAINED)) | Q(
+        kind=EventKind.BOUNCED, bounce_type=BounceType.HARD
+    )
     pairs = (
-        RecipientEvent.objects.filter(
-            message__sent_at__gte=since,
-            kind__in=(EventKind.DELIVERED, EventKind.BOUNCED, EventKind.COMPLAINED),
-        )
+        RecipientEvent.objects.filter(counted_kinds, message__sent_at__gte=since)
         .values_list("kind", "message_id", "recipient")
         .distinct()
     )

@@ -21,8 +21,9 @@ DOCS = "README.md#provider-events"
     "delivery-reputation",
     "Few bounces and complaints",
     DELIVERY,
-    "Out of the recipients the provider accepted in the last 7 days, how many bounced or"
-    " marked the mail as spam. Mailbox providers such as Gmail and Yahoo treat a sender with"
+    "Out of the recipients the provider accepted in the last 7 days, how many bounced for"
+    " good (hard bounces; a soft bounce is temporary and not counted) or marked the mail as"
+    " spam. Mailbox providers such as Gmail and Yahoo treat a sender with"
     " many as a spammer.",
     docs=DOCS,
 )
@@ -39,7 +40,7 @@ def reputation() -> list[Result]:
     if bounce > bounce_limit:
         results.append(
             Result.warning(
-                f"{bounce:.1f}% of recipients bounced in the last 7 days ({week.bounced} of"
+                f"{bounce:.1f}% of recipients hard-bounced in the last 7 days ({week.bounced} of"
                 f" {week.sent}); the limit is {bounce_limit:g}%"
                 " (Postroom:Events:BounceRateWarningPercent).",
                 "Remove dead addresses (hard bounces are suppressed already); check that forms"
@@ -62,7 +63,7 @@ def reputation() -> list[Result]:
         )
     return results or [
         Result.success(
-            f"In the last 7 days {bounce:.1f}% bounced and {complaint:.2f}% complained, out of"
+            f"In the last 7 days {bounce:.1f}% hard-bounced and {complaint:.2f}% complained, out of"
             f" {week.sent} recipients."
         )
     ]
