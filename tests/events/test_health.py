@@ -96,3 +96,35 @@ def test_a_configured_webhook_without_events_warns(sent_message, monkeypatch):
 
     report(message, "ann@example.com", "delivered")
     assert results("delivery-events-arrive")[0] == "success"
+
+
+def test_each_configured_provider_must_have_sent_events(sent_message, monkeypatch):
+    from events.conftest import GENERIC_SECRET, MAILGUN_KEY
+
+    monkeypatch.setenv("Postroom__Events__Generic__Secret", GENERIC_SECRET)
+    monkeypatch.setenv("Postroom__Events__Mailgun__SigningKey", MAILGUN_KEY)
+    message = sent_message()
+    report(message, "ann@example.com", "delivered")  # from the generic endpoint only
+
+    status, messages = results("delivery-events-arrive")
+    assert status == "warning"
+    assert "No provider event has ever arrived from Mailgun" in messages[0]
+    assert "Generic" not in messages[0]
+
+
+def test_a_provider_silent_for_a_week_warns_though_another_is_busy(sent_message, monkeypatch):
+    from events.conftest import GENERIC_SECRET, MAILGUN_KEY
+    from postroom.delivery.models import RecipientEvent
+
+    monkeypatch.setenv("Postroom__Events__Generic__Secret", GENERIC_SECRET)
+    monkeypatch.setenv("Postroom__Events__Mailgun__SigningKey", MAILGUN_KEY)
+    message = sent_message()
+    report(message, "ann@example.com", "delivered")
+    record(ProviderEvent("mailgun", "delivered", "bob@example.com", timezone.now()))
+    RecipientEvent.objects.filter(provider="mailgun").update(
+        received_at=timezone.now() - timedelta(days=8)
+    )
+
+    status, messages = results("delivery-events-arrive")
+    assert status == "warning"
+    assert "No event arrived from Mailgun in the last 7 days" in messages[0]

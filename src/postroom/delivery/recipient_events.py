@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from postroom.delivery import suppression
@@ -350,6 +350,12 @@ def _distinct_pairs(since: datetime) -> dict[str, int]:
     return counted
 
 
-def last_event_at() -> datetime | None:
-    latest = RecipientEvent.objects.order_by("-received_at").values_list("received_at", flat=True)
-    return latest.first()
+def last_event_by_provider(providers: list[str]) -> dict[str, datetime]:
+    """When the latest event of each of ``providers`` arrived; one without any is left out."""
+    rows = (
+        RecipientEvent.objects.filter(provider__in=providers)
+        .values("provider")
+        .annotate(latest=Max("received_at"))
+        .values_list("provider", "latest")
+    )
+    return dict(rows)
