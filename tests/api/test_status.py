@@ -76,12 +76,12 @@ def test_status_needs_a_key(post):
     assert Client().get(sent["url"]).status_code == 401
 
 
-def test_openapi_describes_both_routes(db):
+def test_openapi_describes_every_route(db):
     response = Client().get("/api/v1/openapi.json")
     assert response.status_code == 200
     data = response.json()
     assert data["openapi"].startswith("3.")
-    assert set(data["paths"]) == {"/messages", "/messages/{id}"}
+    assert set(data["paths"]) == {"/messages", "/messages/{id}", "/suppressions"}
     assert "429" in data["paths"]["/messages"]["post"]["responses"]
 
 

@@ -204,3 +204,28 @@ def test_a_message_some_got_ends_as_sent_when_the_rest_became_suppressed(
     assert row.recipient_status["someone@example.net"] == "accepted"
     assert row.recipient_status["busy@example.net"].startswith("suppressed: hard bounce")
     assert len(server.messages) == 1
+
+
+def test_a_partly_sent_message_keeps_its_sent_time_when_the_rest_are_suppressed(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from postroom.delivery.suppression import Envelope, outcome_when_all_skipped
+
+    earlier = timezone.now() - timedelta(hours=3)
+    message = OutboxMessage(
+        sent_at=earlier,
+        recipient_status={
+            "someone@example.net": "accepted",
+            "busy@example.net": "suppressed: hard bounce on 2026-12-01",
+        },
+    )
+    envelope = Envelope((), {"busy@example.net": "suppressed: hard bounce on 2026-12-01"})
+
+    outcome = outcome_when_all_skipped(message, envelope)
+
+    assert outcome["status"] == Status.SENT
+    assert outcome["sent_at"] == earlier
+    message.sent_at = None
+    assert outcome_when_all_skipped(message, envelope)["sent_at"] is not None

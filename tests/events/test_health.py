@@ -43,12 +43,24 @@ def test_a_bounce_rate_over_5_percent_warns(sent_message):
         report(message, f"r{n}@example.com", "bounced", "hard")
     assert results("delivery-reputation")[0] == "success"  # 5% is not over 5%
 
-    report(message, "r5@example.com", "bounced", "soft")
+    report(message, "r5@example.com", "bounced", "hard")
 
     status, messages = results("delivery-reputation")
     assert status == "warning"
-    assert "6.0% of recipients bounced" in messages[0]
+    assert "6.0% of recipients hard-bounced" in messages[0]
     assert "Postroom:Events:BounceRateWarningPercent" in messages[0]
+
+
+def test_soft_bounces_are_not_counted_as_bounces(sent_message):
+    message = hundred_recipients(sent_message)
+    for n in range(10):
+        report(message, f"r{n}@example.com", "bounced", "soft")
+        report(message, f"r{n}@example.com", "delivered")  # the retry got through
+    report(message, "r50@example.com", "bounced", "hard")
+
+    status, messages = results("delivery-reputation")
+    assert status == "success"
+    assert "1.0% hard-bounced" in messages[0]
 
 
 def test_a_complaint_rate_over_the_setting_warns(sent_message, monkeypatch):
@@ -84,3 +96,35 @@ def test_a_configured_webhook_without_events_warns(sent_message, monkeypatch):
 
     report(message, "ann@example.com", "delivered")
     assert results("delivery-events-arrive")[0] == "success"
+
+
+def test_each_configured_provider_must_have_sent_events(sent_message, monkeypatch):
+    from events.conftest import GENERIC_SECRET, MAILGUN_KEY
+
+    monkeypatch.setenv("Postroom__Events__Generic__Secret", GENERIC_SECRET)
+    monkeypatch.setenv("Postroom__Events__Mailgun__SigningKey", MAILGUN_KEY)
+    message = sent_message()
+    report(message, "ann@example.com", "delivered")  # from the generic endpoint only
+
+    status, messages = results("delivery-events-arrive")
+    assert status == "warning"
+    assert "No provider event has ever arrived from Mailgun" in messages[0]
+    assert "Generic" not in messages[0]
+
+
+def test_a_provider_silent_for_a_week_warns_though_another_is_busy(sent_message, monkeypatch):
+    from events.conftest import GENERIC_SECRET, MAILGUN_KEY
+    from postroom.delivery.models import RecipientEvent
+
+    monkeypatch.setenv("Postroom__Events__Generic__Secret", GENERIC_SECRET)
+    monkeypatch.setenv("Postroom__Events__Mailgun__SigningKey", MAILGUN_KEY)
+    message = sent_message()
+    report(message, "ann@example.com", "delivered")
+    record(ProviderEvent("mailgun", "delivered", "bob@example.com", timezone.now()))
+    RecipientEvent.objects.filter(provider="mailgun").update(
+        received_at=timezone.now() - timedelta(days=8)
+    )
+
+    status, messages = results("delivery-events-arrive")
+    assert status == "warning"
+    assert "No event arrived from Mailgun in the last 7 days" in messages[0]

@@ -111,3 +111,24 @@ def test_the_worker_keeps_the_id_from_the_250_reply(isolated_site, smtp_server):
     row.refresh_from_db()
     assert row.status == "sent"
     assert row.provider_message_id == "9QX3B1"
+
+
+def test_a_shared_provider_id_or_message_id_finds_the_most_recently_sent():
+    from datetime import timedelta
+
+    older, _ = queued()  # first in the table: what an unordered query tends to give
+    newer, _ = queued()
+    now = datetime.now(UTC)
+    OutboxMessage.objects.filter(pk=newer.pk).update(
+        provider_message_id="P-9", sent_at=now, message_id="<same@example.com>"
+    )
+    OutboxMessage.objects.filter(pk=older.pk).update(
+        provider_message_id="P-9", sent_at=now - timedelta(days=1), message_id="<same@example.com>"
+    )
+    never, _ = queued()  # never sent: the last choice
+    OutboxMessage.objects.filter(pk=never.pk).update(
+        provider_message_id="P-9", message_id="<same@example.com>"
+    )
+
+    assert find_message(event(provider_message_id="P-9")) == newer
+    assert find_message(event(message_id="same@example.com")) == newer

@@ -224,3 +224,43 @@ def test_a_postmark_isp_block_is_a_soft_bounce_that_suppresses_nobody(client, se
     assert post(client, "postmark", body, **basic_auth(POSTMARK_SECRET)).status_code == 200
     assert message.events.get().bounce_type == "soft"
     assert not Suppression.objects.exists()
+
+
+def test_a_mailgun_retry_hours_later_is_taken(client, sent_message):
+    """Mailgun resends the first signed body for up to 8 hours after an outage."""
+    message = sent_message()
+    three_hours_ago = str(int(time.time()) - 3 * 3600)
+    body = mailgun_body(mailgun_failure(message), timestamp=three_hours_ago)
+
+    assert post(client, "mailgun", body).status_code == 200
+    assert RecipientEvent.objects.count() == 1
+    assert post(client, "mailgun", body).status_code == 400  # the same retry twice
+    assert RecipientEvent.objects.count() == 1
+
+
+def test_a_mailgun_body_older_than_its_retries_or_from_the_future_is_refused(client, sent_message):
+    message = sent_message()
+    too_old = str(int(time.time()) - 8 * 3600 - 60)
+    ahead = str(int(time.time()) + 3600)
+
+    assert (
+        post(client, "mailgun", mailgun_body(mailgun_failure(message), too_old)).status_code == 400
+    )
+    assert post(client, "mailgun", mailgun_body(mailgun_failure(message), ahead)).status_code == 400
+    assert not RecipientEvent.objects.exists()
+
+
+def test_the_replay_record_outlives_mailguns_retries():
+    from postroom.events import replay
+    from postroom.events.verify import mailgun
+
+    assert replay.KEEP.total_seconds() > mailgun.RETRY_WINDOW
+
+
+def test_other_providers_keep_the_short_tolerance(client):
+    old = str(int(time.time()) - 3 * 3600)
+    event = {"id": "x", "type": "delivered", "recipient": "ann@example.com"}
+    body = json.dumps({"events": [event]}).encode()
+
+    assert post(client, "generic", body, **generic_headers(body, old)).status_code == 400
+    assert post(client, "generic", body, **generic_headers(body)).status_code == 200

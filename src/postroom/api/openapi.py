@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from postroom.api.validation import MAX_RECIPIENTS
+from postroom.delivery.models import SuppressionReason
 
 _ADDRESSES = {
     "oneOf": [
@@ -49,6 +50,102 @@ _SEND_REQUEST = {
         },
         "tag": {"type": "string", "maxLength": 100},
         "metadata": {"type": "object"},
+    },
+}
+
+
+_REASONS = {"type": "string", "enum": list(SuppressionReason.values)}
+_CHANGE = {
+    "type": "object",
+    "required": ["address"],
+    "properties": {
+        "address": {"type": "string", "format": "email"},
+        "note": {"type": "string", "maxLength": 1000},
+    },
+}
+_ENTRY_RESPONSE = {
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Suppression"}}}
+}
+
+_SUPPRESSIONS = {
+    "get": {
+        "summary": "The site's suppression list, newest first, searched and in pages",
+        "parameters": [
+            {
+                "name": "q",
+                "in": "query",
+                "description": "Words each found in the address or the note.",
+                "schema": {"type": "string", "maxLength": 200},
+            },
+            {"name": "reason", "in": "query", "schema": _REASONS},
+            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            {
+                "name": "per_page",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "One page of the list.",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "suppressions": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Suppression"},
+                                },
+                                "page": {"type": "integer"},
+                                "per_page": {"type": "integer"},
+                                "total": {"type": "integer"},
+                                "pages": {"type": "integer"},
+                            },
+                        }
+                    }
+                },
+            },
+            "401": _error("The key is missing or wrong."),
+            "422": _error("A parameter is invalid, or the page is past the end."),
+        },
+    },
+    "post": {
+        "summary": "Add an address: Postroom stops sending to it",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        **_CHANGE,
+                        "properties": {
+                            **_CHANGE["properties"],
+                            "reason": {**_REASONS, "default": "manual"},
+                        },
+                    }
+                }
+            },
+        },
+        "responses": {
+            "201": {"description": "Added.", **_ENTRY_RESPONSE},
+            "200": {"description": "Already listed: the entry as it is.", **_ENTRY_RESPONSE},
+            "400": _error("The body is not a JSON object."),
+            "401": _error("The key is missing or wrong."),
+            "415": _error("The body is not application/json."),
+            "422": _error("Invalid fields, each named."),
+        },
+    },
+    "delete": {
+        "summary": "Remove an address, with a note kept in the list's history",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _CHANGE}}},
+        "responses": {
+            "200": {"description": "Removed: mail to the address is sent again."},
+            "400": _error("The body is not a JSON object."),
+            "401": _error("The key is missing or wrong."),
+            "404": _error("The address is not on the list."),
+            "415": _error("The body is not application/json."),
+            "422": _error("Invalid fields, each named."),
+        },
     },
 }
 
@@ -118,6 +215,7 @@ def description(server: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/suppressions": _SUPPRESSIONS,
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -129,6 +227,18 @@ def description(server: str) -> dict[str, Any]:
                         "message_id": {"type": "string"},
                         "status": {"type": "string"},
                         "url": {"type": "string"},
+                    },
+                },
+                "Suppression": {
+                    "type": "object",
+                    "properties": {
+                        "address": {"type": "string"},
+                        "reason": _REASONS,
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "source": {"type": "string"},
+                        "note": {"type": "string"},
+                        "message": {"type": ["integer", "null"]},
+                        "created": {"type": "boolean"},
                     },
                 },
                 "Error": {

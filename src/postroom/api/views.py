@@ -1,4 +1,5 @@
-"""``POST /api/v1/messages``, ``GET /api/v1/messages/<id>`` and the OpenAPI description."""
+"""``POST /api/v1/messages``, ``GET /api/v1/messages/<id>``, the suppression list and the
+OpenAPI description."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from postroom.api import status
+from postroom.api import suppressions as suppression_list
 from postroom.api.auth import caller
 from postroom.api.building import queue
 from postroom.api.models import IDEMPOTENCY_WINDOW, ApiMessage
@@ -184,6 +186,11 @@ def message(request: HttpRequest, application: Application, message_id: str) -> 
     if row is None:
         return error(404, "not_found", f"This application has no message {message_id}.")
     return answer(status.describe(row))
+
+
+@api_view("GET", "POST", "DELETE")
+def suppressions(request: HttpRequest, application: Application) -> HttpResponse:
+    return suppression_list.handle(request, application)
 
 
 @api_view("GET", public=True)

@@ -23,19 +23,28 @@ def new_tracking_id() -> str:
 
 
 PROVIDER_SETTINGS = (
-    ("SendGrid", "sendgrid_public_key"),
-    ("Mailgun", "mailgun_signing_key"),
-    ("Postmark", "postmark_secret"),
-    ("Amazon SES", "ses_topic_arn"),
-    ("Brevo", "brevo_secret"),
-    ("Generic", "generic_secret"),
+    ("sendgrid", "SendGrid", "sendgrid_public_key"),
+    ("mailgun", "Mailgun", "mailgun_signing_key"),
+    ("postmark", "Postmark", "postmark_secret"),
+    ("ses", "Amazon SES", "ses_topic_arn"),
+    ("brevo", "Brevo", "brevo_secret"),
+    ("generic", "Generic", "generic_secret"),
 )
 
 
 def configured_providers() -> list[str]:
     """The names of the providers whose events endpoint is on."""
+    return list(configured_provider_names().values())
+
+
+def configured_provider_names() -> dict[str, str]:
+    """Slug (as events record it) → name, for the providers whose events endpoint is on."""
     events = current_config().events
-    return [name for name, attribute in PROVIDER_SETTINGS if getattr(events, attribute).value]
+    return {
+        slug: name
+        for slug, name, attribute in PROVIDER_SETTINGS
+        if getattr(events, attribute).value
+    }
 
 
 def echo_headers(tracking_id: str) -> dict[str, str]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from postroom.delivery import suppression
@@ -20,12 +21,14 @@ from postroom.delivery.models import (
     EventKind,
     OutboxMessage,
     RecipientEvent,
+    SoftBounce,
     SuppressionReason,
 )
 
 log = logging.getLogger("postroom.delivery")
 
 DETAIL_LIMIT = 2000
+LOOKUP_CHUNK = 500  # keys per query: within every database's limit on parameters
 
 
 @dataclass(frozen=True)
@@ -54,46 +57,117 @@ def without_nul(event: ProviderEvent) -> ProviderEvent:
     return replace(event, **changed) if changed else event
 
 
+class Matcher:
+    """Finds the messages of a whole batch of events with three queries (a few more for very
+    large batches), rather than up to three per event.
+
+    Several messages can share a provider id or a Message-ID (a resend keeps the Message-ID;
+    some providers reuse ids): the one sent most recently wins.
+    """
+
+    def __init__(self, events: list[ProviderEvent]) -> None:
+        tracking = {e.tracking_id for e in events if e.tracking_id}
+        provider_ids = {c for e in events for c in _provider_candidates(e)}
+        message_ids = {c for e in events for c in _message_id_candidates(e)}
+        self.by_tracking = _index("tracking_id", tracking)
+        self.by_provider_id = _index("provider_message_id", provider_ids)
+        self.by_message_id = _index("message_id", message_ids)
+
+    def find(self, event: ProviderEvent) -> OutboxMessage | None:
+        """The message ``event`` is about: by tracking id, provider id, then Message-ID."""
+        if found := self.by_tracking.get(event.tracking_id):
+            return found
+        if found := _latest(self.by_provider_id, _provider_candidates(event)):
+            return found
+        return _latest(self.by_message_id, _message_id_candidates(event))
+
+
 def find_message(event: ProviderEvent) -> OutboxMessage | None:
     """The message ``event`` is about: by tracking id, provider id, then Message-ID."""
-    messages = OutboxMessage.objects.only("id", "message_id", "tracking_id")
-    if event.tracking_id:
-        found = messages.filter(tracking_id=event.tracking_id).first()
-        if found:
-            return found
-    if event.provider_message_id:
-        # SendGrid's sg_message_id is the 250 reply's id plus ".filter…" parts.
-        candidates = {event.provider_message_id, event.provider_message_id.split(".", 1)[0]}
-        found = messages.filter(provider_message_id__in=candidates).first()
-        if found:
-            return found
-    if event.message_id:
-        bare = event.message_id.strip().strip("<>")
-        found = messages.filter(message_id__in=(f"<{bare}>", bare)).first()
-        if found:
-            return found
-    return None
+    return Matcher([event]).find(event)
+
+
+def _provider_candidates(event: ProviderEvent) -> tuple[str, ...]:
+    # SendGrid's sg_message_id is the 250 reply's id plus ".filter…" parts.
+    if not event.provider_message_id:
+        return ()
+    return (event.provider_message_id, event.provider_message_id.split(".", 1)[0])
+
+
+def _message_id_candidates(event: ProviderEvent) -> tuple[str, ...]:
+    if not event.message_id:
+        return ()
+    bare = event.message_id.strip().strip("<>")
+    return (f"<{bare}>", bare)
+
+
+def _most_recent_first(row: OutboxMessage) -> tuple[bool, datetime, int]:
+    never = datetime.min.replace(tzinfo=UTC)
+    return (row.sent_at is not None, row.sent_at or never, row.pk)
+
+
+def _index(field: str, keys: set[str]) -> dict[str, OutboxMessage]:
+    """``keys`` → the most recently sent message with that value in ``field``."""
+    index: dict[str, OutboxMessage] = {}
+    ordered = sorted(keys)
+    messages = OutboxMessage.objects.only(
+        "id", "message_id", "tracking_id", "provider_message_id", "sent_at"
+    )
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        chunk = ordered[start : start + LOOKUP_CHUNK]
+        for row in messages.filter(**{f"{field}__in": chunk}):
+            key = getattr(row, field)
+            if key not in index or _most_recent_first(row) > _most_recent_first(index[key]):
+                index[key] = row
+    return index
+
+
+def _latest(index: dict[str, OutboxMessage], keys: tuple[str, ...]) -> OutboxMessage | None:
+    found = [index[key] for key in keys if key in index]
+    return max(found, key=_most_recent_first) if found else None
 
 
 def record(event: ProviderEvent) -> RecipientEvent:
-    """Store ``event`` against its message (or as unmatched); hard bounces and complaints
-    also put the address on the suppression list."""
-    event = without_nul(event)
-    message = find_message(event)
+    """Store ``event`` against its message (or as unmatched); see :func:`record_all`."""
+    return record_all([event])[0]
+
+
+def record_all(events: list[ProviderEvent]) -> list[RecipientEvent]:
+    """Store ``events`` against their messages (or as unmatched), in a few queries; hard
+    bounces and complaints also put the address on the suppression list."""
+    events = [without_nul(event) for event in events]
+    matcher = Matcher(events)
+    rows = [_row(event, matcher.find(event)) for event in events]
     with transaction.atomic():
-        row = RecipientEvent.objects.create(
-            message=message,
-            recipient=event.recipient.strip().lower()[:320],
-            kind=event.kind,
-            provider=event.provider,
-            provider_event_id=event.provider_event_id[:200],
-            occurred_at=event.occurred_at,
-            detail=event.detail[:DETAIL_LIMIT],
-            bounce_type=event.bounce_type if event.kind == EventKind.BOUNCED else "",
-            reference=_reference(event)[:300] if message is None else "",
-        )
-        _suppress(row, message)
-    return row
+        RecipientEvent.objects.bulk_create(rows, batch_size=LOOKUP_CHUNK)
+        counting = _counting_soft_bounces(rows)
+        for row in rows:
+            _suppress(row, row.message, counting)
+    return rows
+
+
+def _row(event: ProviderEvent, message: OutboxMessage | None) -> RecipientEvent:
+    return RecipientEvent(
+        message=message,
+        recipient=event.recipient.strip().lower()[:320],
+        kind=event.kind,
+        provider=event.provider,
+        provider_event_id=event.provider_event_id[:200],
+        occurred_at=event.occurred_at,
+        detail=event.detail[:DETAIL_LIMIT],
+        bounce_type=event.bounce_type if event.kind == EventKind.BOUNCED else "",
+        reference=_reference(event)[:300] if message is None else "",
+    )
+
+
+def _counting_soft_bounces(rows: list[RecipientEvent]) -> set[str]:
+    """The recipients with a row of soft bounces going: only their deliveries need a write."""
+    keys = sorted({row.recipient for row in rows if row.kind == EventKind.DELIVERED})
+    counting: set[str] = set()
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        chunk = keys[start : start + LOOKUP_CHUNK]
+        counting.update(SoftBounce.objects.filter(key__in=chunk).values_list("key", flat=True))
+    return counting
 
 
 def is_suppressing(row: RecipientEvent) -> bool:
@@ -102,9 +176,10 @@ def is_suppressing(row: RecipientEvent) -> bool:
     )
 
 
-def _suppress(row: RecipientEvent, message: OutboxMessage | None) -> None:
+def _suppress(row: RecipientEvent, message: OutboxMessage | None, counting: set[str]) -> None:
     """Hard bounces and complaints list the address; soft bounces count towards the optional
-    limit, and a delivery ends a row of them. An address the list cannot take is logged."""
+    limit, and a delivery ends a row of them (``counting``: the recipients that have one).
+    An address the list cannot take is logged."""
     source = f"{row.provider} event"[:40]
     try:
         if is_suppressing(row):
@@ -116,8 +191,10 @@ def _suppress(row: RecipientEvent, message: OutboxMessage | None) -> None:
             suppression.suppress(row.recipient, reason, message=message, source=source)
         elif row.kind == EventKind.BOUNCED:
             suppression.record_soft_bounce(row.recipient, message)
-        elif row.kind == EventKind.DELIVERED:
+            counting.add(row.recipient)
+        elif row.kind == EventKind.DELIVERED and row.recipient in counting:
             suppression.record_delivery(row.recipient)
+            counting.discard(row.recipient)
     except suppression.InvalidAddress as error:
         log.warning("A %s event names no usable address: %s", row.provider, error)
 
@@ -208,7 +285,8 @@ def purge_unmatched(keep_days: int, now: datetime | None = None) -> int:
 
 @dataclass(frozen=True)
 class Rates:
-    """Per recipient over a period: out of the recipients accepted by the provider."""
+    """Per recipient over a period: out of the recipients accepted by the provider.
+    ``bounced`` counts hard bounces only (soft ones are temporary)."""
 
     period: str
     sent: int
@@ -255,12 +333,14 @@ def rates(period: timedelta, label: str, now: datetime | None = None) -> Rates:
 
 
 def _distinct_pairs(since: datetime) -> dict[str, int]:
-    """Per kind: distinct (message, recipient) pairs among events of messages sent since."""
+    """Per kind: distinct (message, recipient) pairs among events of messages sent since;
+    bounces are the hard ones only."""
+    # Only a hard bounce is a bounce here: a soft one is a delay that often ends in delivery.
+    counted_kinds = Q(kind__in=(EventKind.DELIVERED, EventKind.COMPLAINED)) | Q(
+        kind=EventKind.BOUNCED, bounce_type=BounceType.HARD
+    )
     pairs = (
-        RecipientEvent.objects.filter(
-            message__sent_at__gte=since,
-            kind__in=(EventKind.DELIVERED, EventKind.BOUNCED, EventKind.COMPLAINED),
-        )
+        RecipientEvent.objects.filter(counted_kinds, message__sent_at__gte=since)
         .values_list("kind", "message_id", "recipient")
         .distinct()
     )
@@ -270,6 +350,12 @@ def _distinct_pairs(since: datetime) -> dict[str, int]:
     return counted
 
 
-def last_event_at() -> datetime | None:
-    latest = RecipientEvent.objects.order_by("-received_at").values_list("received_at", flat=True)
-    return latest.first()
+def last_event_by_provider(providers: list[str]) -> dict[str, datetime]:
+    """When the latest event of each of ``providers`` arrived; one without any is left out."""
+    rows = (
+        RecipientEvent.objects.filter(provider__in=providers)
+        .values("provider")
+        .annotate(latest=Max("received_at"))
+        .values_list("provider", "latest")
+    )
+    return dict(rows)

@@ -281,12 +281,12 @@ def outcome_when_all_skipped(message: OutboxMessage, envelope: Envelope) -> dict
     if any(state == "accepted" for state in states.values()):
         rest = "the others are" if count > 1 else "the other recipient is"
         reply = f"Not sent again: {rest} on the suppression list."
-        now = timezone.now()
+        # The message went out when the others were accepted: keep that time.
         return {
             "reply": reply,
             "last_reply": reply,
             "status": Status.SENT,
-            "sent_at": now,
+            "sent_at": message.sent_at or timezone.now(),
             "recipient_status": states,
         }
     return {

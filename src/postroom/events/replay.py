@@ -1,7 +1,8 @@
 """The record of recent webhook deliveries: a request seen before is a replay and refused.
 
 Timestamps bound how old a request may be; this record covers the window inside that bound.
-Rows older than a day past the tolerance are purged by a chore.
+Rows are kept for :data:`KEEP`, longer than any age a provider's request may have (Mailgun's
+8 hours of retries included), then purged by a chore.
 """
 
 from __future__ import annotations

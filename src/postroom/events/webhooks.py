@@ -57,26 +57,44 @@ def receive(provider: Provider, body: bytes, headers: Mapping[str, str]) -> Outc
         raise bad_request(f"The body does not have the shape {provider.name} sends.") from error
     with transaction.atomic():
         replay.remember(provider.slug, verified.replay_key)
-        recorded = unmatched = skipped = 0
-        for event in map(recipient_events.without_nul, events):
-            if _seen(event):
+        fresh, skipped = _not_seen([recipient_events.without_nul(e) for e in events])
+        rows = recipient_events.record_all(fresh)
+    unmatched = sum(row.message_id is None for row in rows)
+    return Outcome(len(rows), unmatched, skipped)
+
+
+def _not_seen(
+    events: list[recipient_events.ProviderEvent],
+) -> tuple[list[recipient_events.ProviderEvent], int]:
+    """The events not recorded before (nor earlier in this batch), and how many were."""
+    seen = _recorded(events)
+    fresh, skipped = [], 0
+    for event in events:
+        if event.provider_event_id:
+            mark = (event.provider, event.provider_event_id[:200], _recipient(event))
+            if mark in seen:
                 skipped += 1
                 continue
-            row = recipient_events.record(event)
-            recorded += 1
-            unmatched += row.message_id is None
-    return Outcome(recorded, unmatched, skipped)
+            seen.add(mark)
+        fresh.append(event)
+    return fresh, skipped
 
 
-def _seen(event: recipient_events.ProviderEvent) -> bool:
-    return (
-        bool(event.provider_event_id)
-        and RecipientEvent.objects.filter(
-            provider=event.provider,
-            provider_event_id=event.provider_event_id[:200],
-            recipient=event.recipient.strip().lower(),
-        ).exists()
-    )
+def _recorded(events: list[recipient_events.ProviderEvent]) -> set[tuple[str, str, str]]:
+    """(provider, event id, recipient) of the batch's event ids already recorded: one query
+    per few hundred ids."""
+    ids = sorted({e.provider_event_id[:200] for e in events if e.provider_event_id})
+    providers = {e.provider for e in events}
+    seen: set[tuple[str, str, str]] = set()
+    for start in range(0, len(ids), recipient_events.LOOKUP_CHUNK):
+        chunk = ids[start : start + recipient_events.LOOKUP_CHUNK]
+        rows = RecipientEvent.objects.filter(provider__in=providers, provider_event_id__in=chunk)
+        seen.update(rows.values_list("provider", "provider_event_id", "recipient"))
+    return seen
+
+
+def _recipient(event: recipient_events.ProviderEvent) -> str:
+    return event.recipient.strip().lower()[:320]
 
 
 def provider_named(slug: str) -> Provider | None:

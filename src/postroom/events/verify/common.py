@@ -21,15 +21,22 @@ def header(headers: Mapping[str, str], name: str) -> str:
     return (headers.get(name) or "").strip()
 
 
-def check_timestamp(value: str | float | int, tolerance: int, now: float | None = None) -> None:
+def check_timestamp(
+    value: str | float | int, tolerance: int, now: float | None = None, max_age: int = 0
+) -> None:
+    """Within ``tolerance`` seconds of the clock either way; or, for a provider that resends
+    the first signed body for hours, up to ``max_age`` seconds old (never that far ahead)."""
     try:
         stamp = float(value)
     except (TypeError, ValueError):
         raise bad_request("The timestamp is missing or not a number of seconds.") from None
-    if not math.isfinite(stamp) or abs((time.time() if now is None else now) - stamp) > tolerance:
+    oldest = max(tolerance, max_age)
+    age = (time.time() if now is None else now) - stamp
+    if not math.isfinite(stamp) or age > oldest or -age > tolerance:
         raise bad_request(
-            f"The timestamp is more than {tolerance} seconds away from this server's clock:"
-            " an old request is refused (check the clocks if this is a fresh one)."
+            f"The timestamp is more than {oldest if age > 0 else tolerance} seconds away from"
+            " this server's clock: an old request is refused (check the clocks if this is a"
+            " fresh one)."
         )
 
 

@@ -1,5 +1,11 @@
 """Mailgun webhooks: HMAC-SHA256 of timestamp + token with the webhook signing key, in the
-body's ``signature`` object; each token is used once."""
+body's ``signature`` object; each token is used once.
+
+Mailgun retries a webhook that failed for about 8 hours, always with the first signed body, so
+a short tolerance would lose every retry after a brief outage. Its tokens may therefore be up
+to :data:`RETRY_WINDOW` old: the token is single-use and the replay record keeps it longer
+than that (:data:`postroom.events.replay.KEEP`), so an old body still cannot be replayed.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from collections.abc import Mapping
 
 from postroom.events.errors import bad_request, unauthorised
 from postroom.events.verify.common import Verified, check_timestamp, parse_json, same
+
+RETRY_WINDOW = 8 * 60 * 60  # seconds: how long Mailgun goes on retrying one webhook
 
 
 def verify(body: bytes, headers: Mapping[str, str], signing_key: str, tolerance: int) -> Verified:
@@ -26,5 +34,5 @@ def verify(body: bytes, headers: Mapping[str, str], signing_key: str, tolerance:
     ).hexdigest()
     if not same(given.lower(), expected):
         raise unauthorised("The HMAC signature does not match the signing key.")
-    check_timestamp(timestamp, tolerance)
+    check_timestamp(timestamp, tolerance, max_age=RETRY_WINDOW)
     return Verified(payload, token)

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from postroom.config import current_config
-from postroom.delivery.echo import configured_providers
-from postroom.delivery.recipient_events import last_event_at, rates
+from postroom.delivery.echo import configured_provider_names
+from postroom.delivery.recipient_events import last_event_by_provider, rates
 from postroom.health.registry import DELIVERY, Result, check
 
 WEEK = timedelta(days=7)
@@ -21,8 +21,9 @@ DOCS = "README.md#provider-events"
     "delivery-reputation",
     "Few bounces and complaints",
     DELIVERY,
-    "Out of the recipients the provider accepted in the last 7 days, how many bounced or"
-    " marked the mail as spam. Mailbox providers such as Gmail and Yahoo treat a sender with"
+    "Out of the recipients the provider accepted in the last 7 days, how many bounced for"
+    " good (hard bounces; a soft bounce is temporary and not counted) or marked the mail as"
+    " spam. Mailbox providers such as Gmail and Yahoo treat a sender with"
     " many as a spammer.",
     docs=DOCS,
 )
@@ -39,7 +40,7 @@ def reputation() -> list[Result]:
     if bounce > bounce_limit:
         results.append(
             Result.warning(
-                f"{bounce:.1f}% of recipients bounced in the last 7 days ({week.bounced} of"
+                f"{bounce:.1f}% of recipients hard-bounced in the last 7 days ({week.bounced} of"
                 f" {week.sent}); the limit is {bounce_limit:g}%"
                 " (Postroom:Events:BounceRateWarningPercent).",
                 "Remove dead addresses (hard bounces are suppressed already); check that forms"
@@ -62,7 +63,7 @@ def reputation() -> list[Result]:
         )
     return results or [
         Result.success(
-            f"In the last 7 days {bounce:.1f}% bounced and {complaint:.2f}% complained, out of"
+            f"In the last 7 days {bounce:.1f}% hard-bounced and {complaint:.2f}% complained, out of"
             f" {week.sent} recipients."
         )
     ]
@@ -72,12 +73,12 @@ def reputation() -> list[Result]:
     "delivery-events-arrive",
     "Provider events arrive",
     DELIVERY,
-    "With a webhook secret configured, the provider should report deliveries and bounces; if"
-    " none arrive, the webhook is probably not set up at the provider.",
+    "With a webhook secret configured, each such provider should report deliveries and"
+    " bounces; if none arrive from one, its webhook is probably not set up at the provider.",
     docs=DOCS,
 )
 def events_arrive() -> list[Result]:
-    providers = configured_providers()
+    providers = configured_provider_names()
     if not providers:
         return [
             Result.info(
@@ -87,34 +88,55 @@ def events_arrive() -> list[Result]:
                 " into the provider's console.",
             )
         ]
-    last = last_event_at()
+    latest = last_event_by_provider(list(providers))
     now = timezone.now()
     sent = rates(WEEK, "7 days").sent
-    names = ", ".join(providers)
-    fix = (
-        f"Paste the endpoint URL shown on the Settings page into the {names} console, with the"
-        " same secret as in the configuration; events the provider could not deliver are"
-        " listed in its webhook log."
-    )
+    names = ", ".join(providers.values())
     settings_link = {"link": reverse("backoffice:settings"), "link_text": "Endpoint URLs"}
-    if last is None:
-        if not sent:
-            return [Result.info(f"Webhooks are configured ({names}); no mail sent yet.")]
-        return [
+    never = [name for slug, name in providers.items() if slug not in latest]
+    stale = [
+        name for slug, name in providers.items() if slug in latest and now - latest[slug] > WEEK
+    ]
+    if len(never) == len(providers) and not sent:
+        return [Result.info(f"Webhooks are configured ({names}); no mail sent yet.")]
+    results = []
+    if never and sent:
+        results.append(
             Result.warning(
-                f"No provider event has ever arrived, although the {names} webhook is"
-                f" configured and {sent} recipients were sent mail in the last 7 days.",
-                fix,
+                f"No provider event has ever arrived from {', '.join(never)}, although the"
+                f" webhook is configured and {sent} recipients were sent mail in the last 7"
+                " days.",
+                _fix(never),
                 **settings_link,
             )
-        ]
-    if now - last > WEEK and sent:
-        return [
+        )
+    if stale and sent:
+        results.append(
             Result.warning(
-                f"No provider event arrived in the last 7 days, although {sent} recipients"
-                f" were sent mail ({names} configured).",
-                fix,
+                f"No event arrived from {', '.join(stale)} in the last 7 days, although {sent}"
+                " recipients were sent mail.",
+                _fix(stale),
                 **settings_link,
             )
-        ]
-    return [Result.success(f"The latest provider event arrived {last:%Y-%m-%d %H:%M} UTC.")]
+        )
+    return results or [
+        Result.success(
+            "The latest provider events arrived: "
+            + "; ".join(
+                f"{name} {latest[slug]:%Y-%m-%d %H:%M} UTC"
+                for slug, name in providers.items()
+                if slug in latest
+            )
+            + "."
+            if latest
+            else f"Webhooks are configured ({names}); no mail was sent in the last 7 days."
+        )
+    ]
+
+
+def _fix(names: list[str]) -> str:
+    return (
+        f"Paste the endpoint URL shown on the Settings page into the {', '.join(names)} console,"
+        " with the same secret as in the configuration; events the provider could not deliver"
+        " are listed in its webhook log. A provider you no longer use: remove its secret."
+    )
