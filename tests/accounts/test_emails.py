@@ -15,7 +15,10 @@ pytestmark = pytest.mark.django_db
 def test_the_preview_page_shows_both_emails_in_a_sandboxed_frame(admin_client):
     page = admin_client.get("/users/emails/").content.decode()
     assert "You are invited to Postroom" in page
-    assert '<iframe class="mail-html" sandbox src="/users/emails/invitation/html/"' in page
+    assert (
+        '<iframe class="mail-html" sandbox="allow-same-origin" data-fit-content '
+        'src="/users/emails/invitation/html/"' in page
+    )
     text = admin_client.get("/users/emails/?email=password_reset&view=text").content.decode()
     assert "Reset your Postroom password" in text
     assert "works for one hour, and only once" in text

@@ -71,7 +71,9 @@ def test_remote_images_are_blocked_unless_asked_for(staff_client: Client) -> Non
     assert staff_client.get(frame)["Content-Security-Policy"] == HTML_FRAME_CSP
     assert "https:" not in HTML_FRAME_CSP
     shown = staff_client.get(frame, {"images": "1"})["Content-Security-Policy"]
-    assert shown == HTML_FRAME_CSP_REMOTE_IMAGES and shown.startswith("sandbox;")
+    assert shown == HTML_FRAME_CSP_REMOTE_IMAGES and shown.startswith(
+        "sandbox allow-same-origin; default-src 'none'; script-src 'none';"
+    )
     page = staff_client.get(reverse("inbox:detail", args=[message.pk]), {"images": "1"})
     assert f'src="{frame}?images=1"' in page.content.decode()
     assert "Block remote images" in page.content.decode()

@@ -16,7 +16,10 @@ from postroom.inbox.models import CaughtMessage
 
 from .conftest import store
 
-HTML_FRAME_CSP = "sandbox; default-src 'none'; img-src data: cid:; style-src 'unsafe-inline'"
+HTML_FRAME_CSP = (
+    "sandbox allow-same-origin; default-src 'none'; script-src 'none'; img-src data: cid:;"
+    " style-src 'unsafe-inline'"
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -111,8 +114,10 @@ def test_detail_tabs(staff_client: Client) -> None:
     url = reverse("inbox:detail", args=[message.pk])
 
     html_tab = staff_client.get(url).content.decode()  # HTML is the default tab
-    assert '<iframe class="mail-html" sandbox src="' in html_tab
-    assert "allow-scripts" not in html_tab and "allow-same-origin" not in html_tab
+    assert (
+        '<iframe class="mail-html" sandbox="allow-same-origin" data-fit-content src="' in html_tab
+    )
+    assert "allow-scripts" not in html_tab
     assert 'aria-selected="true">HTML<' in html_tab
     assert "Attachments (1)" in html_tab
 
@@ -146,7 +151,9 @@ def test_html_part_is_served_sandboxed(staff_client: Client) -> None:
     response = staff_client.get(reverse("inbox:html", args=[message.pk]))
     assert response.status_code == 200
     assert response["Content-Security-Policy"] == HTML_FRAME_CSP
-    assert HTML_FRAME_CSP.startswith("sandbox; default-src 'none'")
+    assert HTML_FRAME_CSP.startswith(
+        "sandbox allow-same-origin; default-src 'none'; script-src 'none'"
+    )
     assert response["X-Frame-Options"] == "SAMEORIGIN"
     assert response["Content-Type"] == "text/html; charset=utf-8"
     assert b"<p>Hi" in response.content

@@ -67,7 +67,7 @@ def test_the_frame_for_a_message_body_may_be_framed_by_postroom_only(admin_clien
     page = admin_client.get(f"/outbox/{pk}/")
     frame = admin_client.get(f"/outbox/{pk}/html/")
     assert "frame-src 'self'" in page[CSP]
-    assert frame[CSP].startswith("sandbox; default-src 'none'")
+    assert frame[CSP].startswith("sandbox allow-same-origin; default-src 'none'; script-src 'none'")
     assert frame["X-Frame-Options"] == "SAMEORIGIN"
 
 
