@@ -117,6 +117,9 @@ def test_the_invitation_expiry_is_shown_in_the_hours_its_key_names(isolated_site
     data = json.loads(show("--json")[0])
     assert data["security"]["Postroom:Security:UserInviteExpiryHours"]["value"] == 36.5
     (isolated_site / "appsettings.json").write_text("{}")
-    assert json.loads(show("--json")[0])["security"][
-        "Postroom:Security:UserInviteExpiryHours"
-    ]["value"] == 72
+    assert (
+        json.loads(show("--json")[0])["security"]["Postroom:Security:UserInviteExpiryHours"][
+            "value"
+        ]
+        == 72
+    )
