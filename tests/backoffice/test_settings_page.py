@@ -102,3 +102,11 @@ def test_the_backup_connection_is_shown_with_origins_and_never_its_password(
     assert "smtp.backup.example" in html and "appsettings.json:2" in html
     assert "env:Postroom__Smtp__Backup__Password" in html
     assert "backup-Pa55word" not in html
+
+
+def test_the_development_inbox_named_is_the_one_serve_started(admin_client, isolated_site):
+    from postroom.core.requests import INBOX_PORT_ENVIRON
+
+    html = admin_client.get("/settings/", **{INBOX_PORT_ENVIRON: 2731}).content.decode()
+    assert "development inbox at 127.0.0.1:2731" in html
+    assert "development inbox at 127.0.0.1:2525" not in html

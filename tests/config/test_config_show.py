@@ -105,3 +105,21 @@ def test_unusable_hosting_values_are_reported_not_crashed(tmp_path: Path):
     assert "Traceback" not in result.stderr
     keys = {error["key"] for error in json.loads(result.stdout)["errors"]}
     assert keys == {"POSTROOM_PORT", "POSTROOM_LOG_LEVEL", "POSTROOM_DEBUG"}
+
+
+def test_the_invitation_expiry_is_shown_in_the_hours_its_key_names(isolated_site):
+    (isolated_site / "appsettings.json").write_text(
+        '{"Umbraco": {"CMS": {"Security": {"UserInviteEmailExpiry": "1.12:30:00"}}}}'
+    )
+    text, _ = show()
+    assert "Postroom:Security:UserInviteExpiryHours" in text
+    assert "36.5" in text and "day" not in text.split("UserInviteExpiryHours")[1].split("\n")[0]
+    data = json.loads(show("--json")[0])
+    assert data["security"]["Postroom:Security:UserInviteExpiryHours"]["value"] == 36.5
+    (isolated_site / "appsettings.json").write_text("{}")
+    assert (
+        json.loads(show("--json")[0])["security"]["Postroom:Security:UserInviteExpiryHours"][
+            "value"
+        ]
+        == 72
+    )

@@ -29,11 +29,13 @@ def test_prints_the_servers_reply(isolated_site, smtp_server, capsys):
     assert OutboxMessage.objects.get().kind == "test"
 
 
-def test_connection_refused_is_explained(isolated_site, refused_port):
+def test_connection_refused_is_explained(isolated_site, refused_port, caplog):
     configure(isolated_site, Port=refused_port, SecureSocketOptions="None")
     with pytest.raises(CommandError, match="(?i)connection refused"):
         call_command("sendtest", "me@example.net")
     assert OutboxMessage.objects.get().status == "failed"
+    # The error is printed once, as the command's error, not again as a log line.
+    assert not [r for r in caplog.records if "failed at" in r.getMessage()]
 
 
 def test_a_rejected_login_quotes_the_535_reply(isolated_site, smtp_server, certificates):

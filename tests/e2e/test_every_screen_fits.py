@@ -304,6 +304,18 @@ def test_every_screen_fits_a_phone_and_a_laptop(browser, postroom, sweep):
     sweep.visit(admin, form_url + "/embed/", "form-embed")
     sweep.visit(admin, form_url + "/delete/", "form-delete")
 
+    # Screens added since: your own account, applications, suppressions, unmatched events, 404s.
+    for path, name in (
+        ("/account/", "account"),
+        ("/applications/", "applications"),
+        ("/applications/new/", "application-new"),
+        ("/suppressions/", "suppressions"),
+        ("/events/unmatched/", "events-unmatched"),
+    ):
+        sweep.visit(admin, url + path, name)
+    sweep.visit(admin, url + "/no-such-page/", "not-found-404", 404)
+    sweep.visit(visitor, url + "/f/no-such-form/", "public-not-found-404", 404)
+
     # The late visitor's form was closed while they typed: they are refused.
     admin.goto(form_url + "/settings/")
     admin.get_by_label("Accepting entries").uncheck()

@@ -75,6 +75,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     smtp = config.smtp
     form = TestEmailForm(request.POST or None, initial={"to": request.user.email})
     refusal = test_email_refusal(smtp)
+    inbox_port = request.META.get(INBOX_PORT_ENVIRON)  # set by `serve --inbox-port`
     if request.method == "POST" and refusal:
         form.add_error(None, refusal)
     elif request.method == "POST" and form.is_valid():
@@ -83,7 +84,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             body=(
                 "This is a test email from Postroom.\n\n"
                 f"It was sent by {request.user.email} from the Settings page, "
-                f"and {describe_destination(smtp)}.\n"
+                f"and {describe_destination(smtp, inbox_port)}.\n"
             ),
             to=[form.cleaned_data["to"]],
         )
@@ -96,7 +97,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "smtp": smtp,
             "config": config,
             "sections": _section_rows(config),
-            "destination": describe_destination(smtp),
+            "destination": describe_destination(smtp, inbox_port),
             "form": form,
             "files": _settings_files(),
             "site_dir": runtime.site_dir(),

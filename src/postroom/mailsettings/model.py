@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from postroom import redact
@@ -69,6 +70,9 @@ class Setting:
         """The value as it may be displayed: secrets are masked."""
         if isinstance(self.value, Secret):
             return MASK
+        if isinstance(self.value, timedelta):  # keys that hold a span name it in hours
+            hours = self.value.total_seconds() / 3600
+            return int(hours) if hours.is_integer() else round(hours, 2)
         return self.value
 
 

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
+from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
@@ -51,7 +54,8 @@ class Command(BaseCommand):
         worker = Worker(name="sendtest")
         batch = queue.claim(worker.id, 1, worker.lease, only=queued.pk)
         if batch:  # else a running worker took it first: wait for its outcome
-            worker.deliver(batch, route, current_policy())
+            with _quiet_about(queued.message_id):
+                worker.deliver(batch, route, current_policy())
         result = self._wait_until_finished(queued.pk)
         attempt = result.attempts.last()
         if result.status == "sent" and attempt and attempt.transport == route.description:
@@ -75,3 +79,27 @@ class Command(BaseCommand):
             if message.is_finished or time.monotonic() > deadline:
                 return message
             time.sleep(0.2)
+
+
+class _OwnFailure(logging.Filter):
+    """Drops the worker's "Delivery of <id> ... failed" line for one message: the command
+    prints that failure itself, once, as its error."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__()
+        self.message_id = message_id
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (record.msg.startswith("Delivery of") and args[:1] == (self.message_id,))
+
+
+@contextlib.contextmanager
+def _quiet_about(message_id: str) -> Iterator[None]:
+    logger = logging.getLogger("postroom.delivery")
+    own_failure = _OwnFailure(message_id)
+    logger.addFilter(own_failure)
+    try:
+        yield
+    finally:
+        logger.removeFilter(own_failure)
