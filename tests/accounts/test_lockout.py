@@ -21,7 +21,9 @@ from .conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 GENERIC = b"Please enter a correct email address and password."
-LOCKED = b"This account is temporarily locked for your address"
+LOCKED = (
+    b"This account is temporarily locked after too many failed logins from this network address"
+)
 ATTACKER = "192.0.2.66"
 
 

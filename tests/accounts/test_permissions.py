@@ -37,7 +37,12 @@ RULES: list[tuple[str, str, str]] = [
     ("accounts:logout", PUBLIC, PUBLIC),  # logging out needs no permission
     ("accounts:setup", PUBLIC, PUBLIC),
     ("backoffice:healthz", PUBLIC, PUBLIC),
-    ("backoffice:metrics", PUBLIC, PUBLIC),  # loopback or a token, never a login
+    ("backoffice:metrics", PUBLIC, PUBLIC),
+    (
+        "backoffice:favicon",
+        PUBLIC,
+        PUBLIC,
+    ),  # a redirect to the static icon  # loopback or a token, never a login
     ("accounts:accept", PUBLIC, PUBLIC),  # invitation links
     ("accounts:password-reset*", PUBLIC, PUBLIC),
     ("path:f/*", PUBLIC, PUBLIC),  # public form pages
@@ -45,6 +50,9 @@ RULES: list[tuple[str, str, str]] = [
     ("api:openapi", PUBLIC, PUBLIC),  # the HTTP API's description
     ("api:not-found", PUBLIC, PUBLIC),  # a JSON 404 for any other /api/ address
     ("api:*", SIGNED_IN, SIGNED_IN),  # bearer secrets, never sessions: 401 without one
+    ("inbox-api:openapi", PUBLIC, PUBLIC),  # the inbox API's description
+    ("inbox-api:not-found", PUBLIC, PUBLIC),  # a JSON 404 for any other inbox API address
+    ("inbox-api:*", SIGNED_IN, SIGNED_IN),  # inbox tokens, never sessions: 401 without one
     # Everyone's own account page.
     ("accounts:account*", SIGNED_IN, SIGNED_IN),
     # Administrators only.
@@ -52,6 +60,7 @@ RULES: list[tuple[str, str, str]] = [
     ("applications:*", ADMIN, ADMIN),  # the Applications screen hands out secrets
     ("health:try-settings", ADMIN, ADMIN),  # tries SMTP settings typed in: a settings action
     ("delivery:resend", ADMIN, ADMIN),  # email log actions
+    ("delivery:resend-to", ADMIN, ADMIN),
     ("delivery:cancel", ADMIN, ADMIN),
     ("delivery:retry", ADMIN, ADMIN),
     ("delivery:bulk", ADMIN, ADMIN),

@@ -37,3 +37,9 @@ def test_public_form_pages_have_the_favicon(client, administrator):
 
     form = builder.create_form("Contact us", administrator)
     assert FAVICON in client.get(f"/f/{form.slug}/").content.decode()
+
+
+def test_favicon_ico_leads_to_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("/static/postroom/favicon.svg")

@@ -252,3 +252,14 @@ def test_running_one_check_redirects_back_to_that_check(admin_client):
     assert response["Location"] == expected
     page = admin_client.get(response["Location"])
     assert 'id="check-security-secret-key"' in page.content.decode()
+
+
+def test_the_checks_name_the_development_inbox_serve_started(admin_client):
+    """Under `serve --inbox-port 2731` the checks, which run in threads of their own, speak of
+    port 2731 as the dashboard does, not of the configured 2525."""
+    from postroom.core.requests import INBOX_PORT_ENVIRON
+
+    page = admin_client.get("/health/run/?check=smtp", **{INBOX_PORT_ENVIRON: 2731})
+    html = page.content.decode()
+    assert "development inbox at 127.0.0.1:2731" in html
+    assert "127.0.0.1:2525" not in html

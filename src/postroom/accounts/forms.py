@@ -110,8 +110,8 @@ class LoginForm(AuthenticationForm):
             "Please enter a correct email address and password. The password is case-sensitive."
         ),
         "locked": (
-            "This account is temporarily locked for your address after too many failed "
-            "logins. Try again in %(wait)s, after %(until)s UTC."
+            "This account is temporarily locked after too many failed logins from this network "
+            "address. Try again in %(wait)s, after %(until)s UTC."
         ),
         "busy": (
             "The server is busy checking other logins. Nothing was counted: try again in a "

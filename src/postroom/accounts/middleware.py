@@ -12,7 +12,7 @@ from postroom.accounts.models import User
 # Paths that work before setup: the setup page itself, static files, the probes, the
 # metrics (guarded by loopback or a token), the providers' signed webhooks (which need no user)
 # and the API (its applications may come from `postroom apps create` before anyone signs in).
-OPEN_PREFIXES = ("/setup/", "/static/", "/healthz", "/metrics", "/events/", "/api/")
+OPEN_PREFIXES = ("/setup/", "/static/", "/favicon.ico", "/healthz", "/metrics", "/events/", "/api/")
 
 
 class FirstRunSetupMiddleware:

@@ -1,4 +1,6 @@
+from django.templatetags.static import static
 from django.urls import path
+from django.views.generic import RedirectView
 
 from postroom.backoffice import views
 from postroom.backoffice.metrics import metrics
@@ -10,4 +12,10 @@ urlpatterns = [
     path("settings/", views.settings_page, name="settings"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
+    # Browsers ask for /favicon.ico whatever the page links to; answer with the one icon.
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("postroom/favicon.svg"), permanent=True),
+        name="favicon",
+    ),
 ]

@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from email.utils import parseaddr
@@ -38,6 +40,20 @@ class Route:
     connection: str = Connection.MAIN.value
 
 
+# The port of the catcher `serve --inbox-port` started, for code far from the request (the
+# health checks): set by the view around the work, read when no port is passed.
+_serving_inbox_port: ContextVar[int | None] = ContextVar("serving_inbox_port", default=None)
+
+
+@contextmanager
+def inbox_port_in_effect(port: int | None) -> Iterator[None]:
+    token = _serving_inbox_port.set(port)
+    try:
+        yield
+    finally:
+        _serving_inbox_port.reset(token)
+
+
 def current_route(smtp: SmtpSettings | None = None, inbox_port: int | None = None) -> Route | None:
     """``inbox_port``: where this process's catcher listens (`serve --inbox-port`), if not the
     configured POSTROOM_INBOX_PORT."""
@@ -54,7 +70,7 @@ def current_route(smtp: SmtpSettings | None = None, inbox_port: int | None = Non
             return _with_backup(smtp, backup)
         return Route(transport_for(smtp).description, lambda: transport_for(smtp))
     if runtime.is_development():
-        return _development_inbox(inbox_port)
+        return _development_inbox(inbox_port or _serving_inbox_port.get())
     return None
 
 
@@ -114,7 +130,8 @@ def test_email_refusal(smtp: SmtpSettings | None = None) -> str | None:
     count = len(smtp.errors)
     return (
         f"No test email was sent: the SMTP settings have {count} error{'s' if count > 1 else ''}"
-        f" ({smtp.errors[0]}). Fix {'them' if count > 1 else 'it'} and send the test again."
+        f": {str(smtp.errors[0]).rstrip('.')}. Fix {'them' if count > 1 else 'it'} and send the"
+        " test again."
     )
 
 

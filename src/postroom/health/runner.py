@@ -6,6 +6,7 @@ transaction (tests, and a request's own view of the data).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -85,8 +86,13 @@ def run_checks(checks: Sequence[Check]) -> list[CheckRun]:
     threads: list[tuple[Check, threading.Thread, float]] = []
     for check in checks:
         if check.network:
+            # Each thread runs in a copy of this context: what the view set (the catcher's
+            # port under `serve`) holds inside the checks too.
             thread = threading.Thread(
-                target=_in_thread, args=(check, runs), name=f"health-{check.id}", daemon=True
+                target=contextvars.copy_context().run,
+                args=(_in_thread, check, runs),
+                name=f"health-{check.id}",
+                daemon=True,
             )
             thread.start()
             threads.append((check, thread, time.monotonic()))

@@ -20,7 +20,8 @@ from postroom import runtime
 from postroom.config import current_smtp_settings
 from postroom.core import throttle
 from postroom.core.permissions import administrator_required
-from postroom.core.requests import wants_json
+from postroom.core.requests import INBOX_PORT_ENVIRON, wants_json
+from postroom.delivery.routing import inbox_port_in_effect
 from postroom.health import config, report
 from postroom.health.checks.smtp import server_results
 from postroom.health.registry import (
@@ -124,7 +125,9 @@ def run(request: HttpRequest) -> HttpResponse:
         # Post/redirect/get: a reload runs the checks again without re-posting, and the
         # browser lands on the check (or group) that was asked for, not the top of the page.
         return redirect(_results_url(data))
-    return _page(request, run_checks(checks), title)
+    with inbox_port_in_effect(request.META.get(INBOX_PORT_ENVIRON)):
+        runs = run_checks(checks)
+    return _page(request, runs, title)
 
 
 def _results_url(data: Any) -> str:
@@ -144,7 +147,9 @@ def checks_json(request: HttpRequest) -> HttpResponse:
     checks, _title, error = _selection(request.GET)
     if error:
         return JsonResponse({"error": error}, status=400)
-    return JsonResponse(as_json(run_checks(checks)), json_dumps_params={"indent": 2})
+    with inbox_port_in_effect(request.META.get(INBOX_PORT_ENVIRON)):
+        runs = run_checks(checks)
+    return JsonResponse(as_json(runs), json_dumps_params={"indent": 2})
 
 
 @administrator_required(reason="Only administrators can run a check's actions.")
