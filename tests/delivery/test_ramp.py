@@ -34,3 +34,13 @@ def test_no_more_connections_than_messages_due_and_back_to_one_when_idle():
     assert ramp.active == 3
     ramp.idle()
     assert ramp.active == 1
+
+
+def test_claims_are_shared_by_every_connection_until_sending_is_known_to_be_local():
+    ramp = Ramp(20)
+    assert ramp.senders() == 20  # small first claims: the others may open soon
+    ramp.sent(waited=0.1, cpu=0.001, due=1000)
+    assert ramp.senders() == 20
+    local = Ramp(20)
+    local.sent(waited=0.0004, cpu=0.001, due=1000)
+    assert local.senders() == 1  # a lone connection on loopback takes whole batches

@@ -215,6 +215,17 @@ class Ramp:
     def wanted(self, index: int) -> bool:
         return index < self.active
 
+    def senders(self) -> int:
+        """How many connections a claim shares what is due with: all of them while they may
+        still open (so each gets a share), only the open ones once sending is known to be
+        local (so a lone connection takes full batches, not ever smaller ones)."""
+        with self._lock:
+            local = self._samples > 0 and not self._networked()
+            return self.active if local else self.most
+
+    def _networked(self) -> bool:
+        return self._wait >= max(NETWORK_WAIT_FLOOR, WAIT_TO_CPU * self._cpu)
+
     def sent(self, waited: float, cpu: float, due: int) -> None:
         """One message went out after ``waited`` seconds on the server and ``cpu`` seconds of
         this process's work; ``due`` messages were left when its connection last looked."""
@@ -223,8 +234,7 @@ class Ramp:
             self._samples += 1
             self._wait += weight * (waited - self._wait)
             self._cpu += weight * (cpu - self._cpu)
-            networked = self._wait >= max(NETWORK_WAIT_FLOOR, WAIT_TO_CPU * self._cpu)
-            if networked and self.active < self.most and due > self.active:
+            if self._networked() and self.active < self.most and due > self.active:
                 self.active += 1
                 log.debug(
                     "Sending waits %.0f ms a message on the server: %d connections",

@@ -261,7 +261,8 @@ class Worker:
                     stop.wait(0.5)  # every connection of the deployment is taken
                     return 1
                 self._slots = slots  # held until the connection closes
-            senders = min(count, self._throttle.allowed)
+            assert self._ramp is not None
+            senders = min(self._ramp.senders(), self._throttle.allowed)
             size = claim_size(due, senders, self.lease, self._seconds_per_message)
             started = time.monotonic()
             batch = queue.claim(self.id, min(size, self.batch_size), self.lease, [channel])
