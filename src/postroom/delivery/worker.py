@@ -141,8 +141,8 @@ class Worker:
                 try:
                     self._hold_or_release(self._route_presence())
                     self._heartbeat()
-                    if burst:
-                        stop.wait(0.2)
+                    if burst:  # the first connection ends last: the run ends with it
+                        threads[0].join(0.2)
                         continue
                     waiter.wait(waiter.idle_seconds)
                     bell.ring()  # woken or not: the connections look again (retries come due)
