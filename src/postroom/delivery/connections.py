@@ -18,6 +18,11 @@ a raw smtplib loop). A provider 50 ms away gets every connection within its firs
 Threads, not an event loop: each connection spends its time waiting on the network, which
 releases the GIL, and the session code stays the one SMTP client.
 
+Measured in one run each (bench/delivery.py, 2,000 messages, a 2-CPU machine at load 3-8):
+over a 50 ms link twenty connections sent 144 messages a second on SQLite and PostgreSQL, 30x
+a raw smtplib loop (ten: 84-86, 18x); on loopback the ramp sent 400 (SQLite) and 603
+(PostgreSQL) a second where ten connections from the start sent 276 and 349.
+
 Each connection claims its own batches under its own name (``host:pid:thread/3``), so the
 queue's rules hold per connection: a killed worker leaves at most one duplicate per connection
 that was sending.
