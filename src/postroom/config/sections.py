@@ -117,7 +117,7 @@ def _factor(value: Any) -> float:
 
 # -- throughput and provider limits -----------------------------------------------------------
 
-DEFAULT_CONNECTIONS = 10  # why: delivery/connections.py
+DEFAULT_CONNECTIONS = 20  # why: delivery/connections.py
 LEASE_TIMEOUTS = 2  # see lease_problems
 
 
@@ -128,7 +128,7 @@ def _throughput(r: Reader) -> dict[str, Setting]:
             DEFAULT_CONNECTIONS,
             1,
             100,
-            "Write a whole number of SMTP connections per worker, from 1 to 100, e.g. 10.",
+            "Write a whole number of SMTP connections per worker, from 1 to 100, e.g. 20.",
         ),
         "max_connections": r.whole(
             "Postroom:Delivery:MaxConnections",

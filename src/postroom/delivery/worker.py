@@ -20,7 +20,7 @@ from django.utils import timezone
 from postroom.config import current_config
 from postroom.core import chores
 from postroom.delivery import queue, retry, suppression
-from postroom.delivery.connections import Bell, HeldBatch, LeaseKeeper, claim_size
+from postroom.delivery.connections import Bell, HeldBatch, LeaseKeeper, Ramp, claim_size
 from postroom.delivery.limits import ConnectionSlots, SendingRate, Throttle, says_too_many
 from postroom.delivery.models import (
     Channel,
@@ -83,9 +83,13 @@ class Worker:
         self._held = HeldBatch(self.id, self.lease)
         self._keeper: LeaseKeeper | None = None  # renews on a timer when set, else inline
         self._throttle: Throttle | None = None
+        self._ramp: Ramp | None = None  # how many connections the worker wants open now
+        self._due_left = 0  # messages due besides this connection's batch, when it claimed
         self._seconds_per_message: float | None = None
         self._lanes: list[Worker] = []
         self._lane_threads: list[threading.Thread] = []
+        self._peers: list[Worker] = []
+        self._busy = False  # a connection claiming or sending
         self._kept: tuple[str, Transport] | None = None  # a connection's open transport
         self._slots: ConnectionSlots | None = None  # set while this connection holds a slot
         self._last_sent = 0.0
@@ -110,10 +114,11 @@ class Worker:
         slots = ConnectionSlots(int(current_config().delivery.max_connections.value))
         keeper = LeaseKeeper(self.lease, slots)
         throttle = Throttle(count)
+        ramp = Ramp(count)
         bell = Bell()
         for index in range(count):
             lane = Worker(f"{self.id}/{index}", self.batch_size, self.lease, self.inbox_port)
-            lane._keeper, lane._throttle = keeper, throttle
+            lane._keeper, lane._throttle, lane._ramp = keeper, throttle, ramp
             keeper.add(lane._held)
             self._lanes.append(lane)
         threads = [
@@ -126,7 +131,7 @@ class Worker:
             for index, lane in enumerate(self._lanes)
         ]
         for lane in self._lanes:
-            lane._lane_threads = threads
+            lane._lane_threads, lane._peers = threads, self._lanes
         waiter = Waiter()
         try:
             keeper.start()
@@ -136,8 +141,8 @@ class Worker:
                 try:
                     self._hold_or_release(self._route_presence())
                     self._heartbeat()
-                    if burst:
-                        stop.wait(0.2)
+                    if burst:  # the first connection ends last: the run ends with it
+                        threads[0].join(0.2)
                         continue
                     waiter.wait(waiter.idle_seconds)
                     bell.ring()  # woken or not: the connections look again (retries come due)
@@ -176,7 +181,7 @@ class Worker:
         slots: ConnectionSlots,
     ) -> None:
         """One connection's loop: claim its share, send it, until stopped (or nothing is due)."""
-        assert self._throttle is not None
+        assert self._throttle is not None and self._ramp is not None
         try:
             while not stop.is_set():
                 seen = bell.rung
@@ -187,7 +192,17 @@ class Worker:
                             return
                         bell.wait(seen, 1.0)
                         continue
-                    attempted = self._lane_once(index, count, stop, slots)
+                    if not self._ramp.wanted(index):
+                        self.close_connection()
+                        if burst and self._ramp.finished:
+                            return
+                        bell.wait(seen, 0.2 if burst else 5.0)
+                        continue
+                    self._busy = True
+                    try:
+                        attempted = self._lane_once(index, count, stop, slots)
+                    finally:
+                        self._busy = False
                 except LeaseLost as lost:
                     log.warning("Connection %s stopped its batch: %s", self.id, lost)
                     self._give_back()
@@ -199,7 +214,12 @@ class Worker:
                     stop.wait(1.0)
                     attempted = 0
                 if attempted == 0:
+                    if index == 0:
+                        self._ramp.idle()
                     if burst and (index > 0 or not self._others_sending()):
+                        if index == 0:
+                            self._ramp.finished = True
+                            bell.ring()
                         return  # the first connection last: it takes what others gave back
                     if time.monotonic() - self._last_sent > IDLE_CLOSE_SECONDS:
                         self.close_connection()
@@ -211,7 +231,11 @@ class Worker:
             connections.close_all()
 
     def _others_sending(self) -> bool:
-        return any(t.is_alive() for t in self._lane_threads[1:])
+        """Whether another connection is still at work (it may give messages back)."""
+        return any(
+            thread.is_alive() and lane._busy
+            for thread, lane in zip(self._lane_threads[1:], self._peers[1:], strict=True)
+        )
 
     def _lane_once(
         self, index: int, count: int, stop: threading.Event, slots: ConnectionSlots
@@ -237,10 +261,12 @@ class Worker:
                     stop.wait(0.5)  # every connection of the deployment is taken
                     return 1
                 self._slots = slots  # held until the connection closes
-            senders = min(count, self._throttle.allowed)
+            assert self._ramp is not None
+            senders = min(self._ramp.senders(), self._throttle.allowed)
             size = claim_size(due, senders, self.lease, self._seconds_per_message)
             started = time.monotonic()
             batch = queue.claim(self.id, min(size, self.batch_size), self.lease, [channel])
+            self._due_left = due - len(batch)
             if batch:
                 self.deliver(batch, route, policy, stop, started)
                 per = (time.monotonic() - started) / len(batch)
@@ -437,14 +463,21 @@ class Worker:
             sender=message.sender, recipients=envelope.recipients, raw=bytes(message.raw)
         )
 
+        flushing = 0.0
+
         def before_content() -> None:
             # The previous message's outcome is committed, and this batch still held with
             # time for the final reply, before this message can be accepted.
+            nonlocal flushing
+            flush_started = time.monotonic()
             self._outcomes.flush()
+            flushing = time.monotonic() - flush_started
             self._held.check(margin)
 
+        send_started, cpu_started = time.monotonic(), time.thread_time()
         try:
             result = transport.send(outgoing, before_content=before_content)
+            self._measure(time.monotonic() - send_started - flushing, cpu_started)
         except DeliveryError as error:
             throttle = self._throttle
             if throttle and throttle.allowed > 1 and says_too_many(error.reply, error.message):
@@ -462,6 +495,12 @@ class Worker:
             self._record_failure(message, route, problem, started, policy)
         else:
             self._record_result(message, route, result, started, policy)
+
+    def _measure(self, elapsed: float, cpu_started: float) -> None:
+        """Tell the ramp how long this message waited on the server (see connections.Ramp)."""
+        if self._ramp is not None:
+            cpu = time.thread_time() - cpu_started
+            self._ramp.sent(max(elapsed - cpu, 0.0), cpu, self._due_left)
 
     # -- outcomes ----------------------------------------------------------------------
 

@@ -1,0 +1,46 @@
+"""The number of connections a worker opens grows only while sending waits on the network."""
+
+from postroom.delivery.connections import Ramp
+
+
+def test_loopback_stays_at_one_connection():
+    ramp = Ramp(20)
+    for _ in range(200):  # a millisecond of work, a fraction of one waiting on the server
+        ramp.sent(waited=0.0004, cpu=0.001, due=1000)
+    assert ramp.active == 1
+    assert ramp.wanted(0) and not ramp.wanted(1)
+
+
+def test_a_far_provider_gets_every_connection_within_its_first_messages():
+    ramp = Ramp(20)
+    for _ in range(19):  # 50 ms round trips
+        ramp.sent(waited=0.1, cpu=0.001, due=1000)
+    assert ramp.active == 20
+    ramp.sent(waited=0.1, cpu=0.001, due=1000)
+    assert ramp.active == 20  # never more than the setting
+
+
+def test_a_busy_processor_is_not_mistaken_for_the_network():
+    ramp = Ramp(20)
+    for _ in range(50):  # slow, but the time goes into this process's own work
+        ramp.sent(waited=0.008, cpu=0.006, due=1000)
+    assert ramp.active == 1
+
+
+def test_no_more_connections_than_messages_due_and_back_to_one_when_idle():
+    ramp = Ramp(20)
+    for _ in range(30):
+        ramp.sent(waited=0.1, cpu=0.001, due=3)
+    assert ramp.active == 3
+    ramp.idle()
+    assert ramp.active == 1
+
+
+def test_claims_are_shared_by_every_connection_until_sending_is_known_to_be_local():
+    ramp = Ramp(20)
+    assert ramp.senders() == 20  # small first claims: the others may open soon
+    ramp.sent(waited=0.1, cpu=0.001, due=1000)
+    assert ramp.senders() == 20
+    local = Ramp(20)
+    local.sent(waited=0.0004, cpu=0.001, due=1000)
+    assert local.senders() == 1  # a lone connection on loopback takes whole batches
