@@ -37,12 +37,8 @@ RULES: list[tuple[str, str, str]] = [
     ("accounts:logout", PUBLIC, PUBLIC),  # logging out needs no permission
     ("accounts:setup", PUBLIC, PUBLIC),
     ("backoffice:healthz", PUBLIC, PUBLIC),
-    ("backoffice:metrics", PUBLIC, PUBLIC),
-    (
-        "backoffice:favicon",
-        PUBLIC,
-        PUBLIC,
-    ),  # a redirect to the static icon  # loopback or a token, never a login
+    ("backoffice:metrics", PUBLIC, PUBLIC),  # loopback or a token, never a login
+    ("backoffice:favicon", PUBLIC, PUBLIC),  # a redirect to the static icon
     ("accounts:accept", PUBLIC, PUBLIC),  # invitation links
     ("accounts:password-reset*", PUBLIC, PUBLIC),
     ("path:f/*", PUBLIC, PUBLIC),  # public form pages
