@@ -134,6 +134,9 @@ class Worker:
             lane._lane_threads, lane._peers = threads, self._lanes
         waiter = Waiter()
         try:
+            # Before any connection looks: a burst whose connections find nothing routed to
+            # send ends at once, and unroutable mail must be held by then.
+            self._hold_or_release(self._route_presence())
             keeper.start()
             for thread in threads:
                 thread.start()
