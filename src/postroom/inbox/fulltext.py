@@ -112,4 +112,6 @@ def body_text(raw: bytes, found: parsing.Outline) -> str:
             span, raw[slice(*decoding.fetch_limit(span, BODY_TEXT_LIMIT))], BODY_TEXT_LIMIT
         )
         pieces.append(html.unescape(_TAG.sub(" ", text)) if is_html else text)
-    return _SPACE.sub(" ", " ".join(pieces)).strip()[: BODY_TEXT_LIMIT * 2]
+    # NUL is no word, and PostgreSQL's text columns refuse it.
+    words = " ".join(pieces).replace("\x00", " ")
+    return _SPACE.sub(" ", words).strip()[: BODY_TEXT_LIMIT * 2]
