@@ -37,6 +37,10 @@ class SendingRate:
         self.rate = rate
         self._spare = 0  # permits taken from the bucket and not used yet (this connection's)
 
+    def will_query(self) -> bool:
+        """Whether the next :meth:`take` asks the database (no permit left over)."""
+        return self.rate > 0 and self._spare <= 0
+
     def take(self, stop: threading.Event | None = None) -> bool:
         """Wait for one permit; False only when ``stop`` was set first."""
         if self.rate <= 0:

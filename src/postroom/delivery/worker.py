@@ -413,6 +413,10 @@ class Worker:
                     self._held.renew()
                     renew_at = time.monotonic() + self.lease.total_seconds() / 3
                 self._held.check()
+                if self._rate.will_query():
+                    # On PostgreSQL the last outcome may still be on the wire; one connection
+                    # carries one command at a time.
+                    self._outcomes.flush()
                 if not self._rate.take(stop):
                     continue  # stopping: the next turn gives the rest back
                 try:
