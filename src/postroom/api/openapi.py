@@ -5,6 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from postroom.api.validation import MAX_RECIPIENTS
+from postroom.core.jsonapi import (
+    described,
+    described_error,
+    openapi_document,
+    page_schema,
+    schema_ref,
+)
 from postroom.delivery.models import SuppressionReason
 
 _ADDRESSES = {
@@ -13,13 +20,6 @@ _ADDRESSES = {
         {"type": "array", "items": {"type": "string"}, "maxItems": MAX_RECIPIENTS},
     ]
 }
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
 
 
 _SEND_REQUEST = {
@@ -63,9 +63,6 @@ _CHANGE = {
         "note": {"type": "string", "maxLength": 1000},
     },
 }
-_ENTRY_RESPONSE = {
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Suppression"}}}
-}
 
 _SUPPRESSIONS = {
     "get": {
@@ -86,28 +83,12 @@ _SUPPRESSIONS = {
             },
         ],
         "responses": {
-            "200": {
-                "description": "One page of the list.",
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "suppressions": {
-                                    "type": "array",
-                                    "items": {"$ref": "#/components/schemas/Suppression"},
-                                },
-                                "page": {"type": "integer"},
-                                "per_page": {"type": "integer"},
-                                "total": {"type": "integer"},
-                                "pages": {"type": "integer"},
-                            },
-                        }
-                    }
-                },
-            },
-            "401": _error("The key is missing or wrong."),
-            "422": _error("A parameter is invalid, or the page is past the end."),
+            "200": described(
+                "One page of the list.",
+                page_schema("suppressions", "Suppression", pages={"type": "integer"}),
+            ),
+            "401": described_error("The key is missing or wrong."),
+            "422": described_error("A parameter is invalid, or the page is past the end."),
         },
     },
     "post": {
@@ -127,12 +108,12 @@ _SUPPRESSIONS = {
             },
         },
         "responses": {
-            "201": {"description": "Added.", **_ENTRY_RESPONSE},
-            "200": {"description": "Already listed: the entry as it is.", **_ENTRY_RESPONSE},
-            "400": _error("The body is not a JSON object."),
-            "401": _error("The key is missing or wrong."),
-            "415": _error("The body is not application/json."),
-            "422": _error("Invalid fields, each named."),
+            "201": described("Added.", schema_ref("Suppression")),
+            "200": described("Already listed: the entry as it is.", schema_ref("Suppression")),
+            "400": described_error("The body is not a JSON object."),
+            "401": described_error("The key is missing or wrong."),
+            "415": described_error("The body is not application/json."),
+            "422": described_error("Invalid fields, each named."),
         },
     },
     "delete": {
@@ -140,27 +121,22 @@ _SUPPRESSIONS = {
         "requestBody": {"required": True, "content": {"application/json": {"schema": _CHANGE}}},
         "responses": {
             "200": {"description": "Removed: mail to the address is sent again."},
-            "400": _error("The body is not a JSON object."),
-            "401": _error("The key is missing or wrong."),
-            "404": _error("The address is not on the list."),
-            "415": _error("The body is not application/json."),
-            "422": _error("Invalid fields, each named."),
+            "400": described_error("The body is not a JSON object."),
+            "401": described_error("The key is missing or wrong."),
+            "404": described_error("The address is not on the list."),
+            "415": described_error("The body is not application/json."),
+            "422": described_error("Invalid fields, each named."),
         },
     },
 }
 
 
 def description(server: str) -> dict[str, Any]:
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Postroom",
-            "version": "1",
-            "description": "Send mail through Postroom's outbox and follow its delivery.",
-        },
-        "servers": [{"url": server.rstrip("/") + "/api/v1"}],
-        "security": [{"bearer": []}],
-        "paths": {
+    return openapi_document(
+        title="Postroom",
+        text="Send mail through Postroom's outbox and follow its delivery.",
+        url=server.rstrip("/") + "/api/v1",
+        paths={
             "/messages": {
                 "post": {
                     "summary": "Queue a message",
@@ -178,22 +154,17 @@ def description(server: str) -> dict[str, Any]:
                         "content": {"application/json": {"schema": _SEND_REQUEST}},
                     },
                     "responses": {
-                        "202": {
-                            "description": "Queued: it is in the outbox.",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/Accepted"}
-                                }
-                            },
-                        },
-                        "400": _error("The body is not JSON."),
-                        "401": _error("The key is missing or wrong."),
-                        "403": _error("The application may not use this sender or address."),
-                        "409": _error("The Idempotency-Key was used with another body."),
-                        "413": _error("The body is too large."),
-                        "415": _error("The body is not application/json."),
-                        "422": _error("Invalid fields, each named by its path."),
-                        "429": _error("Over the rate limit: see Retry-After."),
+                        "202": described("Queued: it is in the outbox.", schema_ref("Accepted")),
+                        "400": described_error("The body is not JSON."),
+                        "401": described_error("The key is missing or wrong."),
+                        "403": described_error(
+                            "The application may not use this sender or address."
+                        ),
+                        "409": described_error("The Idempotency-Key was used with another body."),
+                        "413": described_error("The body is too large."),
+                        "415": described_error("The body is not application/json."),
+                        "422": described_error("Invalid fields, each named by its path."),
+                        "429": described_error("Over the rate limit: see Retry-After."),
                     },
                 }
             },
@@ -210,59 +181,34 @@ def description(server: str) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": {"description": "The message."},
-                        "401": _error("The key is missing or wrong."),
-                        "404": _error("This application has no such message."),
+                        "401": described_error("The key is missing or wrong."),
+                        "404": described_error("This application has no such message."),
                     },
                 }
             },
             "/suppressions": _SUPPRESSIONS,
         },
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Accepted": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "message_id": {"type": "string"},
-                        "status": {"type": "string"},
-                        "url": {"type": "string"},
-                    },
+        schemas={
+            "Accepted": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "message_id": {"type": "string"},
+                    "status": {"type": "string"},
+                    "url": {"type": "string"},
                 },
-                "Suppression": {
-                    "type": "object",
-                    "properties": {
-                        "address": {"type": "string"},
-                        "reason": _REASONS,
-                        "created_at": {"type": "string", "format": "date-time"},
-                        "source": {"type": "string"},
-                        "note": {"type": "string"},
-                        "message": {"type": ["integer", "null"]},
-                        "created": {"type": "boolean"},
-                    },
-                },
-                "Error": {
-                    "type": "object",
-                    "properties": {
-                        "error": {
-                            "type": "object",
-                            "properties": {
-                                "code": {"type": "string"},
-                                "message": {"type": "string"},
-                                "fields": {
-                                    "type": "array",
-                                    "items": {
-                                        "type": "object",
-                                        "properties": {
-                                            "field": {"type": "string"},
-                                            "message": {"type": "string"},
-                                        },
-                                    },
-                                },
-                            },
-                        }
-                    },
+            },
+            "Suppression": {
+                "type": "object",
+                "properties": {
+                    "address": {"type": "string"},
+                    "reason": _REASONS,
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "source": {"type": "string"},
+                    "note": {"type": "string"},
+                    "message": {"type": ["integer", "null"]},
+                    "created": {"type": "boolean"},
                 },
             },
         },
-    }
+    )

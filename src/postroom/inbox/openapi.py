@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from postroom.core.jsonapi import (
+    described,
+    described_error,
+    openapi_document,
+    page_schema,
+    schema_ref,
+)
+
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
-def _error(text: str) -> dict[str, Any]:
-    return {
-        "description": text,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-
-
 def _json(text: str, schema: str) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{schema}"}
-    return {"description": text, "content": {"application/json": {"schema": ref}}}
+    return described(text, schema_ref(schema))
 
 
 def _query(name: str, text: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
 
 
-_UNAUTHORIZED = _error("The token is missing or wrong.")
-_NOT_FOUND = _error("No such message (or attachment).")
+_UNAUTHORIZED = described_error("The token is missing or wrong.")
+_NOT_FOUND = described_error("No such message (or attachment).")
 
 _SUMMARY = {
     "type": "object",
@@ -111,7 +111,7 @@ def _paths(max_per_page: int, max_wait: float) -> dict[str, Any]:
                 "responses": {
                     "200": _json("A page of messages.", "Page"),
                     "401": _UNAUTHORIZED,
-                    "422": _error("A parameter is invalid."),
+                    "422": described_error("A parameter is invalid."),
                 },
             },
             "delete": {
@@ -178,9 +178,9 @@ def _paths(max_per_page: int, max_wait: float) -> dict[str, Any]:
                 "responses": {
                     "200": _json("The message.", "Message"),
                     "401": _UNAUTHORIZED,
-                    "404": _error("Nothing matching arrived in time."),
-                    "422": _error("A parameter is invalid."),
-                    "503": _error("Too many waits at once: see Retry-After."),
+                    "404": described_error("Nothing matching arrived in time."),
+                    "422": described_error("A parameter is invalid."),
+                    "503": described_error("Too many waits at once: see Retry-After."),
                 },
             }
         },
@@ -188,48 +188,16 @@ def _paths(max_per_page: int, max_wait: float) -> dict[str, Any]:
 
 
 def description(server: str, max_per_page: int = 200, max_wait: float = 30.0) -> dict[str, Any]:
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Postroom inbox",
-            "version": "1",
-            "description": "Read the development inbox from the test suite of a site that "
-            "sends mail: find a message, its links and attachments, and wait for one.",
+    return openapi_document(
+        title="Postroom inbox",
+        text="Read the development inbox from the test suite of a site that "
+        "sends mail: find a message, its links and attachments, and wait for one.",
+        url=server.rstrip("/") + "/api/v1/inbox",
+        paths=_paths(max_per_page, max_wait),
+        schemas={
+            "Summary": _SUMMARY,
+            "Message": _MESSAGE,
+            "Page": page_schema("messages", "Summary", query={"type": "string"}),
+            "Deleted": {"type": "object", "properties": {"deleted": {"type": "integer"}}},
         },
-        "servers": [{"url": server.rstrip("/") + "/api/v1/inbox"}],
-        "security": [{"bearer": []}],
-        "paths": _paths(max_per_page, max_wait),
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Summary": _SUMMARY,
-                "Message": _MESSAGE,
-                "Page": {
-                    "type": "object",
-                    "properties": {
-                        "total": {"type": "integer"},
-                        "page": {"type": "integer"},
-                        "per_page": {"type": "integer"},
-                        "query": {"type": "string"},
-                        "messages": {
-                            "type": "array",
-                            "items": {"$ref": "#/components/schemas/Summary"},
-                        },
-                    },
-                },
-                "Deleted": {"type": "object", "properties": {"deleted": {"type": "integer"}}},
-                "Error": {
-                    "type": "object",
-                    "properties": {
-                        "error": {
-                            "type": "object",
-                            "properties": {
-                                "code": {"type": "string"},
-                                "message": {"type": "string"},
-                            },
-                        }
-                    },
-                },
-            },
-        },
-    }
+    )
