@@ -206,16 +206,25 @@ class SuppressionReason(models.TextChoices):
     IMPORT = "import", "Imported"
 
 
-class Suppression(models.Model):
+class SuppressionFields(models.Model):
+    """What a suppression and the record of its removal both say: the address, why, a note."""
+
+    address = models.CharField(max_length=320)
+    reason = models.CharField(max_length=20, choices=SuppressionReason.choices)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Suppression(SuppressionFields):
     """An address this site no longer sends to, and why.
 
     ``address`` keeps the local part as it came (some servers tell case apart there) with the
     domain lowercased; ``key`` is the whole address lowercased, so one mailbox is listed once.
     """
 
-    address = models.CharField(max_length=320)
     key = models.CharField(max_length=320, unique=True, editable=False)
-    reason = models.CharField(max_length=20, choices=SuppressionReason.choices)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     message = models.ForeignKey(
         OutboxMessage,
@@ -226,7 +235,6 @@ class Suppression(models.Model):
         help_text="The message whose bounce or complaint added the address.",
     )
     source = models.CharField(max_length=40, default="manual", help_text="e.g. sendgrid, cli.")
-    note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -247,15 +255,14 @@ class SoftBounce(models.Model):
         return f"{self.key}: {self.count}"
 
 
-class SuppressionRemoval(models.Model):
+class SuppressionRemoval(SuppressionFields):
     """An address taken off the suppression list: who, when and why, for the record."""
 
+    # The history is indexed by address (migration 0004), where the list itself is by ``key``.
     address = models.CharField(max_length=320, db_index=True)
-    reason = models.CharField(max_length=20, choices=SuppressionReason.choices)
     suppressed_at = models.DateTimeField()
     removed_at = models.DateTimeField(default=timezone.now)
     removed_by = models.CharField(max_length=150, blank=True)
-    note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-removed_at", "-id"]
