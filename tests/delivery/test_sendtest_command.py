@@ -38,6 +38,17 @@ def test_connection_refused_is_explained(isolated_site, refused_port, caplog):
     assert not [r for r in caplog.records if "failed at" in r.getMessage()]
 
 
+def test_without_the_development_inbox_it_says_to_start_it(isolated_site, refused_port, settings):
+    settings.POSTROOM_INBOX_PORT = refused_port  # no SMTP settings: mail goes to the catcher
+    with pytest.raises(CommandError) as raised:
+        call_command("sendtest", "me@example.net")
+    said = str(raised.value)
+    assert f"the development inbox at 127.0.0.1:{refused_port} is not running" in said
+    assert "connection refused" in said
+    assert "`postroom serve`" in said and "configure SMTP" in said
+    assert "587" not in said  # not the advice for a real SMTP server's port
+
+
 def test_a_rejected_login_quotes_the_535_reply(isolated_site, smtp_server, certificates):
     server = smtp_server(
         tls_context=certificates.server_context(), username="mailer", password="right-one"

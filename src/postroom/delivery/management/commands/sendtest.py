@@ -69,6 +69,8 @@ class Command(BaseCommand):
                 f"Sent, but to {attempt.transport if attempt else 'another route'}, not to"
                 f" {route.description}: the settings changed while it was queued. Run it again."
             )
+        if route.development_inbox and attempt and attempt.step == "connect":
+            raise CommandError(_inbox_not_running(route.description, result.last_reply))
         step = f" at step '{attempt.step}'" if attempt and attempt.step else ""
         raise CommandError(f"Not sent{step}: {result.last_reply}")
 
@@ -79,6 +81,18 @@ class Command(BaseCommand):
             if message.is_finished or time.monotonic() > deadline:
                 return message
             time.sleep(0.2)
+
+
+def _inbox_not_running(where: str, reply: str) -> str:
+    """The words for a failed connection to the catcher: the SMTP server's usual fix (check
+    the host and the port) would send a developer looking for settings they never made."""
+    what_happened = reply.split(". ", 1)[0].rstrip(".")  # "Could not connect to ...: ..."
+    return (
+        f"Not sent: {where} is not running. {what_happened}. Mail goes to this catcher while"
+        " SMTP is not configured: start it with `postroom serve` (or the catcher alone:"
+        " `postroom inbox`); if `serve` runs with --inbox-port, set POSTROOM_INBOX_PORT to that"
+        " port. Or configure SMTP (see `postroom config show`)."
+    )
 
 
 class _OwnFailure(logging.Filter):
