@@ -21,6 +21,11 @@ def fresh_probe_cache() -> Iterator[None]:
 
 
 @pytest.fixture
+def production(monkeypatch) -> None:
+    monkeypatch.setenv("POSTROOM_ENVIRONMENT", "Production")
+
+
+@pytest.fixture
 def configure_smtp(monkeypatch) -> Callable[..., None]:
     """``configure_smtp(host=..., port=..., security=..., username=..., password=..., ...)``
     sets the SMTP settings through environment variables, as a site owner might."""

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from postroom.health.registry import get_check
-from postroom.health.runner import run_check
+from health.runs import run_by_step
 
 BACKUP = "Postroom__Smtp__Backup__"
-
-
-def steps(check_id: str):
-    run = run_check(get_check(check_id))
-    return run, {result.step: result for result in run.results}
 
 
 @pytest.fixture
@@ -25,7 +19,7 @@ def configure_backup(monkeypatch):
 
 
 def test_without_a_backup_the_check_says_how_to_set_one_up():
-    run, found = steps("smtp-backup")
+    run, found = run_by_step("smtp-backup")
     assert run.status == "info"
     assert "No backup SMTP server" in found["settings"].message
     assert "Postroom__Smtp__Backup__Host" in found["settings"].fix
@@ -38,8 +32,8 @@ def test_both_servers_are_probed_and_each_check_reports_its_own(
     configure_smtp(host=main.host, port=main.port, security="None")
     configure_backup(Host="127.0.0.1", Port=refused_port, SecureSocketOptions="None")
 
-    main_run, _ = steps("smtp")
-    backup_run, found = steps("smtp-backup")
+    main_run, _ = run_by_step("smtp")
+    backup_run, found = run_by_step("smtp-backup")
 
     assert main_run.status in ("success", "info")  # no TLS on loopback is a note
     assert main.connections == 1
@@ -64,7 +58,7 @@ def test_a_backup_that_logs_in_passes_every_step(
         Password="spare-secret-1",
         CaFile=certificates.ca_file,
     )
-    run, found = steps("smtp-backup")
+    run, found = run_by_step("smtp-backup")
     assert run.status == "success", [r.message for r in run.results]
     assert found["auth"].message.startswith("Logged in as spare")
     assert "A backup is set up" in found["settings"].message
@@ -76,7 +70,7 @@ def test_backup_problems_show_in_the_check(configure_smtp, configure_backup, smt
     main = smtp_server()
     configure_smtp(host=main.host, port=main.port, security="None")
     configure_backup(Host="smtp://nope", Port="x")
-    run, found = steps("smtp-backup")
+    run, found = run_by_step("smtp-backup")
     assert run.status == "error"
     text = " ".join(r.message for r in run.results)
     assert "Postroom:Smtp:Backup:Host" in text and "Postroom:Smtp:Backup:Port" in text
@@ -85,6 +79,6 @@ def test_backup_problems_show_in_the_check(configure_smtp, configure_backup, smt
 def test_a_backup_without_a_main_server_is_not_probed(configure_backup, smtp_server):
     spare = smtp_server()
     configure_backup(Host="127.0.0.1", Port=spare.port)
-    run, found = steps("smtp-backup")
+    run, found = run_by_step("smtp-backup")
     assert run.status == "info" and "no main SMTP server" in found["settings"].message
     assert spare.connections == 0

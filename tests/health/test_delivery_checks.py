@@ -7,16 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from health.runs import results
 from postroom.delivery.models import Channel, Kind, OutboxMessage, Status, WorkerHeartbeat
-from postroom.health.registry import get_check
-from postroom.health.runner import run_check
 
 pytestmark = pytest.mark.django_db
-
-
-def results(check_id: str):
-    run = run_check(get_check(check_id))
-    return run.status, run.results
 
 
 def message(status: str, minutes_ago: int = 0, **fields) -> OutboxMessage:

@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from postroom.health.registry import get_check
-from postroom.health.runner import run_check
-
-
-def results(check_id: str):
-    run = run_check(get_check(check_id))
-    return run.status, run.results
-
-
-@pytest.fixture
-def production(monkeypatch):
-    monkeypatch.setenv("POSTROOM_ENVIRONMENT", "Production")
+from health.runs import results
 
 
 def test_debug_on_in_production_is_an_error(settings, production):

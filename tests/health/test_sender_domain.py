@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import time
 
-from postroom.health.registry import get_check
-from postroom.health.runner import run_check
+from health.runs import run_by_step
 from processes import free_port
-
-
-def sender_domain():
-    run = run_check(get_check("sender-domain"))
-    return run, {result.step: result for result in run.results}
 
 
 def test_the_records_found_are_shown(configure_smtp, dns_server):
@@ -23,7 +17,7 @@ def test_the_records_found_are_shown(configure_smtp, dns_server):
     )
     configure_smtp(sender="Website <website@postroom.test>")
 
-    run, steps = sender_domain()
+    run, steps = run_by_step("sender-domain")
 
     assert run.status == "info"
     assert steps["spf"].message == "SPF record of postroom.test: v=spf1 include:_spf.mail.test -all"
@@ -37,7 +31,7 @@ def test_missing_records_are_information_with_how_to_add_them(configure_smtp, dn
     dns_server({"postroom.test": ["some other text"]})  # no SPF; _dmarc does not exist
     configure_smtp(sender="website@postroom.test")
 
-    run, steps = sender_domain()
+    run, steps = run_by_step("sender-domain")
 
     assert run.status == "info"
     assert "No SPF record found for postroom.test" in steps["spf"].message
@@ -50,7 +44,7 @@ def test_two_spf_records_are_a_warning(configure_smtp, dns_server):
     dns_server({"postroom.test": ["v=spf1 a -all", "v=spf1 mx -all"], "_dmarc.postroom.test": []})
     configure_smtp(sender="website@postroom.test")
 
-    run, steps = sender_domain()
+    run, steps = run_by_step("sender-domain")
 
     assert steps["spf"].status == "warning"
     assert "2 SPF records" in steps["spf"].message
@@ -61,7 +55,7 @@ def test_an_unreachable_dns_server_says_could_not_look_up_quickly(configure_smtp
     configure_smtp(sender="website@postroom.test")
 
     started = time.monotonic()
-    run, steps = sender_domain()
+    run, steps = run_by_step("sender-domain")
 
     assert time.monotonic() - started < 3 + 1
     assert run.status == "info"
@@ -71,7 +65,7 @@ def test_an_unreachable_dns_server_says_could_not_look_up_quickly(configure_smtp
 
 
 def test_without_a_from_address_there_is_nothing_to_look_up(db):
-    run, _ = sender_domain()
+    run, _ = run_by_step("sender-domain")
 
     assert run.status == "info"
     assert "No From address" in run.results[0].message

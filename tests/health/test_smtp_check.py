@@ -7,35 +7,46 @@ import time
 
 import pytest
 
-from postroom.health.registry import get_check
-from postroom.health.runner import run_check
+from health.runs import run_by_step
 
 PASSWORD = "s3cret-Pa55word!"
-
-
-def smtp_check():
-    run = run_check(get_check("smtp"))
-    return run, {result.step: result for result in run.results}
 
 
 def all_text(run) -> str:
     return " ".join(f"{r.message} {r.fix}" for r in run.results)
 
 
-def test_good_credentials_over_starttls_pass_every_step(configure_smtp, smtp_server, certificates):
-    server = smtp_server(
-        tls_context=certificates.server_context(), username="mailer", password=PASSWORD
-    )
-    configure_smtp(
-        host=server.host,
-        port=server.port,
-        security="StartTls",
-        username="mailer",
-        password=PASSWORD,
-        ca_file=certificates.ca_file,
-    )
+@pytest.fixture
+def login_server(configure_smtp, smtp_server, certificates):
+    """``login_server(security, password=..., **server_options)`` starts a server over TLS
+    that lets mailer in with PASSWORD, and sets the SMTP settings to log in to it as mailer
+    with ``password``."""
 
-    run, steps = smtp_check()
+    def start(security: str, password: str = PASSWORD, **server_options):
+        tls = "ssl_context" if security == "SslOnConnect" else "tls_context"
+        server = smtp_server(
+            **{tls: certificates.server_context()},
+            username="mailer",
+            password=PASSWORD,
+            **server_options,
+        )
+        configure_smtp(
+            host=server.host,
+            port=server.port,
+            security=security,
+            username="mailer",
+            password=password,
+            ca_file=certificates.ca_file,
+        )
+        return server
+
+    return start
+
+
+def test_good_credentials_over_starttls_pass_every_step(login_server):
+    server = login_server("StartTls")
+
+    run, steps = run_by_step("smtp")
 
     assert run.status == "success", all_text(run)
     assert list(steps) == [
@@ -57,20 +68,10 @@ def test_good_credentials_over_starttls_pass_every_step(configure_smtp, smtp_ser
     assert server.messages == []
 
 
-def test_bad_credentials_fail_with_the_servers_535_reply(configure_smtp, smtp_server, certificates):
-    server = smtp_server(
-        tls_context=certificates.server_context(), username="mailer", password=PASSWORD
-    )
-    configure_smtp(
-        host=server.host,
-        port=server.port,
-        security="StartTls",
-        username="mailer",
-        password="wrong-password",
-        ca_file=certificates.ca_file,
-    )
+def test_bad_credentials_fail_with_the_servers_535_reply(login_server):
+    login_server("StartTls", password="wrong-password")
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert run.status == "error"
     assert steps["auth"].status == "error"
@@ -83,7 +84,7 @@ def test_bad_credentials_fail_with_the_servers_535_reply(configure_smtp, smtp_se
 def test_a_refused_port_fails_at_connect(configure_smtp, refused_port):
     configure_smtp(host="127.0.0.1", port=refused_port, security="None")
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert run.status == "error"
     assert list(steps) == ["settings", "dns", "connect"]
@@ -97,7 +98,7 @@ def test_a_server_that_never_greets_times_out_within_the_bound(configure_smtp, s
     configure_smtp(host=silent_listener.host, port=silent_listener.port, security="None", timeout=2)
 
     started = time.monotonic()
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
     elapsed = time.monotonic() - started
 
     assert elapsed < 2 + 1
@@ -114,7 +115,7 @@ def test_a_host_that_drops_packets_times_out_at_connect_within_the_bound(
     )
 
     started = time.monotonic()
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
     elapsed = time.monotonic() - started
 
     assert elapsed < 2 + 1
@@ -130,27 +131,17 @@ def test_a_tls_port_spoken_to_in_plain_text_times_out_within_the_bound(
     configure_smtp(host=server.host, port=server.port, security="StartTls", timeout=2)
 
     started = time.monotonic()
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert time.monotonic() - started < 2 + 1
     assert steps["banner"].status == "error"
     assert "SslOnConnect" in steps["banner"].fix
 
 
-def test_implicit_tls_is_checked_from_the_first_byte(configure_smtp, smtp_server, certificates):
-    server = smtp_server(
-        ssl_context=certificates.server_context(), username="mailer", password=PASSWORD
-    )
-    configure_smtp(
-        host=server.host,
-        port=server.port,
-        security="SslOnConnect",
-        username="mailer",
-        password=PASSWORD,
-        ca_file=certificates.ca_file,
-    )
+def test_implicit_tls_is_checked_from_the_first_byte(login_server):
+    login_server("SslOnConnect")
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert run.status == "success", all_text(run)
     assert list(steps)[:5] == ["settings", "dns", "connect", "tls", "certificate"]
@@ -169,7 +160,7 @@ def test_an_expired_certificate_is_named_with_its_date(configure_smtp, smtp_serv
         host=server.host, port=server.port, security="StartTls", ca_file=certificates.ca_file
     )
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert run.status == "error"
     assert steps["certificate"].status == "error"
@@ -183,7 +174,7 @@ def test_a_certificate_for_another_host_is_named(configure_smtp, smtp_server, ce
         host=server.host, port=server.port, security="StartTls", ca_file=certificates.ca_file
     )
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert steps["certificate"].status == "error"
     assert "issued for other.example, not 127.0.0.1" in steps["certificate"].message
@@ -195,7 +186,7 @@ def test_a_certificate_from_an_unknown_ca_says_to_set_the_ca_file(
     server = smtp_server(tls_context=certificates.server_context())
     configure_smtp(host=server.host, port=server.port, security="StartTls")  # no CaFile
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert steps["certificate"].status == "error"
     assert "not trusted" in steps["certificate"].message
@@ -207,7 +198,7 @@ def test_a_self_signed_certificate_is_named(configure_smtp, smtp_server, certifi
     server = smtp_server(tls_context=certificates.self_signed_context())
     configure_smtp(host=server.host, port=server.port, security="StartTls")
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert steps["certificate"].status == "error"
     assert "not trusted: it is self-signed" in steps["certificate"].message
@@ -226,7 +217,7 @@ def test_a_certificate_expiring_in_ten_days_is_a_warning(configure_smtp, smtp_se
         host=server.host, port=server.port, security="StartTls", ca_file=certificates.ca_file
     )
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert run.status == "warning", all_text(run)
     assert steps["certificate"].status == "warning"
@@ -240,7 +231,7 @@ def test_credentials_without_starttls_are_refused_under_auto(configure_smtp, smt
     sink = smtp_sink()
     configure_smtp(host=sink.host, port=sink.port, username="mailer", password=PASSWORD)
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert run.status == "error"
     assert list(steps)[-1] == "tls"  # stopped there: no login was tried
@@ -257,7 +248,7 @@ def test_credentials_in_clear_by_choice_warn(configure_smtp, smtp_server):
         host=server.host, port=server.port, security="None", username="mailer", password=PASSWORD
     )
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert steps["tls"].status == "info"
     assert steps["security"].status == "warning"
@@ -272,7 +263,7 @@ def test_starttls_required_but_not_offered_fails_at_tls(configure_smtp, smtp_ser
     server = smtp_server()
     configure_smtp(host=server.host, port=server.port, security="StartTls")
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert steps["tls"].status == "error"
     assert "does not offer STARTTLS" in steps["tls"].message
@@ -281,7 +272,7 @@ def test_starttls_required_but_not_offered_fails_at_tls(configure_smtp, smtp_ser
 def test_an_unknown_host_fails_at_dns(configure_smtp):
     configure_smtp(host="no-such-host.invalid", port=587)
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert list(steps) == ["settings", "dns"]
     assert steps["dns"].status == "error"
@@ -295,7 +286,7 @@ def test_settings_errors_are_quoted_with_file_line_and_hint(isolated_site):
         '    "Port": "lots"\n  } } } }\n}\n'
     )
 
-    run, _ = smtp_check()
+    run, _ = run_by_step("smtp")
 
     assert run.status == "error"
     problem = next(r for r in run.results if r.step == "settings" and r.status == "error")
@@ -305,7 +296,7 @@ def test_settings_errors_are_quoted_with_file_line_and_hint(isolated_site):
 
 
 def test_no_smtp_in_development_is_information(db):
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert run.status == "info"
     assert "development inbox" in steps["settings"].message
@@ -314,7 +305,7 @@ def test_no_smtp_in_development_is_information(db):
 def test_no_smtp_in_production_is_an_error(monkeypatch):
     monkeypatch.setenv("POSTROOM_ENVIRONMENT", "Production")
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert run.status == "error"
     assert "mail is held" in steps["settings"].message
@@ -327,7 +318,7 @@ def test_a_writable_pickup_directory_passes(isolated_site, monkeypatch, tmp_path
     monkeypatch.setenv("Umbraco__CMS__Global__Smtp__DeliveryMethod", "SpecifiedPickupDirectory")
     monkeypatch.setenv("Umbraco__CMS__Global__Smtp__PickupDirectoryLocation", str(pickup))
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert run.status == "success"
     assert "exists and is writable" in steps["directory"].message
@@ -339,31 +330,16 @@ def test_a_missing_pickup_directory_fails(monkeypatch, tmp_path):
     monkeypatch.setenv("Umbraco__CMS__Global__Smtp__DeliveryMethod", "SpecifiedPickupDirectory")
     monkeypatch.setenv("Umbraco__CMS__Global__Smtp__PickupDirectoryLocation", str(tmp_path / "no"))
 
-    run, _ = smtp_check()
+    run, _ = run_by_step("smtp")
 
     assert run.status == "error"
     assert any("does not exist" in r.message and "mkdir" in r.fix for r in run.results)
 
 
-def test_the_password_never_appears_even_when_the_server_echoes_it(
-    configure_smtp, smtp_server, certificates
-):
-    server = smtp_server(
-        tls_context=certificates.server_context(),
-        username="mailer",
-        password=PASSWORD,
-        auth_reply=f"535 5.7.8 Bad password {PASSWORD}",
-    )
-    configure_smtp(
-        host=server.host,
-        port=server.port,
-        security="StartTls",
-        username="mailer",
-        password=PASSWORD,
-        ca_file=certificates.ca_file,
-    )
+def test_the_password_never_appears_even_when_the_server_echoes_it(login_server):
+    login_server("StartTls", auth_reply=f"535 5.7.8 Bad password {PASSWORD}")
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     assert steps["auth"].status == "error"
     assert "535" in steps["auth"].message
@@ -386,7 +362,7 @@ def test_an_expired_certificate_for_another_host_names_both_problems(
         host=server.host, port=server.port, security="StartTls", ca_file=certificates.ca_file
     )
 
-    run, steps = smtp_check()
+    run, steps = run_by_step("smtp")
 
     message = steps["certificate"].message
     assert "issued for other.example, not 127.0.0.1" in message

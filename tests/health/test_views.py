@@ -164,25 +164,31 @@ def test_a_preset_fills_the_form_without_javascript(admin_client):
     assert "API key with Mail Send" in html
 
 
-def test_working_settings_show_the_snippets_and_never_the_password(
-    admin_client, smtp_server, certificates, monkeypatch, isolated_site
-):
+@pytest.fixture
+def try_login(admin_client, smtp_server, certificates, monkeypatch):
+    """``try_login(password, **fields)`` posts the Try settings form for a server over
+    STARTTLS that lets mailer in with PASSWORD; it answers the server and the response."""
     monkeypatch.setenv("Postroom__Smtp__CaFile", str(certificates.ca_file))
     server = smtp_server(
         tls_context=certificates.server_context(), username="mailer", password=PASSWORD
     )
 
-    response = admin_client.post(
-        "/health/try/",
-        {
+    def post(password: str, **fields: str):
+        form = {
             "host": server.host,
             "port": server.port,
             "security": "StartTls",
             "username": "mailer",
-            "password": PASSWORD,
-            "from_address": "website@postroom.test",
-        },
-    )
+            "password": password,
+            **fields,
+        }
+        return server, admin_client.post("/health/try/", form)
+
+    return post
+
+
+def test_working_settings_show_the_snippets_and_never_the_password(try_login, isolated_site):
+    server, response = try_login(PASSWORD, from_address="website@postroom.test")
 
     html = unescape(response.content.decode())
     assert response.status_code == 200
@@ -197,24 +203,8 @@ def test_working_settings_show_the_snippets_and_never_the_password(
     assert list(isolated_site.iterdir()) == []  # nothing was saved
 
 
-def test_failing_settings_say_why_and_show_no_snippets(
-    admin_client, smtp_server, certificates, monkeypatch
-):
-    monkeypatch.setenv("Postroom__Smtp__CaFile", str(certificates.ca_file))
-    server = smtp_server(
-        tls_context=certificates.server_context(), username="mailer", password=PASSWORD
-    )
-
-    response = admin_client.post(
-        "/health/try/",
-        {
-            "host": server.host,
-            "port": server.port,
-            "security": "StartTls",
-            "username": "mailer",
-            "password": "the-wrong-one",
-        },
-    )
+def test_failing_settings_say_why_and_show_no_snippets(try_login):
+    _, response = try_login("the-wrong-one")
 
     html = response.content.decode()
     assert "These settings do not work yet." in html
