@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
 import sys
 
 import pytest
@@ -13,29 +12,17 @@ from postroom import __version__
 from postroom.accounts.models import User
 
 
-def postroom(tmp_path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "postroom.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,  # as under cron, CI or a pipe: no terminal
-        env={"PATH": "/usr/bin:/bin", "POSTROOM_DATA": str(tmp_path / "data")},
-    )
-
-
 @pytest.mark.slow  # runs the console script in a new process
 @pytest.mark.parametrize("args", [["--version"], ["serve", "--version"]])
-def test_version_is_postroom_s_own(tmp_path, args):
-    result = postroom(tmp_path, *args)
+def test_version_is_postroom_s_own(postroom_cli, args):
+    result = postroom_cli(*args)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"Postroom {__version__}\n"
 
 
 @pytest.mark.slow
-def test_createadmin_without_a_terminal_names_the_flags_instead_of_a_traceback(tmp_path):
-    result = postroom(tmp_path, "createadmin")
+def test_createadmin_without_a_terminal_names_the_flags_instead_of_a_traceback(postroom_cli):
+    result = postroom_cli("createadmin")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr and "EOFError" not in result.stderr
     assert "--email ADDRESS" in result.stderr and "--password-from-env VAR" in result.stderr
