@@ -16,16 +16,23 @@ from postroom.delivery.models import OutboxMessage
 pytestmark = pytest.mark.django_db
 
 
-def test_the_loser_of_a_race_answers_with_the_winners_message(post, monkeypatch):
-    first = post(GOOD, **{"Idempotency-Key": "same"}).json()
+def miss_the_next_lookup(monkeypatch) -> list[tuple]:
+    """Makes the next look-up for an earlier request miss, as the race's loser's does; the
+    list collects every look-up from here on."""
     real = views._earlier
-    calls = []
+    calls: list[tuple] = []
 
     def misses_once(*args):
         calls.append(args)
         return None if len(calls) == 1 else real(*args)
 
     monkeypatch.setattr(views, "_earlier", misses_once)
+    return calls
+
+
+def test_the_loser_of_a_race_answers_with_the_winners_message(post, monkeypatch):
+    first = post(GOOD, **{"Idempotency-Key": "same"}).json()
+    calls = miss_the_next_lookup(monkeypatch)
     second = post(GOOD, **{"Idempotency-Key": "same"})
     assert len(calls) == 2  # the insert failed on the unique key, and it looked again
     assert second.status_code == 202 and second.json()["id"] == first["id"]
@@ -34,14 +41,7 @@ def test_the_loser_of_a_race_answers_with_the_winners_message(post, monkeypatch)
 
 def test_the_loser_with_another_body_gets_409(post, monkeypatch):
     post(GOOD, **{"Idempotency-Key": "same"})
-    real = views._earlier
-    calls = []
-
-    def misses_once(*args):
-        calls.append(args)
-        return None if len(calls) == 1 else real(*args)
-
-    monkeypatch.setattr(views, "_earlier", misses_once)
+    miss_the_next_lookup(monkeypatch)
     response = post({**GOOD, "subject": "Other"}, **{"Idempotency-Key": "same"})
     assert response.status_code == 409
     assert OutboxMessage.objects.count() == 1
