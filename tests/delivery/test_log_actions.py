@@ -228,6 +228,18 @@ def test_bulk_cancel_of_ticked_rows(admin_client):
     assert [status_of(r) for r in (first, second, third)] == ["cancelled", "queued", "sent"]
 
 
+def test_bulk_retry_of_ticked_rows_says_why_the_others_stayed(admin_client):
+    failed, sent = queue("One", status="failed"), queue("Two", status="sent")
+    response = admin_client.post(
+        "/outbox/bulk/", {"action": "retry", "ids": [failed.pk, sent.pk], "current": ""}
+    )
+    assert flashes(response) == [
+        "Retried 1 message. 1 other left as they were: only failed mail, or queued mail"
+        " waiting for a later try, can be retried."
+    ]
+    assert [status_of(r) for r in (failed, sent)] == ["queued", "sent"]
+
+
 def test_bulk_retry_of_all_matching_a_filter_in_a_few_queries(
     admin_client, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):

@@ -318,30 +318,30 @@ def _bulk_selection(
     return OutboxMessage.objects.filter(pk__in=ids), None
 
 
+def _bulk_outcome(done: str, count: int, total: int, only: str) -> tuple[str, str]:
+    """The message after a bulk change: how many changed, and why the others did not."""
+    text = f"{done} {_plural(count, 'message')}."
+    skipped = max(total - count, 0)
+    if skipped:
+        text += f" {_plural(skipped, 'other')} left as they were: {only}"
+    return ("success" if count else "warning"), text
+
+
 def _bulk_cancel(selected: QuerySet[OutboxMessage]) -> tuple[str, str]:
     total = selected.count()  # before the update: the filter may be on the status
     count = actions.cancel(selected)
-    skipped = max(total - count, 0)
-    text = f"Cancelled {_plural(count, 'message')}."
-    if skipped:
-        text += (
-            f" {_plural(skipped, 'other')} left as they were:"
-            " only queued or held mail can be cancelled."
-        )
-    return ("success" if count else "warning"), text
+    return _bulk_outcome("Cancelled", count, total, "only queued or held mail can be cancelled.")
 
 
 def _bulk_retry(selected: QuerySet[OutboxMessage]) -> tuple[str, str]:
     total = selected.count()
     count = actions.retry_now(selected, timezone.now())
-    skipped = max(total - count, 0)
-    text = f"Retried {_plural(count, 'message')}."
-    if skipped:
-        text += (
-            f" {_plural(skipped, 'other')} left as they were: only failed mail, or queued mail"
-            " waiting for a later try, can be retried."
-        )
-    return ("success" if count else "warning"), text
+    return _bulk_outcome(
+        "Retried",
+        count,
+        total,
+        "only failed mail, or queued mail waiting for a later try, can be retried.",
+    )
 
 
 def _bulk_resend(selected: QuerySet[OutboxMessage]) -> tuple[str, str]:
