@@ -44,6 +44,19 @@ class InviteForm(forms.Form):
         return email
 
 
+def check_password_pair(form: forms.Form, data: dict, owner: User) -> None:
+    """Adds ``form``'s errors for a new password typed twice (``password`` and
+    ``password_again``): the two differ, or the password rules refuse it for ``owner``."""
+    password, again = data.get("password"), data.get("password_again")
+    if password and again and password != again:
+        form.add_error("password_again", "The two passwords differ. Type the same one twice.")
+    elif password:
+        try:
+            password_validation.validate_password(password, owner)
+        except forms.ValidationError as error:
+            form.add_error("password", error)
+
+
 class PasswordPairForm(forms.Form):
     """A new password typed twice, checked against the password rules for ``user``."""
 
@@ -65,15 +78,8 @@ class PasswordPairForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        password, again = data.get("password"), data.get("password_again")
-        if password and again and password != again:
-            self.add_error("password_again", "The two passwords differ. Type the same one twice.")
-        elif password:
-            candidate = User(email=self.user.email, name=data.get("name") or self.user.name)
-            try:
-                password_validation.validate_password(password, candidate)
-            except forms.ValidationError as error:
-                self.add_error("password", error)
+        owner = User(email=self.user.email, name=data.get("name") or self.user.name)
+        check_password_pair(self, data, owner)
         return data
 
 
@@ -187,15 +193,9 @@ class FirstAdministratorForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        password, again = data.get("password"), data.get("password_again")
-        if password and again and password != again:
-            self.add_error("password_again", "The two passwords differ. Type the same one twice.")
-        elif password:
-            candidate = User(email=data.get("email", ""), name=data.get("name", ""))
-            try:
-                password_validation.validate_password(password, candidate)
-            except forms.ValidationError as error:
-                self.add_error("password", error)
+        check_password_pair(
+            self, data, User(email=data.get("email", ""), name=data.get("name", ""))
+        )
         return data
 
 
