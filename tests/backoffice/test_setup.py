@@ -69,3 +69,17 @@ def test_setup_is_closed_once_an_administrator_exists(client, administrator):
         },
     )
     assert not User.objects.filter(email="intruder@example.com").exists()
+
+
+def test_a_password_chosen_with_spaces_at_its_ends_logs_in_as_typed(client):
+    """Login never strips a password, so setup must not either."""
+    typed = "  a-long-passphrase "
+    client.post(
+        "/setup/",
+        {"email": "ada@example.com", "password": typed, "password_again": typed},
+    )
+    user = User.objects.get()
+    assert user.check_password(typed)
+    client.logout()
+    response = client.post("/login/", {"username": "ada@example.com", "password": typed})
+    assert response.status_code == 302

@@ -185,11 +185,17 @@ def _clock(moment: datetime | None) -> str:
 class FirstAdministratorForm(forms.Form):
     name = forms.CharField(max_length=150, required=False, label="Your name")
     email = forms.EmailField(label="Email address")
+    # Not stripped, as at login: a password chosen with a trailing space must still let you in.
     password = forms.CharField(
-        widget=forms.PasswordInput,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="At least 10 characters.",
     )
-    password_again = forms.CharField(widget=forms.PasswordInput, label="Password, again")
+    password_again = forms.CharField(
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        label="Password, again",
+    )
 
     def clean(self) -> dict:
         data = super().clean()
