@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Model
 
 from postroom.config import current_config
@@ -174,32 +174,32 @@ def enqueue_raw_many(items: Sequence[RawMail]) -> list[Queued]:
 
 def _insert_rows(rows: list[dict[str, Any]]) -> list[int]:
     """INSERT ``rows`` (field attname to value; every other field gets its default) and
-    return their ids, in order. One statement, unless SQLite's parameter limit needs more."""
+    return their ids, in order. One statement, unless SQLite's parameter limit needs more.
+
+    The values given are strings, bytes, ids and None, which both databases take as they are;
+    the defaults are prepared by their fields, once for all the rows (created_at: they are
+    queued together).
+    """
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy, which looks it up at every use
     meta = OutboxMessage._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    given = set(rows[0])
-    # A default is worked out once for all the rows (created_at: they are queued together).
-    defaults = {
-        field.attname: field.get_db_prep_save(field.get_default(), connection)
-        for field in fields
-        if field.attname not in given
-    }
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    limit = connection.features.max_query_params  # None: no limit (PostgreSQL)
+    given = [field.attname for field in fields if field.attname in rows[0]]
+    defaulted = [field for field in fields if field.attname not in rows[0]]
+    defaults = [field.get_db_prep_save(field.get_default(), db) for field in defaulted]
+    quote = db.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in given)
+    columns += "".join(", " + quote(field.column) for field in defaulted)
+    placeholders = "(" + ", ".join(["%s"] * (len(given) + len(defaulted))) + ")"
+    limit = db.features.max_query_params  # None: no limit (PostgreSQL)
     per_statement = max(1, limit // len(fields)) if limit else len(rows)
     ids: list[int] = []
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             params: list[Any] = []
             for row in chunk:
-                for field in fields:
-                    if field.attname in defaults:
-                        params.append(defaults[field.attname])
-                    else:
-                        params.append(field.get_db_prep_save(row[field.attname], connection))
+                params += [row[name] for name in given]
+                params += defaults
             cursor.execute(
                 f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 (names)
                 f"VALUES {', '.join([placeholders] * len(chunk))} "

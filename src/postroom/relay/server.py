@@ -237,7 +237,7 @@ class RelaySMTP(smtpserver.LimitedSMTP):
 
     async def _looked_up(self, function: Any, *args: Any) -> Any:
         """``function(*args)``, a read made for every message, in the relay's lookup thread."""
-        return await asyncio.wrap_future(self.event_handler.lookups.run(function, *args))
+        return await self.event_handler.lookups.run(function, *args)
 
     async def check_auth_needed(self, caller_method: str) -> bool:
         if self.application is not None:
@@ -345,8 +345,10 @@ class RelayHandler:
             recipients=list(envelope.rcpt_tos),
             application=application,
             headers=headers,
+            waiter=server.loop.create_future(),
         )
-        committed = asyncio.wrap_future(self.committer.submit(message))
+        committed = message.waiter
+        self.committer.submit(message)
         try:
             pk = await asyncio.shield(committed)
         except asyncio.CancelledError:
