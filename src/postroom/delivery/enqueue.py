@@ -15,9 +15,11 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Model
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model
 
 from postroom.config import current_config
+from postroom.core.plainaddress import is_plain
 from postroom.delivery import suppression
 from postroom.delivery.echo import echo_headers, new_tracking_id
 from postroom.delivery.messageid import new_message_id
@@ -185,7 +187,7 @@ def _insert_rows(rows: list[dict[str, Any]]) -> list[int]:
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     given = [field.attname for field in fields if field.attname in rows[0]]
     defaulted = [field for field in fields if field.attname not in rows[0]]
-    defaults = [field.get_db_prep_save(field.get_default(), db) for field in defaulted]
+    defaults = [_prepared_default(field, db) for field in defaulted]
     quote = db.ops.quote_name
     columns = ", ".join(quote(meta.get_field(name).column) for name in given)
     columns += "".join(", " + quote(field.column) for field in defaulted)
@@ -210,6 +212,19 @@ def _insert_rows(rows: list[dict[str, Any]]) -> list[int]:
             returned = dict((tracking, pk) for pk, tracking in cursor.fetchall())
             ids.extend(returned[row["tracking_id"]] for row in chunk)
     return ids
+
+
+_constant_defaults: dict[tuple[str, str], Any] = {}  # (vendor, field): prepared, once
+
+
+def _prepared_default(field: Field, db: BaseDatabaseWrapper) -> Any:
+    """``field``'s default as the database takes it; a constant one is prepared only once."""
+    if callable(field.default):  # e.g. timezone.now: a new value each time
+        return field.get_db_prep_save(field.get_default(), db)
+    key = (db.vendor, field.attname)
+    if key not in _constant_defaults:
+        _constant_defaults[key] = field.get_db_prep_save(field.get_default(), db)
+    return _constant_defaults[key]
 
 
 def _raw_values(item: RawMail, echoing: bool) -> dict[str, Any]:
@@ -268,6 +283,9 @@ def _unique(addresses: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def _addresses(values: list[str]) -> list[str]:
+    texts = [str(v).strip(" \t") for v in values]
+    if all(is_plain(text) for text in texts):  # as getaddresses finds them, far sooner
+        return texts
     return [address for _name, address in getaddresses([str(v) for v in values]) if address]
 
 
