@@ -15,7 +15,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -166,7 +166,8 @@ def answer_rows(ip: str, login: tuple[str, str] | None) -> tuple | None:
     Far cheaper than the answer itself: the relay re-checks a session's application at every
     message and recomputes it only when these rows changed.
     """
-    applications = connection.ops.quote_name(Application._meta.db_table)
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy, which looks it up at every use
+    applications = db.ops.quote_name(Application._meta.db_table)
     if login is None:
         sql = (
             f"SELECT * FROM {applications} "  # noqa: S608 (names, not data)
@@ -177,15 +178,15 @@ def answer_rows(ip: str, login: tuple[str, str] | None) -> tuple | None:
         match = _SHAPE.match(login[1] or "")
         if not match:
             return None
-        secrets_table = connection.ops.quote_name(ApplicationSecret._meta.db_table)
-        valid_until = connection.ops.quote_name("valid_until")
+        secrets_table = db.ops.quote_name(ApplicationSecret._meta.db_table)
+        valid_until = db.ops.quote_name("valid_until")
         sql = (
             f"SELECT {valid_until} IS NULL, * FROM {secrets_table} "  # noqa: S608 (names)
             f"JOIN {applications} ON {applications}.id = {secrets_table}.application_id "
             "WHERE lookup = %s"  # unique: one row at most
         )
         params = [match.group(1)]
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         rows = tuple(tuple(row) for row in cursor.fetchall())
     if login is not None and not all(row[0] for row in rows):
