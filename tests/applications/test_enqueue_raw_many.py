@@ -126,3 +126,13 @@ def test_a_raw_invitation_to_a_suppressed_address_carries_the_notice():
     assert "suppression list" in invite.notice and "ann@example.net" in invite.notice
     assert OutboxMessage.objects.get(pk=invite.pk).notice == invite.notice
     assert relayed.notice == ""
+
+
+def test_a_batch_over_sqlites_parameter_limit_keeps_each_id_with_its_message():
+    items = [item(f"Order {n}") for n in range(120)]  # 120 rows: over 999 parameters
+    rows = enqueue_raw_many(items)
+    stored = {row.pk: row for row in OutboxMessage.objects.all()}
+    assert len(stored) == 120
+    for n, row in enumerate(rows):
+        assert stored[row.pk].subject == row.subject == f"Order {n}"
+        assert stored[row.pk].tracking_id == row.tracking_id

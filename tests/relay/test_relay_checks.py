@@ -100,3 +100,23 @@ def test_a_secret_typed_as_the_user_name_never_reaches_the_log(relay, applicatio
             client.login(secret, "app_shop")
     assert "refused a login" in caplog.text
     assert secret not in caplog.text and secret[:16] not in caplog.text
+
+
+def test_a_sessions_application_is_worked_out_again_only_when_its_rows_change(monkeypatch):
+    from postroom.relay import server as relay_server
+
+    app, secret = create_application("Local", ["example.org"], trusted_network_no_login=True)
+    worked_out: list[tuple] = []
+    real = relay_server.still_allowed
+    monkeypatch.setattr(relay_server, "still_allowed", lambda *a: worked_out.append(a) or real(*a))
+    first = relay_server.recheck("127.0.0.1", None, None)
+    assert relay_server.recheck("127.0.0.1", None, first) is first
+    assert len(worked_out) == 1
+    app.allowed_senders = ["other.org"]
+    app.save()
+    changed = relay_server.recheck("127.0.0.1", None, first)
+    assert len(worked_out) == 2 and changed[1].allowed_senders == ["other.org"]
+    login = (app.username, secret)
+    assert relay_server.recheck("127.0.0.1", login, None)[0]  # rows to compare
+    rotate(app, timedelta(hours=1))  # the old secret ends in an hour: with time alone
+    assert relay_server.recheck("127.0.0.1", login, None)[0] is None  # so never remembered

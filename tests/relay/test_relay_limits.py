@@ -90,6 +90,18 @@ def test_a_silent_client_is_closed_after_the_command_timeout(relay_with) -> None
         assert client.reply() == b""  # closed
 
 
+def test_each_command_gives_the_client_a_whole_timeout_again(relay_with) -> None:
+    relay = relay_with(read_timeout=0.5)
+    with RawClient(relay.port) as client:
+        assert client.reply().startswith(b"220")
+        for _ in range(5):  # 1 s in all, twice the timeout, never 0.5 s silent
+            time.sleep(0.2)
+            assert client.command(b"NOOP").startswith(b"250")
+        last = time.monotonic()
+        assert client.reply().startswith(b"421 4.4.2")
+        assert 0.4 < time.monotonic() - last < 5
+
+
 def test_a_client_that_goes_away_before_the_final_dot_leaves_no_message(relay_with) -> None:
     relay = relay_with()
     with RawClient(relay.port) as client:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from email.utils import make_msgid, parseaddr
 
+from postroom.core.plainaddress import is_plain
+
 
 def new_message_id(sender: str) -> str:
     """``<random@domain>`` with the sender's domain in ASCII (IDNA), as header values must be.
@@ -12,7 +14,8 @@ def new_message_id(sender: str) -> str:
     only has to be unique, and a non-ASCII one would be RFC 2047-encoded by the email package,
     which makes it no Message-ID at all.
     """
-    domain = parseaddr(sender)[1].rpartition("@")[2].strip().strip("[]")
+    address = sender if is_plain(sender) else parseaddr(sender)[1]  # the same, sooner
+    domain = address.rpartition("@")[2].strip().strip("[]")
     try:
         ascii_domain = domain.encode("idna").decode("ascii")
     except UnicodeError:

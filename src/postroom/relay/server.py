@@ -147,6 +147,20 @@ def still_allowed(client: str, login: tuple[str, str] | None) -> Any:
     return application
 
 
+def recheck(client: str, login: tuple[str, str] | None, known: tuple | None) -> tuple:
+    """``(rows, still_allowed(client, login))``, where ``rows`` are what the answer is read
+    from (see :func:`~postroom.applications.credentials.answer_rows`). ``known`` is the
+    previous message's pair: while its rows are unchanged, so is its answer, which is then
+    given again without being worked out anew (the rows cost one plain query; the answer, ORM
+    queries many times as costly)."""
+    from postroom.applications.credentials import answer_rows
+
+    rows = answer_rows(client, login)
+    if rows is not None and known is not None and known[0] == rows:
+        return known
+    return rows, still_allowed(client, login)
+
+
 def read_headers(content: IO[bytes], header_limit: int) -> Message:
     """The message's parsed header block: only its first ``header_limit`` bytes and the blank
     line after them are read (a longer header block was refused while it arrived)."""
@@ -206,6 +220,7 @@ class RelaySMTP(smtpserver.LimitedSMTP):
         # Kept in memory for this session only: each message re-checks the application.
         self.login: tuple[str, str] | None = None
         self._senders: dict[str, bool] = {}  # may_send_from's answers for this session
+        self._rechecked: tuple | None = None  # the last message's recheck()
 
     def may_send_as(self, address: str) -> bool:
         """Whether the session's application may use ``address``; a client sends as the same
@@ -220,6 +235,10 @@ class RelaySMTP(smtpserver.LimitedSMTP):
     async def _in_thread(self, function: Any, *args: Any) -> Any:
         return await self.loop.run_in_executor(None, _closing_connection, function, *args)
 
+    async def _looked_up(self, function: Any, *args: Any) -> Any:
+        """``function(*args)``, a read made for every message, in the relay's lookup thread."""
+        return await self.event_handler.lookups.run(function, *args)
+
     async def check_auth_needed(self, caller_method: str) -> bool:
         if self.application is not None:
             return False
@@ -227,7 +246,7 @@ class RelaySMTP(smtpserver.LimitedSMTP):
             from postroom.applications.credentials import trusted_application_for
 
             self._looked_for_trusted = True
-            self.application = await self._in_thread(trusted_application_for, self.client)
+            self.application = await self._looked_up(trusted_application_for, self.client)
             if self.application is not None:
                 return False
         await self.push(
@@ -262,6 +281,7 @@ class RelaySMTP(smtpserver.LimitedSMTP):
             return AuthResult(success=False, handled=False, message=outcome)
         self.application, self.login = outcome, (username, secret)
         self._senders.clear()  # they were the answers for another application
+        self._rechecked = None
         logger.info("The relay logged in %s as %s", self.client, clip(outcome.username, 100))
         return AuthResult(success=True, auth_data=outcome.username)
 
@@ -270,14 +290,18 @@ class RelayHandler:
     """aiosmtpd handler: checks each envelope against the session's application, then hands
     the message to the committer and answers once it is committed."""
 
-    def __init__(self, committer: Any, limits: smtpserver.Limits) -> None:
+    def __init__(self, committer: Any, limits: smtpserver.Limits, lookups: Any) -> None:
         self.committer = committer
         self.limits = limits
+        self.lookups = lookups
 
     async def handle_MAIL(
         self, server: RelaySMTP, session: Session, envelope: Envelope, address: str, options: list
     ) -> str:
-        current = await server._in_thread(still_allowed, server.client, server.login)
+        server._rechecked = await server._looked_up(
+            recheck, server.client, server.login, server._rechecked
+        )
+        current = server._rechecked[1]
         if isinstance(current, str):
             server._close_with(current, "a revoked application")
             return current
@@ -321,8 +345,10 @@ class RelayHandler:
             recipients=list(envelope.rcpt_tos),
             application=application,
             headers=headers,
+            waiter=server.loop.create_future(),
         )
-        committed = asyncio.wrap_future(self.committer.submit(message))
+        committed = message.waiter
+        self.committer.submit(message)
         try:
             pk = await asyncio.shield(committed)
         except asyncio.CancelledError:

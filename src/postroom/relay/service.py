@@ -11,6 +11,7 @@ from types import TracebackType
 from postroom import runtime
 from postroom.config import current_config
 from postroom.core import selfsigned, smtpserver
+from postroom.relay.lookups import Lookups
 from postroom.relay.server import (
     HOSTNAME,
     NAME,
@@ -78,6 +79,7 @@ class RelayServer:
         self.limits = limits or relay_limits()
         self._controllers: list[smtpserver.LimitedController] = []
         self._committer: Committer | None = None
+        self._lookups: Lookups | None = None
         self.offers_tls = False
 
     @property
@@ -117,6 +119,7 @@ class RelayServer:
                 f"{error.strerror or error}. Check that POSTROOM_DATA is writable."
             ) from error
         self._committer = Committer()
+        self._lookups = Lookups()
         try:
             if self.port is not None:
                 self.port = self._listen(self.port, RelaySMTP, tls_context=context)
@@ -144,9 +147,9 @@ class RelayServer:
             )
 
         sock = smtpserver.bind(self.host, port, invalid=invalid, in_use=in_use)
-        assert self._committer is not None
+        assert self._committer is not None and self._lookups is not None
         controller = smtpserver.LimitedController(
-            RelayHandler(self._committer, self.limits),
+            RelayHandler(self._committer, self.limits, self._lookups),
             sock,
             protocol=protocol,
             name=NAME,
@@ -169,6 +172,9 @@ class RelayServer:
         committer, self._committer = self._committer, None
         if committer is not None:
             committer.close()
+        lookups, self._lookups = self._lookups, None
+        if lookups is not None:
+            lookups.close()
 
     def __enter__(self) -> RelayServer:
         self.start()

@@ -14,6 +14,7 @@ corrupts), which is not enough for a message a client has been told is safe.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -27,6 +28,7 @@ from django.db import connection
 
 from postroom.delivery.enqueue import RawMail, enqueue_raw_many
 from postroom.delivery.models import Kind
+from postroom.relay.handback import hand_back
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ class Incoming:
     application: Any
     headers: Message | None = None
     done: Future[int] = field(default_factory=Future)
+    # A session's future on its event loop, settled too: a batch's with one wake-up of the loop.
+    waiter: asyncio.Future[int] | None = None
 
 
 class Committer:
@@ -109,6 +113,8 @@ class Committer:
             if len(batch) == 1:
                 logger.warning("The relay could not store a message: %s", _describe(error))
                 batch[0].done.set_exception(error)
+                if batch[0].waiter is not None:
+                    hand_back([(batch[0].waiter, error, None)])
                 return
             # One message's fault must not cost the others theirs: each on its own.
             for message in batch:
@@ -117,8 +123,12 @@ class Committer:
         if logger.isEnabledFor(logging.DEBUG):
             elapsed = (time.perf_counter() - started) * 1000
             logger.debug("The relay committed %d message(s) in %.1f ms", len(batch), elapsed)
+        waiting = []
         for message, pk in zip(batch, ids, strict=True):
             message.done.set_result(pk)
+            if message.waiter is not None:
+                waiting.append((message.waiter, None, pk))
+        hand_back(waiting)
 
     def _commit(self, batch: list[Incoming]) -> list[int]:
         """One INSERT for the batch, one synced commit."""

@@ -1,0 +1,67 @@
+"""The reads the relay makes for every message, in one thread that keeps its database connection.
+
+Each MAIL FROM reads the session's application again, so that a disabled application or a
+replaced secret stops at the next message. Opening a database connection costs far more than
+that read (on SQLite a file to open and Django's functions to register), so these reads share
+one thread whose connection stays open until the relay stops; a read that fails closes it,
+and the next read opens a new one (the database may have restarted meanwhile). The thread
+takes every read waiting and hands their answers back together (:mod:`.handback`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connection
+
+from postroom.relay.handback import Outcome, hand_back
+
+Request = tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]
+
+
+class Lookups:
+    """``await lookups.run(function, *args)`` calls a function that reads the database in the
+    lookup thread, from a session on an event loop."""
+
+    def __init__(self) -> None:
+        self._waiting: queue.SimpleQueue[Request | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="relay-lookup", daemon=True)
+        self._thread.start()
+
+    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        answer = asyncio.get_running_loop().create_future()
+        self._waiting.put((answer, function, args))
+        return await answer
+
+    def close(self) -> None:
+        """Answer the reads handed over, then close the thread's connection and end it."""
+        self._waiting.put(None)
+        self._thread.join()
+
+    def _serve(self) -> None:
+        try:
+            while True:
+                requests = [self._waiting.get()]
+                while requests[-1] is not None:
+                    try:
+                        requests.append(self._waiting.get_nowait())
+                    except queue.Empty:
+                        break
+                hand_back(_answer(request) for request in requests if request is not None)
+                if requests[-1] is None:
+                    return
+        finally:
+            connection.close()
+
+
+def _answer(request: Request) -> Outcome:
+    answer, function, args = request
+    try:
+        return answer, None, function(*args)
+    except Exception as error:
+        connection.close()  # perhaps broken: the next read opens a new one
+        return answer, error, None
