@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from postroom.config import current_config
 from postroom.core import throttle
+from postroom.inbox import totals
 from postroom.inbox.models import CaughtMessage
 
 EVERY = timedelta(minutes=1)
@@ -22,7 +23,9 @@ def prune(keep_messages: int, keep_days: int = 0) -> int:
     """
     deleted = 0
     newest = CaughtMessage.objects.order_by("-id").values_list("id", flat=True)
-    cutoff = newest[keep_messages : keep_messages + 1].first()
+    # The totals say whether there is anything to do; only then is the cut-off looked for.
+    over = totals.read().messages > keep_messages
+    cutoff = newest[keep_messages : keep_messages + 1].first() if over else None
     if cutoff is not None:
         deleted += _delete_batches(CaughtMessage.objects.filter(id__lte=cutoff))
     if keep_days:
