@@ -65,10 +65,12 @@ _SQLITE_MATCH = f"+{TABLE}.id IN ({_SQLITE_HITS})"
 _POSTGRES_MATCH = f"{TABLE}.search_vector @@ to_tsquery('simple'::regconfig, %s)"
 
 
-def count(queryset: QuerySet, q: str) -> int:
+def count(queryset: QuerySet, q: str, at_most: int | None = None) -> int:
     """How many messages ``search(queryset, q)`` finds, without counting rows where it can:
     all of them are in the totals, and words alone are counted in the full-text index.
 
+    With ``at_most``, a search stops counting past it (and answers ``at_most + 1``): a word in
+    every message would have every hit counted, and PostgreSQL reads every row's words for it.
     ``queryset`` must be all the messages: the totals and the index know no other narrowing.
     """
     query = parse(q or "")
@@ -77,10 +79,15 @@ def count(queryset: QuerySet, q: str) -> int:
     words_only = query.terms and query == Query(terms=query.terms)
     connection = connections[queryset.db]
     if words_only and connection.vendor == "sqlite":
+        limit = "" if at_most is None else f" LIMIT {int(at_most) + 1}"
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM ({_SQLITE_HITS})", [fts5_match(query.terms)])  # noqa: S608
+            cursor.execute(
+                f"SELECT count(*) FROM ({_SQLITE_HITS}{limit})",  # noqa: S608
+                [fts5_match(query.terms)],
+            )
             return cursor.fetchone()[0]
-    return apply(queryset, query).count()
+    found = apply(queryset, query).order_by()
+    return (found if at_most is None else found[: at_most + 1]).count()
 
 
 def _condition(sql: str, parameter: str) -> RawSQL:

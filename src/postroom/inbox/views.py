@@ -23,6 +23,7 @@ from postroom.emailview import decoding, parsing
 from postroom.emailview.responses import download, sandboxed_html
 from postroom.inbox import search, totals
 from postroom.inbox.models import CaughtMessage
+from postroom.inbox.query import parse
 
 # Caught mail holds everybody's invitation and password-reset links.
 inbox_access = administrator_required(
@@ -30,6 +31,7 @@ inbox_access = administrator_required(
 )
 
 PAGE_SIZE = 50
+SEARCH_COUNT_LIMIT = 1000  # a search's hits counted at most; beyond, "more than 1000"
 RAW_DISPLAY_LIMIT = 1024 * 1024  # the Raw tab shows this much; the .eml download has it all
 TABS = (("html", "HTML"), ("text", "Text"), ("headers", "Headers"), ("raw", "Raw source"))
 QUERY_LIMIT = 200
@@ -68,11 +70,21 @@ class _CountedPaginator(Paginator):
         return self._known_count
 
 
-def _page(request: HttpRequest) -> tuple[str, Page]:
+def _page(request: HttpRequest) -> tuple[str, Page, int | None]:
+    """The search, the page asked for, and "more than N" when a search's count stopped at N.
+
+    A search counts its hits up to SEARCH_COUNT_LIMIT or the page asked for, whichever is
+    further: enough to say how many pages there are, or that there are more.
+    """
     query = _query(request)
     messages_ = CaughtMessage.objects.summaries().search(query)
-    count = search.count(CaughtMessage.objects.all(), query)
-    return query, _CountedPaginator(messages_, PAGE_SIZE, count).get_page(request.GET.get("page"))
+    number = request.GET.get("page", "")
+    at_most = max(SEARCH_COUNT_LIMIT, int(number[:7]) * PAGE_SIZE if number.isdigit() else 0)
+    count = search.count(CaughtMessage.objects.all(), query, at_most=at_most)
+    searched = not parse(query).empty  # all messages are counted exactly, in the totals
+    more_than = at_most if searched and count > at_most else None
+    page = _CountedPaginator(messages_, PAGE_SIZE, count).get_page(number)
+    return query, page, more_than
 
 
 def _latest() -> dict[str, int]:
@@ -81,12 +93,13 @@ def _latest() -> dict[str, int]:
 
 
 def _table_context(request: HttpRequest) -> dict[str, object]:
-    query, page = _page(request)
+    query, page, more_than = _page(request)
     host, port = _smtp_address(request)
     return {
         "query": query,
         "keep_query": _keeping(query),
         "page": page,
+        "more_than": more_than,
         "smtp_host": host,
         "smtp_port": port,
         **_latest(),
