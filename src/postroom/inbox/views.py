@@ -21,7 +21,7 @@ from postroom.core.permissions import administrator_required
 from postroom.core.requests import inbox_port
 from postroom.emailview import decoding, parsing
 from postroom.emailview.responses import download, sandboxed_html
-from postroom.inbox import search, totals
+from postroom.inbox import listing, search, totals
 from postroom.inbox.models import CaughtMessage
 from postroom.inbox.query import parse
 
@@ -99,6 +99,7 @@ def _table_context(request: HttpRequest) -> dict[str, object]:
         "query": query,
         "keep_query": _keeping(query),
         "page": page,
+        "rows": listing.rows(page),
         "more_than": more_than,
         "smtp_host": host,
         "smtp_port": port,
