@@ -112,12 +112,19 @@ def seed_file(cache: Path, count: int) -> Path:
     return cache / f"inbox-{count}.sqlite3"
 
 
-def keep_seed(cache: Path, count: int) -> None:
-    """Copy the freshly filled SQLite database into ``cache``, all of it in the main file."""
+def checkpoint() -> None:
+    """Move the WAL's pages into the SQLite file, so readers look nothing up in the WAL."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def keep_seed(cache: Path, count: int) -> None:
+    """Copy the freshly filled SQLite database into ``cache``, all of it in the main file."""
+    from django.db import connection
+
+    checkpoint()
     cache.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(connection.settings_dict["NAME"], seed_file(cache, count))
 
@@ -332,6 +339,8 @@ def main() -> None:
             )
             print(f"started from {seed_file(cache, arguments.messages)}", flush=True)
         setup(Path(directory), arguments.database_url or None)
+        if seeded:  # migrating the copy filled the WAL: start as a filled database would
+            checkpoint()
         if not seeded:
             fill(arguments.messages)
             if cache is not None:
