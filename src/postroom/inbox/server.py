@@ -166,7 +166,9 @@ def _make_room(size: int, limits: Limits) -> int:
         return 0
     oldest = CaughtMessage.objects.order_by("received_at", "id").values_list("id", "size")
     doomed: list[int] = []
-    for pk, each in oldest.iterator(chunk_size=500):
+    # At the quota each store deletes one or two: fetch a few rows at a time, not 500.
+    chunk = min(500, max(excess_count, 0) + 20)
+    for pk, each in oldest.iterator(chunk_size=chunk):
         if excess_bytes <= 0 and excess_count <= 0:
             break
         doomed.append(pk)
