@@ -149,6 +149,8 @@ def ensure(connection: BaseDatabaseWrapper) -> None:
     """Create the triggers where they are missing and count the totals afresh."""
     if connection.vendor not in _TRIGGERS:
         return
+    if TOTALS not in connection.introspection.table_names():
+        return  # migrated back to before the totals: nothing to keep
     with connection.cursor() as cursor:
         for statement in _TRIGGERS[connection.vendor]:
             cursor.execute(statement)
