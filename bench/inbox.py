@@ -168,6 +168,13 @@ def fill(count: int) -> None:
             batch = []
     seconds = time.perf_counter() - started
     print(f"filled {count} messages in {seconds:.0f} s", flush=True)
+    # PostgreSQL: the statistics the retention chore refreshes within a minute of a burst
+    # (autovacuum would too, where it is on).
+    from django.db import connection
+
+    from postroom.inbox import fulltext
+
+    fulltext.analyze_if_stale(connection)
 
 
 def timed(label: str, call: object, repeats: int = REPEATS) -> tuple[str, float, float]:

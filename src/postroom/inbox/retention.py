@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import connection
 from django.utils import timezone
 
 from postroom.config import current_config
 from postroom.core import throttle
-from postroom.inbox import totals
+from postroom.inbox import fulltext, totals
 from postroom.inbox.models import CaughtMessage
 
 EVERY = timedelta(minutes=1)
@@ -45,7 +46,9 @@ def _delete_batches(doomed) -> int:  # noqa: ANN001 - a queryset of CaughtMessag
 
 
 def prune_as_configured() -> None:
-    """The chore: once a minute across all processes, with the configured limits."""
+    """The chore: once a minute across all processes, with the configured limits; then the
+    search's statistics are refreshed if the messages changed much (PostgreSQL only)."""
     if throttle.take_turn("inbox-retention", EVERY):
         inbox = current_config().inbox
         prune(inbox.keep_messages.value, inbox.keep_days.value)
+        fulltext.analyze_if_stale(connection)
