@@ -105,3 +105,16 @@ def test_search_is_not_a_scan(mail: None) -> None:
     sql = str(search(CaughtMessage.objects.all(), "shipped").query)
     assert "inbox_search" in sql or "search_vector" in sql
     assert "LIKE" not in sql.upper()
+
+
+def test_postgresql_statistics_are_refreshed_when_many_messages_changed(monkeypatch) -> None:  # noqa: ANN001
+    if connection.vendor != "postgresql":
+        assert not fulltext.analyze_if_stale(connection)  # SQLite's FTS needs none
+        return
+    monkeypatch.setattr(fulltext, "STALE_ROWS", 10**9)
+    assert not fulltext.analyze_if_stale(connection)
+    monkeypatch.setattr(fulltext, "STALE_ROWS", -1)  # any change is many
+    assert fulltext.analyze_if_stale(connection)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [fulltext.TABLE])
+        assert cursor.fetchone()[0] >= 0  # -1 until the table is first analyzed

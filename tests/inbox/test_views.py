@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from emails import make_email
 from postroom.emailview import mime, parsing
+from postroom.inbox import views as inbox_views
 from postroom.inbox.models import CaughtMessage
 
 from .conftest import store
@@ -107,6 +108,30 @@ def test_paging(staff_client: Client) -> None:
     assert "101–120 of 120" in last and "?page=2&amp;q=bulk" in last
     assert "101–120 of 120" in staff_client.get(url, {"page": "999"}).content.decode()
     assert "1–50 of 120" in staff_client.get(url, {"page": "junk"}).content.decode()
+
+
+def test_a_search_counts_its_hits_as_far_as_the_pages_shown(
+    staff_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inbox_views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(inbox_views, "SEARCH_COUNT_LIMIT", 2)
+    for n in range(5):
+        store(make_email(f"Bulk {n}", text="common words").as_bytes())
+    store(make_email("Other").as_bytes())
+    url = reverse("inbox:list")
+
+    def pager(**query: str) -> str:
+        return staff_client.get(url, query).content.decode()
+
+    for q in ("common", "bulk has:attachment", "bulk is:unread"):
+        first = pager(q=q)
+        if "has:attachment" in q:
+            assert "No message matches" in first
+            continue
+        assert "1–2 of more than 2" in first and "page=2" in first
+        assert "3–4 of more than 4" in pager(q=q, page="2")
+        assert "5–5 of 5" in pager(q=q, page="3")
+    assert "1–2 of 6" in pager()  # all messages: the exact total, from the totals row
 
 
 def test_detail_tabs(staff_client: Client) -> None:

@@ -17,6 +17,7 @@ from postroom.inbox.access import inbox_api
 from postroom.inbox.message_links import links
 from postroom.inbox.models import CaughtMessage
 from postroom.inbox.openapi import description
+from postroom.inbox.search import count as search_count
 from postroom.inbox.search import search
 
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 200
@@ -122,7 +123,7 @@ def messages(request: HttpRequest) -> HttpResponse:
     rows = list(found[start : start + int(per_page)])
     return answer(
         {
-            "total": found.count(),
+            "total": search_count(CaughtMessage.objects.all(), query),
             "page": int(page),
             "per_page": int(per_page),
             "query": query,

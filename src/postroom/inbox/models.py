@@ -28,7 +28,7 @@ class CaughtMessageQuerySet(models.QuerySet["CaughtMessage"]):
 
 
 class CaughtMessage(models.Model):
-    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    received_at = models.DateTimeField(default=timezone.now)
     envelope_sender = models.CharField(max_length=998, blank=True)
     envelope_recipients = models.TextField(blank=True, help_text="Comma-separated RCPT TO.")
     from_header = models.TextField("From", blank=True)
@@ -43,15 +43,21 @@ class CaughtMessage(models.Model):
     raw = models.BinaryField()  # the bytes as received, stored as-is
     # The body's words for the full-text index (postroom.inbox.fulltext), found once at intake.
     body_text = models.TextField(blank=True, default="")
-    read_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
 
     objects = CaughtMessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name = "caught message"
-        # The catcher sums sizes before each store (its quota): from this index, not the rows.
-        indexes = [models.Index(fields=["size"], name="inbox_caught_size")]
+        indexes = [
+            # Every list is newest first, filtered perhaps by flag or date: walking this index
+            # in order answers it (and its count) without reading a row, whose raw bytes and
+            # body would be read too (SQLite keeps read_at after them, in overflow pages).
+            models.Index(
+                fields=["received_at", "id", "has_attachments", "read_at"], name="inbox_caught_list"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.subject or "(no subject)"
@@ -142,6 +148,23 @@ def _short(value: str, *, prefer_name: bool) -> str:
     if not entries:
         return value
     return entries[0] if len(entries) == 1 else f"{entries[0]} +{len(entries) - 1}"
+
+
+class CaughtTotals(models.Model):
+    """One row (id 1): how many messages, how many unread, and their bytes.
+
+    Kept by database triggers, see postroom.inbox.totals; never written by Django.
+    """
+
+    messages = models.BigIntegerField(default=0)
+    unread = models.BigIntegerField(default=0)
+    bytes = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "caught totals"
+
+    def __str__(self) -> str:
+        return f"{self.messages} messages, {self.unread} unread, {self.bytes} bytes"
 
 
 class InboxToken(models.Model):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import connection
 from django.utils import timezone
 
 from postroom.config import current_config
 from postroom.core import throttle
+from postroom.inbox import fulltext, totals
 from postroom.inbox.models import CaughtMessage
 
 EVERY = timedelta(minutes=1)
@@ -22,7 +24,9 @@ def prune(keep_messages: int, keep_days: int = 0) -> int:
     """
     deleted = 0
     newest = CaughtMessage.objects.order_by("-id").values_list("id", flat=True)
-    cutoff = newest[keep_messages : keep_messages + 1].first()
+    # The totals say whether there is anything to do; only then is the cut-off looked for.
+    over = totals.read().messages > keep_messages
+    cutoff = newest[keep_messages : keep_messages + 1].first() if over else None
     if cutoff is not None:
         deleted += _delete_batches(CaughtMessage.objects.filter(id__lte=cutoff))
     if keep_days:
@@ -42,7 +46,9 @@ def _delete_batches(doomed) -> int:  # noqa: ANN001 - a queryset of CaughtMessag
 
 
 def prune_as_configured() -> None:
-    """The chore: once a minute across all processes, with the configured limits."""
+    """The chore: once a minute across all processes, with the configured limits; then the
+    search's statistics are refreshed if the messages changed much (PostgreSQL only)."""
     if throttle.take_turn("inbox-retention", EVERY):
         inbox = current_config().inbox
         prune(inbox.keep_messages.value, inbox.keep_days.value)
+        fulltext.analyze_if_stale(connection)

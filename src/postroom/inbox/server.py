@@ -21,8 +21,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
-from django.db import close_old_connections, transaction
-from django.db.models import Count, Sum
+from django.db import connection, transaction
 
 from postroom import runtime
 from postroom.core import selfsigned, smtpserver
@@ -155,18 +154,21 @@ _quota_lock = threading.Lock()
 def _make_room(size: int, limits: Limits) -> int:
     """Delete the oldest caught messages until one of ``size`` bytes fits; returns how many.
 
-    Sizes are summed from the size index (a few bytes a message), never the stored bytes.
+    What is kept is read from the totals the database keeps (one row), never summed.
     """
+    from postroom.inbox import totals
     from postroom.inbox.models import CaughtMessage
 
-    kept = CaughtMessage.objects.order_by().aggregate(total=Sum("size"), count=Count("id"))
-    excess_bytes = (kept["total"] or 0) + size - limits.quota_bytes
-    excess_count = kept["count"] + 1 - limits.quota_messages
+    kept = totals.read()
+    excess_bytes = kept.bytes + size - limits.quota_bytes
+    excess_count = kept.messages + 1 - limits.quota_messages
     if excess_bytes <= 0 and excess_count <= 0:
         return 0
     oldest = CaughtMessage.objects.order_by("received_at", "id").values_list("id", "size")
     doomed: list[int] = []
-    for pk, each in oldest.iterator(chunk_size=500):
+    # At the quota each store deletes one or two: fetch a few rows at a time, not 500.
+    chunk = min(500, max(excess_count, 0) + 20)
+    for pk, each in oldest.iterator(chunk_size=chunk):
         if excess_bytes <= 0 and excess_count <= 0:
             break
         doomed.append(pk)
@@ -177,12 +179,34 @@ def _make_room(size: int, limits: Limits) -> int:
     return len(doomed)
 
 
+def _reuse_connection() -> None:
+    """Keep this store thread's database connection for the next message, if it is sound.
+
+    Opening one per message cost more than storing the message: SQLite reads the schema on
+    every new connection, and a closing connection may checkpoint the whole WAL. After an
+    error it is closed (the next query opens a new one); else it is checked before reuse.
+    """
+    if connection.connection is None:
+        return
+    if connection.errors_occurred or not connection.get_autocommit():
+        connection.close()
+    else:
+        connection.health_check_done = False  # PostgreSQL: one "SELECT 1" before it is used
+
+
+def _close_connection(all_there: threading.Barrier) -> None:
+    """Close this store thread's connection, then wait until every store thread has too."""
+    connection.close()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        all_there.wait(timeout=START_TIMEOUT)
+
+
 def _store(sender: str, recipients: list[str], content: IO[bytes], limits: Limits) -> int:
     from postroom.inbox.models import CaughtMessage
 
     content.seek(0)
     raw = content.read()
-    close_old_connections()
+    _reuse_connection()
     try:
         message = CaughtMessage.from_envelope(sender, recipients, raw)
         with _quota_lock, transaction.atomic():
@@ -195,7 +219,6 @@ def _store(sender: str, recipients: list[str], content: IO[bytes], limits: Limit
             )
         return message.pk
     finally:
-        close_old_connections()
         if len(raw) > LARGE_MESSAGE_SIZE:
             # Parsing leaves reference cycles that hold the decoded message; left to the
             # collector, each large message would stay in memory long after it was stored.
@@ -218,7 +241,13 @@ class CatchAllHandler:
         )
 
     def close(self) -> None:
-        """Wait for the stores under way, so that no accepted message is lost."""
+        """Wait for the stores under way, so that no accepted message is lost; then close the
+        store threads' database connections (each thread takes one closing task: the barrier
+        holds it until all have)."""
+        threads = self.limits.concurrent_stores
+        all_there = threading.Barrier(threads)
+        for _ in range(threads):
+            self._store_threads.submit(_close_connection, all_there)
         self._store_threads.shutdown(wait=True)
 
     async def _store(self, sender: str, recipients: list[str], content: IO[bytes]) -> int:

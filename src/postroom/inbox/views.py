@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -20,7 +21,9 @@ from postroom.core.permissions import administrator_required
 from postroom.core.requests import inbox_port
 from postroom.emailview import decoding, parsing
 from postroom.emailview.responses import download, sandboxed_html
+from postroom.inbox import listing, search, totals
 from postroom.inbox.models import CaughtMessage
+from postroom.inbox.query import parse
 
 # Caught mail holds everybody's invitation and password-reset links.
 inbox_access = administrator_required(
@@ -28,6 +31,7 @@ inbox_access = administrator_required(
 )
 
 PAGE_SIZE = 50
+SEARCH_COUNT_LIMIT = 1000  # a search's hits counted at most; beyond, "more than 1000"
 RAW_DISPLAY_LIMIT = 1024 * 1024  # the Raw tab shows this much; the .eml download has it all
 TABS = (("html", "HTML"), ("text", "Text"), ("headers", "Headers"), ("raw", "Raw source"))
 QUERY_LIMIT = 200
@@ -54,24 +58,49 @@ def _smtp_address(request: HttpRequest) -> tuple[str, int]:
     return settings.POSTROOM_INBOX_HOST, inbox_port(request, settings.POSTROOM_INBOX_PORT)
 
 
-def _page(request: HttpRequest) -> tuple[str, Page]:
+class _CountedPaginator(Paginator):
+    """A paginator told its count: counting every row on each page is what made it slow."""
+
+    def __init__(self, object_list: QuerySet, per_page: int, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+def _page(request: HttpRequest) -> tuple[str, Page, int | None]:
+    """The search, the page asked for, and "more than N" when a search's count stopped at N.
+
+    A search counts its hits up to SEARCH_COUNT_LIMIT or the page asked for, whichever is
+    further: enough to say how many pages there are, or that there are more.
+    """
     query = _query(request)
     messages_ = CaughtMessage.objects.summaries().search(query)
-    return query, Paginator(messages_, PAGE_SIZE).get_page(request.GET.get("page"))
+    number = request.GET.get("page", "")
+    at_most = max(SEARCH_COUNT_LIMIT, int(number[:7]) * PAGE_SIZE if number.isdigit() else 0)
+    count = search.count(CaughtMessage.objects.all(), query, at_most=at_most)
+    searched = not parse(query).empty  # all messages are counted exactly, in the totals
+    more_than = at_most if searched and count > at_most else None
+    page = _CountedPaginator(messages_, PAGE_SIZE, count).get_page(number)
+    return query, page, more_than
 
 
 def _latest() -> dict[str, int]:
     stats = CaughtMessage.objects.aggregate(latest_id=Max("id"))
-    return {"latest_id": stats["latest_id"] or 0, "count": CaughtMessage.objects.count()}
+    return {"latest_id": stats["latest_id"] or 0, "count": totals.read().messages}
 
 
 def _table_context(request: HttpRequest) -> dict[str, object]:
-    query, page = _page(request)
+    query, page, more_than = _page(request)
     host, port = _smtp_address(request)
     return {
         "query": query,
         "keep_query": _keeping(query),
         "page": page,
+        "rows": listing.rows(page),
+        "more_than": more_than,
         "smtp_host": host,
         "smtp_port": port,
         **_latest(),
@@ -110,7 +139,7 @@ def poll(request: HttpRequest) -> JsonResponse:
 
 def _stored(pk: int) -> tuple[CaughtMessage, parsing.Outline]:
     """The message without its raw bytes, and its outline: no page reads the whole message."""
-    message = get_object_or_404(CaughtMessage.objects.defer("raw"), pk=pk)
+    message = get_object_or_404(CaughtMessage.objects.defer("raw", "body_text"), pk=pk)
     return message, message.outline()
 
 
@@ -159,11 +188,15 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _neighbours(message: CaughtMessage, query: str) -> tuple[int | None, int | None]:
-    """The ids of the newer and older messages around ``message`` in the (searched) list."""
+    """The ids of the newer and older messages around ``message`` in the (searched) list.
+
+    Each is a seek in the list index: the plain range on received_at comes first, because a
+    database uses no index for "later, or as late with a higher id" alone.
+    """
     found = CaughtMessage.objects.search(query).values_list("id", flat=True)
-    at = message.received_at
-    newer = found.filter(Q(received_at__gt=at) | Q(received_at=at, id__gt=message.pk))
-    older = found.filter(Q(received_at__lt=at) | Q(received_at=at, id__lt=message.pk))
+    at, pk = message.received_at, message.pk
+    newer = found.filter(Q(received_at__gt=at) | Q(id__gt=pk), received_at__gte=at)
+    older = found.filter(Q(received_at__lt=at) | Q(id__lt=pk), received_at__lte=at)
     return newer.order_by("received_at", "id").first(), older.order_by(
         "-received_at", "-id"
     ).first()
