@@ -10,7 +10,8 @@ Then, through Django's test client (middleware, view, template: everything but t
 
 - the inbox list (first page), a word search, a search with operators, a message page;
 - the baseline: the old search (``icontains`` over sender, recipients and subject, no body),
-  as a page count and first page of the same query, next to the full-text query's.
+  as a page count and first page of the same query, next to the full-text query's (measured
+  after the catcher's window, since no page runs the old search any more).
 
 Meanwhile the catcher (``InboxServer`` on 127.0.0.1) is sent mail over 4 SMTP connections
 (smtplib, one message per transaction): PASS when every page's median is under 200 ms and the
@@ -299,16 +300,20 @@ def measure() -> bool:
             ),
             timed("message page", page(f"/inbox/{some}/")),
             timed("message page within a search", page(f"/inbox/{some}/", q="order")),
+        ]
+        elapsed = time.perf_counter() - started
+        stored = CaughtMessage.objects.count() - counted
+        child.terminate()
+        child.wait(10)
+        # The baseline (the old substring search, which no page runs any more) is measured
+        # after the catcher's window: the target is the catcher's rate while the pages load.
+        rows += [
             timed("query: full-text 'shipped' (count + 50)", new_search("shipped")),
             timed("query: old substring 'shipped' (count + 50)", old_search("shipped")),
             timed(f"query: full-text '{rare}' (body too)", new_search(rare)),
             timed("query: full-text 'user42@example.org'", new_search("user42@example.org")),
             timed("query: old substring 'user42@example.org'", old_search("user42@example.org")),
         ]
-        elapsed = time.perf_counter() - started
-        stored = CaughtMessage.objects.count() - counted
-        child.terminate()
-        child.wait(10)
     rate = stored / elapsed
     print(f"\n{connection.vendor}, {before} messages in the inbox at the start")
     print(f"{'':48} {'median ms':>10} {'p90 ms':>8}")
