@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -50,9 +51,9 @@ def wait_for_output(log: Path, text: str, timeout: float = 30.0) -> None:
 # a fraction of that. Every copy is still new; the template is dropped when the run ends.
 _templates: dict[str, str] = {}
 
-MIGRATE = (
-    "import django; django.setup();"
-    "from postroom.startup import prepare_database; prepare_database()"
+MIGRATE = (  # as every Postroom process does at start; closing checkpoints SQLite's WAL
+    "import django; django.setup(); from django.db import connections;"
+    "from postroom.startup import prepare_database; prepare_database(); connections.close_all()"
 )
 
 
@@ -135,6 +136,29 @@ def postroom_env(tmp_path: Path, database_url: str | None, **extra: str) -> dict
         env["DATABASE_URL"] = database_url
     env.update(extra)
     return env
+
+
+_sqlite_template: list[Path] = []
+
+
+def seed_sqlite(env: dict[str, str]) -> None:
+    """On SQLite (no DATABASE_URL in ``env``): put a copy of a database migrated once per run
+    into the data directory, which the process would otherwise migrate itself at start. A data
+    directory that has a database already keeps it (a restart)."""
+    database = Path(env["POSTROOM_DATA"]) / "postroom.sqlite3"
+    if "DATABASE_URL" in env or database.exists():
+        return
+    if not _sqlite_template:
+        scratch = Path(tempfile.mkdtemp(prefix="postroom-template-"))
+        atexit.register(shutil.rmtree, scratch, True)
+        template_env = postroom_env(scratch, None, DJANGO_SETTINGS_MODULE="postroom.settings")
+        subprocess.run([sys.executable, "-c", MIGRATE], env=template_env, check=True, timeout=300)
+        template = scratch / "data" / "postroom.sqlite3"
+        assert not template.with_name(template.name + "-wal").exists(), "not checkpointed"
+        _sqlite_template.append(template)
+    database.parent.mkdir(mode=0o700, exist_ok=True)
+    shutil.copyfile(_sqlite_template[0], database)
+    os.chmod(database, 0o600)
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
