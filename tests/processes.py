@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -43,16 +46,52 @@ def wait_for_output(log: Path, text: str, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+# One migrated database per test run on PostgreSQL (its name, by the server's URL), which
+# fresh_database_url copies: migrating an empty PostgreSQL database takes seconds, copying it
+# a fraction of that. Every copy is still new; the template is dropped when the run ends.
+_templates: dict[str, str] = {}
+
+MIGRATE = (  # as every Postroom process does at start; closing checkpoints SQLite's WAL
+    "import django; django.setup(); from django.db import connections;"
+    "from postroom.startup import prepare_database; prepare_database(); connections.close_all()"
+)
+
+
+def _migrated_template(url: str) -> str:
+    if url in _templates:
+        return _templates[url]
+    name = f"postroom_template_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    atexit.register(_drop, url, name)
+    with tempfile.TemporaryDirectory() as scratch:
+        env = postroom_env(Path(scratch), urlunsplit(urlsplit(url)._replace(path=f"/{name}")))
+        env["DJANGO_SETTINGS_MODULE"] = "postroom.settings"
+        subprocess.run([sys.executable, "-c", MIGRATE], env=env, check=True, timeout=300)
+    _templates[url] = name
+    return name
+
+
+def _drop(url: str, name: str) -> None:
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @contextlib.contextmanager
-def fresh_database_url() -> Iterator[str | None]:
-    """A new empty PostgreSQL database when the suite runs on PostgreSQL, else None (SQLite)."""
+def fresh_database_url(migrated: bool = True) -> Iterator[str | None]:
+    """A new PostgreSQL database when the suite runs on PostgreSQL, else None (SQLite).
+
+    It is already migrated (a copy of this run's template), unless ``migrated`` is False: then
+    it is empty, for the tests of what a first start does to an empty database.
+    """
     url = os.environ.get("DATABASE_URL")
     if not url:
         yield None
         return
     name = f"postroom_e2e_{uuid.uuid4().hex[:10]}"
+    template = f' TEMPLATE "{_migrated_template(url)}"' if migrated else ""
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"{template}')
     parts = urlsplit(url)
     try:
         yield urlunsplit(parts._replace(path=f"/{name}"))
@@ -97,6 +136,29 @@ def postroom_env(tmp_path: Path, database_url: str | None, **extra: str) -> dict
         env["DATABASE_URL"] = database_url
     env.update(extra)
     return env
+
+
+_sqlite_template: list[Path] = []
+
+
+def seed_sqlite(env: dict[str, str]) -> None:
+    """On SQLite (no DATABASE_URL in ``env``): put a copy of a database migrated once per run
+    into the data directory, which the process would otherwise migrate itself at start. A data
+    directory that has a database already keeps it (a restart)."""
+    database = Path(env["POSTROOM_DATA"]) / "postroom.sqlite3"
+    if "DATABASE_URL" in env or database.exists():
+        return
+    if not _sqlite_template:
+        scratch = Path(tempfile.mkdtemp(prefix="postroom-template-"))
+        atexit.register(shutil.rmtree, scratch, True)
+        template_env = postroom_env(scratch, None, DJANGO_SETTINGS_MODULE="postroom.settings")
+        subprocess.run([sys.executable, "-c", MIGRATE], env=template_env, check=True, timeout=300)
+        template = scratch / "data" / "postroom.sqlite3"
+        assert not template.with_name(template.name + "-wal").exists(), "not checkpointed"
+        _sqlite_template.append(template)
+    database.parent.mkdir(mode=0o700, exist_ok=True)
+    shutil.copyfile(_sqlite_template[0], database)
+    os.chmod(database, 0o600)
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -26,7 +26,7 @@ def _get(url: str) -> tuple[int, bytes, dict]:
 
 @pytest.fixture
 def database_url():
-    with fresh_database_url() as url:
+    with fresh_database_url(migrated=False) as url:  # serve migrates it
         yield url
 
 

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from processes import free_port, fresh_database_url, interrupt, postroom_env, start, wait_for_port
+from processes import (
+    free_port,
+    fresh_database_url,
+    interrupt,
+    postroom_env,
+    seed_sqlite,
+    start,
+    wait_for_port,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -57,11 +65,9 @@ def postroom(tmp_path):
     web, inbox = free_port(), free_port()
     with fresh_database_url() as database_url:
         log = tmp_path / "serve.log"
-        process = start(
-            ["serve", "--port", str(web), "--inbox-port", str(inbox)],
-            postroom_env(tmp_path, database_url),
-            log,
-        )
+        env = postroom_env(tmp_path, database_url)
+        seed_sqlite(env)  # migrated once per run (PostgreSQL: see fresh_database_url)
+        process = start(["serve", "--port", str(web), "--inbox-port", str(inbox)], env, log)
         try:
             wait_for_port(web, process=process)
             wait_for_port(inbox, process=process)

@@ -20,7 +20,15 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import Postroom
-from processes import free_port, fresh_database_url, interrupt, postroom_env, start, wait_for_port
+from processes import (
+    free_port,
+    fresh_database_url,
+    interrupt,
+    postroom_env,
+    seed_sqlite,
+    start,
+    wait_for_port,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -99,6 +107,7 @@ def postroom(tmp_path):
         env = postroom_env(
             tmp_path, database_url, Umbraco__CMS__Security__AllowPasswordReset="true"
         )
+        seed_sqlite(env)  # migrated once per run (PostgreSQL: see fresh_database_url)
         process = start(["serve", "--port", str(web), "--inbox-port", str(inbox)], env, log)
         try:
             wait_for_port(web, process=process)

@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from processes import free_port, fresh_database_url, interrupt, postroom_env, start, wait_for_port
+from processes import (
+    free_port,
+    fresh_database_url,
+    interrupt,
+    postroom_env,
+    seed_sqlite,
+    start,
+    wait_for_port,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -53,6 +61,7 @@ def postroom_with(tmp_path):
             web, inbox = free_port(), free_port()
             database_url = stack.enter_context(fresh_database_url())
             env = postroom_env(tmp_path, database_url, **extra)
+            seed_sqlite(env)  # migrated once per run (PostgreSQL: see fresh_database_url)
             log = tmp_path / "serve.log"
             process = start(["serve", "--port", str(web), "--inbox-port", str(inbox)], env, log)
             processes.append((process, log))

@@ -19,7 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from processes import free_port, fresh_database_url, interrupt, postroom_env, start, wait_for_port
+from processes import (
+    free_port,
+    fresh_database_url,
+    interrupt,
+    postroom_env,
+    seed_sqlite,
+    start,
+    wait_for_port,
+)
 
 pytestmark = pytest.mark.attack
 
@@ -99,7 +107,9 @@ def many_descriptors() -> None:
 
 
 @contextlib.contextmanager
-def _launcher(tmp_path: Path, database_url: str | None) -> Iterator[Callable[..., Served]]:
+def _launcher(
+    tmp_path: Path, database_url: str | None, seeded: bool = True
+) -> Iterator[Callable[..., Served]]:
     running: list[tuple[object, Path]] = []
 
     def launch(*args: str, **extra: str) -> Served:
@@ -108,6 +118,8 @@ def _launcher(tmp_path: Path, database_url: str | None) -> Iterator[Callable[...
         root.mkdir()
         log = root / "serve.log"
         env = postroom_env(root, database_url, **extra)
+        if seeded:
+            seed_sqlite(env)  # already migrated, as on PostgreSQL (see fresh_database_url)
         process = start(["serve", "--port", str(web), "--inbox-port", str(inbox), *args], env, log)
         running.append((process, log))
         wait_for_port(web, process=process)
@@ -142,7 +154,7 @@ def serve(tmp_path) -> Iterator[Callable[..., Served]]:
 @pytest.fixture
 def serve_on_sqlite(tmp_path) -> Iterator[Callable[..., Served]]:
     """Like ``serve``, always on SQLite in the data directory: for what concerns its files."""
-    with _launcher(tmp_path, None) as launch:
+    with _launcher(tmp_path, None, seeded=False) as launch:  # serve makes every file
         yield launch
 
 
