@@ -44,3 +44,11 @@ def test_claims_are_shared_by_every_connection_until_sending_is_known_to_be_loca
     local = Ramp(20)
     local.sent(waited=0.0004, cpu=0.001, due=1000)
     assert local.senders() == 1  # a lone connection on loopback takes whole batches
+
+
+def test_a_loaded_machine_delaying_some_messages_is_not_mistaken_for_the_network():
+    ramp = Ramp(20)
+    for n in range(200):  # every other message waits 9 ms for a processor, the rest not at all
+        ramp.sent(waited=0.009 if n % 2 else 0.0004, cpu=0.0005, due=1000)
+    assert ramp.active == 1
+    assert ramp.peak == 1

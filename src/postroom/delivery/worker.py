@@ -20,7 +20,15 @@ from django.utils import timezone
 from postroom.config import current_config
 from postroom.core import chores
 from postroom.delivery import queue, retry, suppression
-from postroom.delivery.connections import Bell, HeldBatch, LeaseKeeper, Ramp, claim_size
+from postroom.delivery.connections import (
+    Bell,
+    HeldBatch,
+    LeaseKeeper,
+    Ramp,
+    claim_size,
+    forget_runnable_seconds,
+    runnable_seconds,
+)
 from postroom.delivery.limits import ConnectionSlots, SendingRate, Throttle, says_too_many
 from postroom.delivery.models import (
     Channel,
@@ -232,6 +240,7 @@ class Worker:
         finally:
             self.close_connection()
             connections.close_all()
+            forget_runnable_seconds()
 
     def _others_sending(self) -> bool:
         """Whether another connection is still at work (it may give messages back)."""
@@ -482,9 +491,10 @@ class Worker:
             self._held.check(margin)
 
         send_started, cpu_started = time.monotonic(), time.thread_time()
+        runnable_started = runnable_seconds()
         try:
             result = transport.send(outgoing, before_content=before_content)
-            self._measure(time.monotonic() - send_started - flushing, cpu_started)
+            self._measure(time.monotonic() - send_started - flushing, cpu_started, runnable_started)
         except DeliveryError as error:
             throttle = self._throttle
             if throttle and throttle.allowed > 1 and says_too_many(error.reply, error.message):
@@ -503,11 +513,13 @@ class Worker:
         else:
             self._record_result(message, route, result, started, policy)
 
-    def _measure(self, elapsed: float, cpu_started: float) -> None:
-        """Tell the ramp how long this message waited on the server (see connections.Ramp)."""
+    def _measure(self, elapsed: float, cpu_started: float, runnable_started: float) -> None:
+        """Tell the ramp how long this message waited on the server (see connections.Ramp):
+        neither this thread's processor time nor its wait for a processor."""
         if self._ramp is not None:
             cpu = time.thread_time() - cpu_started
-            self._ramp.sent(max(elapsed - cpu, 0.0), cpu, self._due_left)
+            runnable = runnable_seconds() - runnable_started
+            self._ramp.sent(max(elapsed - cpu - runnable, 0.0), cpu, self._due_left)
 
     # -- outcomes ----------------------------------------------------------------------
 
