@@ -1,6 +1,8 @@
 """The number of connections a worker opens grows only while sending waits on the network."""
 
-from postroom.delivery.connections import Ramp
+import time
+
+from postroom.delivery.connections import RAMP_DOWN_SECONDS, Ramp
 
 
 def test_loopback_stays_at_one_connection():
@@ -33,6 +35,8 @@ def test_no_more_connections_than_messages_due_and_back_to_one_when_idle():
         ramp.sent(waited=0.1, cpu=0.001, due=3)
     assert ramp.active == 3
     ramp.idle()
+    assert ramp.active == 3  # mail trickling in finds its connections still open
+    ramp.idle(now=time.monotonic() + RAMP_DOWN_SECONDS)
     assert ramp.active == 1
 
 

@@ -238,6 +238,7 @@ SAMPLE_WEIGHT = 0.3  # of the newest message in the running average of processor
 # every message pays, while a loaded machine (the server starved of a processor, another
 # thread holding the GIL) delays some messages by milliseconds and the next not at all.
 WAIT_WINDOW = 4
+RAMP_DOWN_SECONDS = 10.0  # as long as an idle connection stays open (worker.IDLE_CLOSE_SECONDS)
 WAIT_SAMPLES = 2  # messages that must all have waited before a connection is added
 
 
@@ -251,8 +252,9 @@ class Ramp:
     few messages. The count drops back to one once nothing is due.
     """
 
-    def __init__(self, most: int) -> None:
+    def __init__(self, most: int, bell: Bell | None = None) -> None:
         self.most = max(1, most)
+        self._bell = bell  # rung when more connections are wanted: they start at once
         self.active = 1
         self.peak = 1  # the most connections wanted at once (the benchmark reports it)
         self.finished = False  # a burst's first connection found nothing more to do
@@ -260,6 +262,7 @@ class Ramp:
         self._waits: deque[float] = deque(maxlen=WAIT_WINDOW)
         self._cpu = 0.0
         self._samples = 0
+        self._last_sent = 0.0  # time.monotonic() of the last message sent
         self._lock = threading.Lock()
 
     def wanted(self, index: int) -> bool:
@@ -284,12 +287,14 @@ class Ramp:
         """One message went out after ``waited`` seconds on the server and ``cpu`` seconds of
         this process's work; ``due`` messages were left when its connection last looked."""
         with self._lock:
+            self._last_sent = time.monotonic()
             weight = SAMPLE_WEIGHT if self._samples else 1.0
             self._samples += 1
             self._waits.append(waited)
             self._wait = min(self._waits)
             self._cpu += weight * (cpu - self._cpu)
-            if self._networked() and self.active < self.most and due > self.active:
+            grow = self._networked() and self.active < self.most and due > self.active
+            if grow:
                 # Doubling: a far provider gets its connections within a few messages.
                 self.active = min(self.most, due, 2 * self.active)
                 self.peak = max(self.peak, self.active)
@@ -298,8 +303,14 @@ class Ramp:
                     self._wait * 1000,
                     self.active,
                 )
+        if grow and self._bell is not None:
+            self._bell.ring()
 
-    def idle(self) -> None:
-        """Nothing is due: back to one connection (the others close once idle)."""
+    def idle(self, now: float | None = None) -> None:
+        """Nothing is due: back to one connection (the others close) once nothing was sent for
+        RAMP_DOWN_SECONDS. Mail that trickles in (a form every few seconds) finds the
+        connections still open: opening one costs two or three round trips more."""
+        now = time.monotonic() if now is None else now
         with self._lock:
-            self.active = 1
+            if now - self._last_sent >= RAMP_DOWN_SECONDS:
+                self.active = 1

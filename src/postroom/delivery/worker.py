@@ -122,8 +122,8 @@ class Worker:
         slots = ConnectionSlots(int(current_config().delivery.max_connections.value))
         keeper = LeaseKeeper(self.lease, slots)
         throttle = Throttle(count)
-        ramp = Ramp(count)
         bell = Bell()
+        ramp = Ramp(count, bell)
         for index in range(count):
             lane = Worker(f"{self.id}/{index}", self.batch_size, self.lease, self.inbox_port)
             lane._keeper, lane._throttle, lane._ramp = keeper, throttle, ramp
