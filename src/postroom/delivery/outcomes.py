@@ -192,6 +192,8 @@ def _field(model: type, name: str) -> Any:
 def _prepared(model: type, name: str, value: Any, connection: Any) -> Any:
     if value is None or isinstance(value, str | int):  # bool is an int too
         return value
+    if isinstance(value, datetime):  # what DateTimeField.get_db_prep_save ends in, directly
+        return connection.ops.adapt_datetimefield_value(value)
     field = _field(model, name)
     if field.get_internal_type() == "JSONField":
         return json.dumps(value, cls=field.encoder)
