@@ -56,3 +56,21 @@ def test_a_loaded_machine_delaying_some_messages_is_not_mistaken_for_the_network
         ramp.sent(waited=0.009 if n % 2 else 0.0004, cpu=0.0005, due=1000)
     assert ramp.active == 1
     assert ramp.peak == 1
+
+
+def test_a_far_provider_gets_more_connections_before_the_first_batch_is_sent():
+    ramp = Ramp(20)
+    ramp.connected(waited=0.075)  # greeting and EHLO, 50 ms round trips
+    ramp.sent(waited=0.1, cpu=0.001, due=0)  # nothing else was due when it claimed
+    assert ramp.active == 1
+    ramp.claimed(due=2)  # the next claim sees two more waiting
+    assert ramp.active == 2
+
+
+def test_a_slow_handshake_alone_opens_no_connection_on_loopback():
+    ramp = Ramp(20)
+    ramp.connected(waited=0.03)  # a loaded machine, once
+    for _ in range(50):
+        ramp.sent(waited=0.0004, cpu=0.0005, due=1000)
+        ramp.claimed(due=1000)
+    assert ramp.peak == 1

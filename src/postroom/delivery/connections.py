@@ -293,18 +293,37 @@ class Ramp:
             self._waits.append(waited)
             self._wait = min(self._waits)
             self._cpu += weight * (cpu - self._cpu)
-            grow = self._networked() and self.active < self.most and due > self.active
-            if grow:
-                # Doubling: a far provider gets its connections within a few messages.
-                self.active = min(self.most, due, 2 * self.active)
-                self.peak = max(self.peak, self.active)
-                log.debug(
-                    "Sending waits %.0f ms a message on the server: %d connections",
-                    self._wait * 1000,
-                    self.active,
-                )
+            grow = self._grow(due)
         if grow and self._bell is not None:
             self._bell.ring()
+
+    def connected(self, waited: float) -> None:
+        """A new connection's greeting and EHLO waited ``waited`` seconds on the server: round
+        trips like a message's, known before its first message is sent."""
+        with self._lock:
+            self._waits.append(waited)
+            self._wait = min(self._waits)
+
+    def claimed(self, due: int) -> None:
+        """A connection claimed its batch and ``due`` messages are left: once sending is known
+        to wait on the network, the next connections open now, not after this batch."""
+        with self._lock:
+            grow = self._grow(due)
+        if grow and self._bell is not None:
+            self._bell.ring()
+
+    def _grow(self, due: int) -> bool:
+        if not (self._networked() and self.active < self.most and due > self.active):
+            return False
+        # Doubling: a far provider gets its connections within a few messages.
+        self.active = min(self.most, due, 2 * self.active)
+        self.peak = max(self.peak, self.active)
+        log.debug(
+            "Sending waits %.0f ms a message on the server: %d connections",
+            self._wait * 1000,
+            self.active,
+        )
+        return True
 
     def idle(self, now: float | None = None) -> None:
         """Nothing is due: back to one connection (the others close) once nothing was sent for

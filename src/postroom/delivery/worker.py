@@ -279,6 +279,7 @@ class Worker:
             started = time.monotonic()
             batch = queue.claim(self.id, min(size, self.batch_size), self.lease, [channel])
             self._due_left = due - len(batch)
+            self._ramp.claimed(self._due_left)
             if batch:
                 self.deliver(batch, route, policy, stop, started)
                 per = (time.monotonic() - started) / len(batch)
@@ -385,12 +386,17 @@ class Worker:
         policy: DeliveryPolicy,
         stop: threading.Event | None,
     ) -> None:
+        fresh = self._kept is None or self._kept[0] != route.description
         transport = self._transport_for(route)
         started = time.monotonic()
         if self._rate.rate != policy.messages_per_second:
             self._rate = SendingRate(policy.messages_per_second)
         try:
+            cpu_started, runnable_started = time.thread_time(), runnable_seconds()
             transport.open()
+            if fresh and self._ramp is not None:  # a kept connection's open() does nothing
+                waited = time.monotonic() - started - (time.thread_time() - cpu_started)
+                self._ramp.connected(max(waited - (runnable_seconds() - runnable_started), 0.0))
         except DeliveryError as error:
             if self._too_many(error, messages):
                 self.close_connection()
