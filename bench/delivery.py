@@ -435,6 +435,33 @@ def install_timers() -> dict[str, float]:
     return totals
 
 
+def profile_threads(worker: Any, stop: threading.Event, path: str) -> None:
+    """cProfile the run and every connection's thread (a profiler sees only its own thread), by
+    each thread's CPU time: on a busy machine wall-clock times are mostly other processes'."""
+    import functools
+
+    from postroom.delivery.worker import Worker
+
+    profilers = [cProfile.Profile(time.thread_time)]
+    original = Worker._run_lane
+
+    @functools.wraps(original)
+    def profiled(self: Any, *args: Any) -> None:
+        profiler = cProfile.Profile(time.thread_time)
+        profilers.append(profiler)
+        profiler.runcall(original, self, *args)
+
+    Worker._run_lane = profiled  # type: ignore[method-assign]
+    try:
+        profilers[0].runcall(worker.run, stop, True)
+    finally:
+        Worker._run_lane = original  # type: ignore[method-assign]
+    stats = pstats.Stats(profilers[0])
+    for profiler in profilers[1:]:
+        stats.add(profiler)
+    stats.dump_stats(path)
+
+
 def child_postroom_worker(start_at: float, profile: str | None) -> None:
     _setup_postroom()
     from postroom.delivery.models import OutboxMessage
@@ -447,18 +474,18 @@ def child_postroom_worker(start_at: float, profile: str | None) -> None:
     if wait > 0:
         time.sleep(wait)
     stop = threading.Event()
+    cpu_started = time.process_time()
     if profile and profile != "timers":
-        profiler = cProfile.Profile()
-        profiler.runcall(worker.run, stop, True)
-        profiler.dump_stats(profile)
+        profile_threads(worker, stop, profile)
     else:
         worker.run(stop, burst=True)
     result = {
         "ended": time.time(),
+        "cpu": time.process_time() - cpu_started,
         "late": wait < 0,
         "delivered": worker.delivered,
         "failed": worker.failed,
-        "connections": len(worker._lanes),
+        "connections": worker._lanes[0]._ramp.peak if worker._lanes else 1,
         "timers": timers,
     }
     print(json.dumps(result))
@@ -613,6 +640,41 @@ def print_profile(path: Path, row: Row, limit: int = 30) -> None:
     print(out.getvalue())
 
 
+def drain_runs(
+    sink: Any, n: int, options: argparse.Namespace, raw: int, processes: int
+) -> list[Row]:
+    """The throughput table's runs, the same on loopback and through the proxy: raw smtplib
+    (``raw`` messages; on loopback again at the end, to see drift), the default worker on
+    SQLite and PostgreSQL (and ``processes`` of them on PostgreSQL), django-post-office."""
+    say(f"raw smtplib, {raw} messages ...")
+    rows = [bench_raw_smtplib(sink, raw)]
+    runs = [(1, None), (1, options.postgres)]
+    if processes > 1:
+        runs.append((processes, options.postgres))
+    for workers, url in runs:
+        say(f"Postroom, {workers} worker(s), {'PostgreSQL' if url else 'SQLite'} ...")
+        rows.append(bench_postroom(sink, n, workers, url))
+    if importlib.util.find_spec("post_office") is None:
+        say("django-post-office is not installed: uv run --group bench python bench/delivery.py")
+    else:
+        say("django-post-office ...")
+        rows.append(bench_post_office(sink, n))
+    if not options.remote:  # through the proxy, 200 more messages take 40 s
+        say("raw smtplib again (to see drift) ...")
+        again = bench_raw_smtplib(sink, raw)
+        again.label = "raw smtplib, 1 connection (again)"
+        rows.insert(1, again)
+    return rows
+
+
+def latency_runs(options: argparse.Namespace, delay: float = 0.0) -> list[Latency]:
+    latencies = []
+    for url in (None, options.postgres):
+        say(f"latency, {'PostgreSQL' if url else 'SQLite'} ...")
+        latencies.append(bench_latency(url, options.latency_messages, options.latency_gap, delay))
+    return latencies
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1].startswith("_"):
         run_child_mode(sys.argv[1:])
@@ -639,46 +701,19 @@ def main() -> None:
 
     from smtpservers import SmtpSink
 
-    if options.remote:
-        reason = SmtpSink.unavailable()
-        if reason:
-            raise SystemExit(f"Cannot run smtp-sink: {reason}")
-        main_remote(options)
-        return
-
     reason = SmtpSink.unavailable()
     if reason:
         raise SystemExit(f"Cannot run smtp-sink: {reason}")
+    if options.remote:
+        main_remote(options)
+        return
+
     n = options.messages
-    rows: list[Row] = []
-    latencies: list[Latency] = []
     started, load = time.monotonic(), os.getloadavg()[0]
     with SmtpSink(capture=False) as sink, tempfile.TemporaryDirectory() as tmp:
         say(f"smtp-sink on 127.0.0.1:{sink.port}; {n} messages per run")
-        say("raw smtplib ...")
-        rows.append(bench_raw_smtplib(sink, n))
-        say("Postroom, 1 worker, SQLite ...")
-        rows.append(bench_postroom(sink, n, 1, None))
-        say("Postroom, 1 worker, PostgreSQL ...")
-        rows.append(bench_postroom(sink, n, 1, options.postgres))
-        say("Postroom, 4 workers, PostgreSQL ...")
-        rows.append(bench_postroom(sink, n, 4, options.postgres))
-        if importlib.util.find_spec("post_office") is None:
-            say(
-                "django-post-office is not installed: uv run --group bench python bench/delivery.py"
-            )
-        else:
-            say("django-post-office ...")
-            rows.append(bench_post_office(sink, n))
-        say("raw smtplib again (to see drift) ...")
-        again = bench_raw_smtplib(sink, n)
-        again.label = "raw smtplib, 1 connection (again)"
-        rows.insert(1, again)
-        for admin_url in (None, options.postgres):
-            say(f"latency, {'PostgreSQL' if admin_url else 'SQLite'} ...")
-            latencies.append(
-                bench_latency(admin_url, options.latency_messages, options.latency_gap)
-            )
+        rows = drain_runs(sink, n, options, n, processes=4)
+        latencies = latency_runs(options)
         print_report(n, rows, latencies, options.latency_messages, options.latency_gap, load)
         if options.profile:  # separate runs: timers and cProfile slow the worker down
             say("Postroom, 1 worker, with timers ...")
@@ -696,27 +731,12 @@ def main_remote(options: argparse.Namespace) -> None:
     from smtpservers import SmtpSink
 
     n, rtt = options.messages, 2 * ONE_WAY_DELAY
-    rows: list[Row] = []
     started, load = time.monotonic(), os.getloadavg()[0]
     with SmtpSink(capture=False) as sink, DelayProxy(sink.port, ONE_WAY_DELAY) as proxy:
         via = Via(sink, proxy.port)
         say(f"smtp-sink on 127.0.0.1:{sink.port} behind a {rtt * 1000:.0f} ms RTT proxy")
-        say(f"raw smtplib, {options.raw_messages} messages ...")
-        rows.append(bench_raw_smtplib(via, options.raw_messages))
-        for url in (None, options.postgres):
-            say(f"Postroom, default worker, {'PostgreSQL' if url else 'SQLite'} ...")
-            rows.append(bench_postroom(via, n, 1, url))
-        if importlib.util.find_spec("post_office") is None:
-            say("django-post-office is not installed: uv run --group bench ...")
-        else:
-            say("django-post-office ...")
-            rows.append(bench_post_office(via, n))
-        latencies = []
-        for url in (None, options.postgres):
-            say(f"latency, {'PostgreSQL' if url else 'SQLite'} ...")
-            latencies.append(
-                bench_latency(url, options.latency_messages, options.latency_gap, ONE_WAY_DELAY)
-            )
+        rows = drain_runs(via, n, options, options.raw_messages, processes=1)
+        latencies = latency_runs(options, ONE_WAY_DELAY)
     postroom = [r for r in rows if r.label.startswith("Postroom")]
     connections = int(postroom[0].note.split()[0]) if postroom else 1
     rows.append(

@@ -6,11 +6,14 @@ same thing, never let two accepted messages go unrecorded, and lose nothing when
 refuses an outcome.
 """
 
+import zoneinfo
+
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connections
 from django.utils import timezone
 
 from postroom.delivery.models import DeliveryAttempt, OutboxMessage, Status
+from postroom.delivery.outcomes import _prepared
 from postroom.delivery.transports.smtp import SmtpTransport
 from postroom.delivery.worker import Worker
 from sites import queue_mail, use_smtp_server
@@ -140,3 +143,18 @@ def test_an_outcome_larger_than_the_socket_buffer_is_stored(isolated_site, smtp_
     assert row.status == Status.SENT
     assert len(row.recipient_status) == len(earlier) + 1
     assert row.recipient_status["someone@example.net"] == "accepted"
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        timezone.now(),
+        timezone.now().replace(microsecond=0),
+        timezone.now().astimezone(zoneinfo.ZoneInfo("Europe/Amsterdam")),
+    ],
+)
+def test_outcome_datetimes_are_stored_as_the_backend_stores_them(moment):
+    """The outcome's own conversion of datetimes gives what Django's would, on every backend."""
+    connection = connections[OutboxMessage.objects.db]
+    expected = OutboxMessage._meta.get_field("sent_at").get_db_prep_save(moment, connection)
+    assert _prepared(OutboxMessage, "sent_at", moment, connection) == expected

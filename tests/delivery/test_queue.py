@@ -140,3 +140,15 @@ def test_claims_take_the_longest_waiting_messages_first():
     assert [m.pk for m in first] == order[:2]
     assert [m.pk for m in second] == order[2:5]
     assert [m.pk for m in third] == order[5:]
+
+
+def test_due_count_counts_due_mail_of_its_channel_up_to_the_cap():
+    queue_some(5)
+    OutboxMessage.objects.filter(pk=queue_some(1)[0].pk).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=1)
+    )
+    assert queue.due_count("site", 100) == 5
+    assert queue.due_count("site", 3) == 3
+    assert queue.due_count("fallback", 100) == 0
+    queue.claim("worker-a", 2, LEASE)
+    assert queue.due_count("site", 100) == 3

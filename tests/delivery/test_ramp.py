@@ -1,6 +1,8 @@
 """The number of connections a worker opens grows only while sending waits on the network."""
 
-from postroom.delivery.connections import Ramp
+import time
+
+from postroom.delivery.connections import RAMP_DOWN_SECONDS, Ramp
 
 
 def test_loopback_stays_at_one_connection():
@@ -33,6 +35,8 @@ def test_no_more_connections_than_messages_due_and_back_to_one_when_idle():
         ramp.sent(waited=0.1, cpu=0.001, due=3)
     assert ramp.active == 3
     ramp.idle()
+    assert ramp.active == 3  # mail trickling in finds its connections still open
+    ramp.idle(now=time.monotonic() + RAMP_DOWN_SECONDS)
     assert ramp.active == 1
 
 
@@ -44,3 +48,29 @@ def test_claims_are_shared_by_every_connection_until_sending_is_known_to_be_loca
     local = Ramp(20)
     local.sent(waited=0.0004, cpu=0.001, due=1000)
     assert local.senders() == 1  # a lone connection on loopback takes whole batches
+
+
+def test_a_loaded_machine_delaying_some_messages_is_not_mistaken_for_the_network():
+    ramp = Ramp(20)
+    for n in range(200):  # every other message waits 9 ms for a processor, the rest not at all
+        ramp.sent(waited=0.009 if n % 2 else 0.0004, cpu=0.0005, due=1000)
+    assert ramp.active == 1
+    assert ramp.peak == 1
+
+
+def test_a_far_provider_gets_more_connections_before_the_first_batch_is_sent():
+    ramp = Ramp(20)
+    ramp.connected(waited=0.075)  # greeting and EHLO, 50 ms round trips
+    ramp.sent(waited=0.1, cpu=0.001, due=0)  # nothing else was due when it claimed
+    assert ramp.active == 1
+    ramp.claimed(due=2)  # the next claim sees two more waiting
+    assert ramp.active == 2
+
+
+def test_a_slow_handshake_alone_opens_no_connection_on_loopback():
+    ramp = Ramp(20)
+    ramp.connected(waited=0.03)  # a loaded machine, once
+    for _ in range(50):
+        ramp.sent(waited=0.0004, cpu=0.0005, due=1000)
+        ramp.claimed(due=1000)
+    assert ramp.peak == 1

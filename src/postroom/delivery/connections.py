@@ -9,11 +9,14 @@ destination by default (``default_destination_concurrency_limit``) and what the 
 take from one client (Microsoft 365 and Gmail throttle somewhere past 10-20 concurrent sessions;
 a 421 halves the count, see limits.Throttle); ``MaxConnections`` caps all workers together.
 
-Connections open as they pay (:class:`Ramp`): a worker starts with one and opens another only
-while more mail is due and its messages wait on the server, not on this machine. On loopback
-one connection is as fast as the processor allows: ten sent a quarter as much, each message
-now contending for the GIL, the processor and SQLite's write lock (151 against 800 a second for
-a raw smtplib loop). A provider 50 ms away gets every connection within its first messages.
+Connections open as they pay (:class:`Ramp`): a worker starts with one and opens more only
+while more mail is due and its messages wait on the server, not on this machine (neither its
+processor time nor its wait for a processor counts, and every recent message must have waited:
+on a loaded machine some messages wait milliseconds for the server's process, the next not).
+On loopback one connection is as fast as the processor allows: ten sent a quarter as much,
+each message now contending for the GIL, the processor and SQLite's write lock (151 against 800
+a second for a raw smtplib loop). A provider 50 ms away gets every connection within its
+first messages.
 
 Threads, not an event loop: each connection spends its time waiting on the network, which
 releases the GIL, and the session code stays the one SMTP client.
@@ -37,8 +40,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
+from collections import deque
 from datetime import timedelta
 
 from django.db import DatabaseError, close_old_connections, connections
@@ -190,31 +195,74 @@ class Bell:
             self._condition.wait_for(lambda: self._rung != seen, timeout)
 
 
+_schedstat = threading.local()
+
+
+def runnable_seconds() -> float:
+    """How long this thread has waited, ready to run, for a processor (Linux schedstat); 0.0
+    where the kernel does not say.
+
+    On a busy machine a connection's thread often waits milliseconds for a processor after
+    the server answered: that is this machine's load, not the network, and one more
+    connection would only add to it. The file stays open per thread (``thread-self`` is the
+    thread that opened it); each read is one pread.
+    """
+    fd = getattr(_schedstat, "fd", None)
+    if fd == -1:
+        return 0.0
+    try:
+        if fd is None:
+            fd = _schedstat.fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+        return int(os.pread(fd, 100, 0).split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        forget_runnable_seconds()
+        _schedstat.fd = -1  # not Linux, or no schedstat: never asked again in this thread
+        return 0.0
+
+
+def forget_runnable_seconds() -> None:
+    """Close this thread's schedstat file (a connection's thread calls it when it ends)."""
+    fd, _schedstat.fd = getattr(_schedstat, "fd", None), None
+    if fd is not None and fd >= 0:
+        os.close(fd)
+
+
 # A message whose connection waited at least this long on the server, and at least
 # WAIT_TO_CPU times the processor time the worker spent on it, is waiting on the network: one
 # more connection would send another message in that time. Below it (loopback, a relay on the
 # same machine) more connections only contend for the processor and the database's lock.
 NETWORK_WAIT_FLOOR = 0.005
 WAIT_TO_CPU = 2.0
-SAMPLE_WEIGHT = 0.3  # of the newest message in the running average
+SAMPLE_WEIGHT = 0.3  # of the newest message in the running average of processor time
+# The wait that counts is the least of the last few messages': the network's delay is a floor
+# every message pays, while a loaded machine (the server starved of a processor, another
+# thread holding the GIL) delays some messages by milliseconds and the next not at all.
+WAIT_WINDOW = 4
+RAMP_DOWN_SECONDS = 10.0  # as long as an idle connection stays open (worker.IDLE_CLOSE_SECONDS)
+WAIT_SAMPLES = 2  # messages that must all have waited before a connection is added
 
 
 class Ramp:
-    """How many of a worker's connections are wanted now: one to start with, one more each
-    time a message shows that sending waits on the network while more mail is due.
+    """How many of a worker's connections are wanted now: one to start with, twice as many
+    each time the recent messages show that sending waits on the network while more mail is
+    due.
 
     On loopback one connection is as fast as the machine allows, and ten only contend for
     the processor and the database; a provider 50 ms away gets all of them within its first
     few messages. The count drops back to one once nothing is due.
     """
 
-    def __init__(self, most: int) -> None:
+    def __init__(self, most: int, bell: Bell | None = None) -> None:
         self.most = max(1, most)
+        self._bell = bell  # rung when more connections are wanted: they start at once
         self.active = 1
+        self.peak = 1  # the most connections wanted at once (the benchmark reports it)
         self.finished = False  # a burst's first connection found nothing more to do
-        self._wait = 0.0
+        self._wait = 0.0  # the least wait of the recent messages
+        self._waits: deque[float] = deque(maxlen=WAIT_WINDOW)
         self._cpu = 0.0
         self._samples = 0
+        self._last_sent = 0.0  # time.monotonic() of the last message sent
         self._lock = threading.Lock()
 
     def wanted(self, index: int) -> bool:
@@ -225,29 +273,63 @@ class Ramp:
         still open (so each gets a share), only the open ones once sending is known to be
         local (so a lone connection takes full batches, not ever smaller ones)."""
         with self._lock:
-            local = self._samples > 0 and not self._networked()
+            local = self._samples > 0 and not self._waited_long()
             return self.active if local else self.most
 
-    def _networked(self) -> bool:
+    def _waited_long(self) -> bool:
         return self._wait >= max(NETWORK_WAIT_FLOOR, WAIT_TO_CPU * self._cpu)
+
+    def _networked(self) -> bool:
+        """One quick message shows the server is near; only several slow ones that it is far."""
+        return len(self._waits) >= WAIT_SAMPLES and self._waited_long()
 
     def sent(self, waited: float, cpu: float, due: int) -> None:
         """One message went out after ``waited`` seconds on the server and ``cpu`` seconds of
         this process's work; ``due`` messages were left when its connection last looked."""
         with self._lock:
+            self._last_sent = time.monotonic()
             weight = SAMPLE_WEIGHT if self._samples else 1.0
             self._samples += 1
-            self._wait += weight * (waited - self._wait)
+            self._waits.append(waited)
+            self._wait = min(self._waits)
             self._cpu += weight * (cpu - self._cpu)
-            if self._networked() and self.active < self.most and due > self.active:
-                self.active += 1
-                log.debug(
-                    "Sending waits %.0f ms a message on the server: %d connections",
-                    self._wait * 1000,
-                    self.active,
-                )
+            grow = self._grow(due)
+        if grow and self._bell is not None:
+            self._bell.ring()
 
-    def idle(self) -> None:
-        """Nothing is due: back to one connection (the others close once idle)."""
+    def connected(self, waited: float) -> None:
+        """A new connection's greeting and EHLO waited ``waited`` seconds on the server: round
+        trips like a message's, known before its first message is sent."""
         with self._lock:
-            self.active = 1
+            self._waits.append(waited)
+            self._wait = min(self._waits)
+
+    def claimed(self, due: int) -> None:
+        """A connection claimed its batch and ``due`` messages are left: once sending is known
+        to wait on the network, the next connections open now, not after this batch."""
+        with self._lock:
+            grow = self._grow(due)
+        if grow and self._bell is not None:
+            self._bell.ring()
+
+    def _grow(self, due: int) -> bool:
+        if not (self._networked() and self.active < self.most and due > self.active):
+            return False
+        # Doubling: a far provider gets its connections within a few messages.
+        self.active = min(self.most, due, 2 * self.active)
+        self.peak = max(self.peak, self.active)
+        log.debug(
+            "Sending waits %.0f ms a message on the server: %d connections",
+            self._wait * 1000,
+            self.active,
+        )
+        return True
+
+    def idle(self, now: float | None = None) -> None:
+        """Nothing is due: back to one connection (the others close) once nothing was sent for
+        RAMP_DOWN_SECONDS. Mail that trickles in (a form every few seconds) finds the
+        connections still open: opening one costs two or three round trips more."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if now - self._last_sent >= RAMP_DOWN_SECONDS:
+                self.active = 1

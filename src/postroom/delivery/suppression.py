@@ -45,13 +45,8 @@ def normalise(address: str) -> str:
     if "<" in text:
         text = parseaddr(text)[1]
     local, at, domain = text.rpartition("@")
-    if (
-        not at
-        or not local
-        or not domain
-        or any(c.isspace() or not c.isprintable() for c in text)
-        or "," in text
-    ):
+    # isprintable() is false for every whitespace character but the space itself.
+    if not at or not local or not domain or not text.isprintable() or " " in text or "," in text:
         raise InvalidAddress(
             f"{address.strip()!r} is not an email address such as name@example.com."
         )
@@ -212,19 +207,20 @@ def prefetch(messages: list[OutboxMessage]) -> None:
     The worker must not query while an outcome is in flight on PostgreSQL (see outcomes), so
     :func:`screen` then reads what this left on each message instead of asking the database.
     """
-    keys: set[str] = set()
-    for message in messages:
-        if message.kind not in NEVER_SUPPRESSED:
-            keys.update(_keys(message.envelope_recipients).values())
+    keys_of = {
+        message.pk: _keys(message.envelope_recipients)
+        for message in messages
+        if message.kind not in NEVER_SUPPRESSED
+    }
     listed: dict[str, Suppression] = {}
-    ordered = sorted(keys)
+    ordered = sorted({key for keys in keys_of.values() for key in keys.values()})
     for start in range(0, len(ordered), LOOKUP_CHUNK):
         chunk = ordered[start : start + LOOKUP_CHUNK]
         listed.update((s.key, s) for s in Suppression.objects.filter(key__in=chunk))
     for message in messages:
         found = {
             address: state_of(listed[key])
-            for address, key in _keys(message.envelope_recipients).items()
+            for address, key in keys_of.get(message.pk, {}).items()
             if key in listed
         }
         message.suppressed_recipients = found  # type: ignore[attr-defined]

@@ -20,7 +20,15 @@ from django.utils import timezone
 from postroom.config import current_config
 from postroom.core import chores
 from postroom.delivery import queue, retry, suppression
-from postroom.delivery.connections import Bell, HeldBatch, LeaseKeeper, Ramp, claim_size
+from postroom.delivery.connections import (
+    Bell,
+    HeldBatch,
+    LeaseKeeper,
+    Ramp,
+    claim_size,
+    forget_runnable_seconds,
+    runnable_seconds,
+)
 from postroom.delivery.limits import ConnectionSlots, SendingRate, Throttle, says_too_many
 from postroom.delivery.models import (
     Channel,
@@ -114,8 +122,8 @@ class Worker:
         slots = ConnectionSlots(int(current_config().delivery.max_connections.value))
         keeper = LeaseKeeper(self.lease, slots)
         throttle = Throttle(count)
-        ramp = Ramp(count)
         bell = Bell()
+        ramp = Ramp(count, bell)
         for index in range(count):
             lane = Worker(f"{self.id}/{index}", self.batch_size, self.lease, self.inbox_port)
             lane._keeper, lane._throttle, lane._ramp = keeper, throttle, ramp
@@ -232,6 +240,7 @@ class Worker:
         finally:
             self.close_connection()
             connections.close_all()
+            forget_runnable_seconds()
 
     def _others_sending(self) -> bool:
         """Whether another connection is still at work (it may give messages back)."""
@@ -270,6 +279,7 @@ class Worker:
             started = time.monotonic()
             batch = queue.claim(self.id, min(size, self.batch_size), self.lease, [channel])
             self._due_left = due - len(batch)
+            self._ramp.claimed(self._due_left)
             if batch:
                 self.deliver(batch, route, policy, stop, started)
                 per = (time.monotonic() - started) / len(batch)
@@ -376,12 +386,17 @@ class Worker:
         policy: DeliveryPolicy,
         stop: threading.Event | None,
     ) -> None:
+        fresh = self._kept is None or self._kept[0] != route.description
         transport = self._transport_for(route)
         started = time.monotonic()
         if self._rate.rate != policy.messages_per_second:
             self._rate = SendingRate(policy.messages_per_second)
         try:
+            cpu_started, runnable_started = time.thread_time(), runnable_seconds()
             transport.open()
+            if fresh and self._ramp is not None:  # a kept connection's open() does nothing
+                waited = time.monotonic() - started - (time.thread_time() - cpu_started)
+                self._ramp.connected(max(waited - (runnable_seconds() - runnable_started), 0.0))
         except DeliveryError as error:
             if self._too_many(error, messages):
                 self.close_connection()
@@ -482,9 +497,10 @@ class Worker:
             self._held.check(margin)
 
         send_started, cpu_started = time.monotonic(), time.thread_time()
+        runnable_started = runnable_seconds()
         try:
             result = transport.send(outgoing, before_content=before_content)
-            self._measure(time.monotonic() - send_started - flushing, cpu_started)
+            self._measure(time.monotonic() - send_started - flushing, cpu_started, runnable_started)
         except DeliveryError as error:
             throttle = self._throttle
             if throttle and throttle.allowed > 1 and says_too_many(error.reply, error.message):
@@ -503,11 +519,13 @@ class Worker:
         else:
             self._record_result(message, route, result, started, policy)
 
-    def _measure(self, elapsed: float, cpu_started: float) -> None:
-        """Tell the ramp how long this message waited on the server (see connections.Ramp)."""
+    def _measure(self, elapsed: float, cpu_started: float, runnable_started: float) -> None:
+        """Tell the ramp how long this message waited on the server (see connections.Ramp):
+        neither this thread's processor time nor its wait for a processor."""
         if self._ramp is not None:
             cpu = time.thread_time() - cpu_started
-            self._ramp.sent(max(elapsed - cpu, 0.0), cpu, self._due_left)
+            runnable = runnable_seconds() - runnable_started
+            self._ramp.sent(max(elapsed - cpu - runnable, 0.0), cpu, self._due_left)
 
     # -- outcomes ----------------------------------------------------------------------
 
