@@ -6,6 +6,10 @@ that read (on SQLite a file to open and Django's functions to register), so thes
 one thread whose connection stays open until the relay stops; a read that fails closes it,
 and the next read opens a new one (the database may have restarted meanwhile). The thread
 takes every read waiting and hands their answers back together (:mod:`.handback`).
+
+The connection is checked before each batch (the database may have dropped it while the relay
+sat idle), and a session waits at most ``LOOKUP_TIMEOUT`` seconds for its answer: one read
+stuck on a lock must not hold every session's MAIL FROM, nor the relay's stop, for ever.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, InterfaceError, connection
 
 from postroom.relay.handback import Outcome, hand_back
 
 Request = tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]
+
+LOOKUP_TIMEOUT = 10.0  # seconds a session waits for a read; then its command answers 451
 
 
 class Lookups:
@@ -35,12 +41,17 @@ class Lookups:
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:
         answer = asyncio.get_running_loop().create_future()
         self._waiting.put((answer, function, args))
-        return await answer
+        try:
+            return await asyncio.wait_for(answer, LOOKUP_TIMEOUT)
+        except TimeoutError:
+            raise LookupTimeout(
+                f"the database did not answer the relay's check within {LOOKUP_TIMEOUT:.0f} s"
+            ) from None
 
     def close(self) -> None:
         """Answer the reads handed over, then close the thread's connection and end it."""
         self._waiting.put(None)
-        self._thread.join()
+        self._thread.join(LOOKUP_TIMEOUT)
 
     def _serve(self) -> None:
         try:
@@ -51,6 +62,10 @@ class Lookups:
                         requests.append(self._waiting.get_nowait())
                     except queue.Empty:
                         break
+                # Django checks a kept connection only when told to: a PostgreSQL restart or an
+                # idle timeout would otherwise fail the next read, as requests and the catcher
+                # avoid the same way.
+                connection.health_check_done = False
                 hand_back(_answer(request) for request in requests if request is not None)
                 if requests[-1] is None:
                     return
@@ -62,6 +77,17 @@ def _answer(request: Request) -> Outcome:
     answer, function, args = request
     try:
         return answer, None, function(*args)
+    except (DatabaseError, InterfaceError):
+        connection.close()  # a connection broken behind Django's back: read once more anew
+    except Exception as error:
+        connection.close()
+        return answer, error, None
+    try:
+        return answer, None, function(*args)
     except Exception as error:
         connection.close()  # perhaps broken: the next read opens a new one
         return answer, error, None
+
+
+class LookupTimeout(Exception):
+    """The lookup thread did not answer in time (a lock, or a database that stopped answering)."""

@@ -318,6 +318,15 @@ class RelayHandler:
         envelope.mail_options.extend(options)
         return "250 2.1.0 Sender OK"
 
+    async def handle_exception(self, error: Exception) -> str:
+        """A failure inside a command (the database gone, a check that timed out) is the
+        relay's, not the client's: a 4xx asks it to try again later, where aiosmtpd's own 500
+        would make it give up and would show it the error's text."""
+        logger.error(
+            "The relay could not finish a command: %s", type(error).__name__, exc_info=error
+        )
+        return "451 4.3.0 Temporary failure on the relay's side: try again later"
+
     async def handle_RCPT(
         self, server: RelaySMTP, session: Session, envelope: Envelope, address: str, options: list
     ) -> str:
