@@ -70,3 +70,37 @@ def test_a_failed_check_asks_the_client_to_retry_and_shows_it_no_database_text(
     assert refused.value.smtp_code == 451
     assert b"internal detail" not in refused.value.smtp_error
     assert "OperationalError" in caplog.text
+
+
+def test_the_same_read_asked_by_several_sessions_at_once_is_made_once() -> None:
+    busy, release = threading.Event(), threading.Event()
+    made: list[tuple] = []
+
+    def hold() -> None:
+        busy.set()
+        release.wait(5)
+
+    def read(*args: object) -> tuple:
+        made.append(args)
+        return args
+
+    async def sessions() -> list:
+        holding = asyncio.ensure_future(lookups.run(hold))
+        await asyncio.to_thread(busy.wait, 5)  # the thread is busy: the reads below queue up
+        reads = [lookups.run(read, "127.0.0.1", None) for _ in range(3)]
+        reads.append(lookups.run(read, "127.0.0.2", None))
+        reads.append(lookups.run(read, ["unhashable"]))
+        gathered = asyncio.gather(*reads)
+        await asyncio.sleep(0.05)
+        release.set()
+        await holding
+        return await gathered
+
+    lookups = Lookups()
+    try:
+        answers = asyncio.run(sessions())
+    finally:
+        release.set()
+        lookups.close()
+    assert answers == [("127.0.0.1", None)] * 3 + [("127.0.0.2", None), (["unhashable"],)]
+    assert made == [("127.0.0.1", None), ("127.0.0.2", None), (["unhashable"],)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.db import DatabaseError, InterfaceError, connection
@@ -66,11 +66,30 @@ class Lookups:
                 # idle timeout would otherwise fail the next read, as requests and the catcher
                 # avoid the same way.
                 connection.health_check_done = False
-                hand_back(_answer(request) for request in requests if request is not None)
+                hand_back(_answer_each(request for request in requests if request is not None))
                 if requests[-1] is None:
                     return
         finally:
             connection.close()
+
+
+def _answer_each(requests: Iterable[Request]) -> Iterator[Outcome]:
+    """Each request's outcome; the same read asked by several sessions at once (every session
+    of one application re-checks it at each message) is made once for all of them."""
+    made: dict[tuple, tuple[BaseException | None, Any]] = {}
+    for request in requests:
+        answer, function, args = request
+        try:
+            key: tuple | None = (function, *args)
+            earlier = made.get(key)  # type: ignore[arg-type]
+        except TypeError:  # an argument that cannot be compared as a key: read it alone
+            key, earlier = None, None
+        if earlier is None:
+            _, error, result = _answer(request)
+            earlier = (error, result)
+            if key is not None:
+                made[key] = earlier
+        yield answer, *earlier
 
 
 def _answer(request: Request) -> Outcome:
