@@ -283,10 +283,18 @@ def _unique(addresses: list[str] | tuple[str, ...]) -> list[str]:
 
 
 def _addresses(values: list[str]) -> list[str]:
-    texts = [str(v).strip(" \t") for v in values]
-    if all(is_plain(text) for text in texts):  # as getaddresses finds them, far sooner
-        return texts
+    # A plain address, bare or in angle brackets, is what getaddresses finds, far sooner.
+    texts = [_plain_inside(str(v).strip(" \t")) for v in values]
+    if all(texts):
+        return texts  # type: ignore[return-value]
     return [address for _name, address in getaddresses([str(v) for v in values]) if address]
+
+
+def _plain_inside(text: str) -> str | None:
+    """``text`` when it is a plain address, or the plain address in ``<…>``; else None."""
+    if text[:1] == "<" and text[-1:] == ">":
+        text = text[1:-1]
+    return text if is_plain(text) else None
 
 
 def _first_address(value: str) -> str:
