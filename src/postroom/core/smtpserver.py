@@ -225,18 +225,32 @@ class LimitedSMTP(SMTP):
         with tempfile.SpooledTemporaryFile(SPOOL_MEMORY_LIMIT, dir=self.spool_dir) as content:
             rest = None
             started, received = self.loop.time(), 0
-            while rest is None:
-                chunk = await self._reader.read(READ_CHUNK)
-                if not chunk:
-                    return  # the client went away; nothing is stored
-                self._reset_timeout()
-                received += len(chunk)
-                allowed = self.limits.read_timeout + received / self.limits.min_data_rate
-                if self.loop.time() - started > allowed:
-                    self._close_with(f"421 4.4.2 {self.hostname} Error: data too slow", "a slow")
-                    return
-                message, rest = decoder.feed(chunk)
-                content.write(message)
+            try:
+                while rest is None:
+                    chunk = await self._reader.read(READ_CHUNK)
+                    if not chunk:
+                        return  # the client went away; nothing is stored
+                    self._reset_timeout()
+                    received += len(chunk)
+                    allowed = self.limits.read_timeout + received / self.limits.min_data_rate
+                    if self.loop.time() - started > allowed:
+                        self._close_with(
+                            f"421 4.4.2 {self.hostname} Error: data too slow", "a slow"
+                        )
+                        return
+                    message, rest = decoder.feed(chunk)
+                    content.write(message)
+            except Exception:
+                # A full spool disk, say. The rest of the body must not be read as commands,
+                # so the connection ends here; the client keeps its message and tries again.
+                logger.exception(
+                    "%s could not take a message from %s", self.name, self.session.peer
+                )
+                self._close_with(
+                    f"421 4.3.0 {self.hostname} Error: could not take the message, try again later",
+                    "a failed",
+                )
+                return
             # Commands the client pipelined after the final "." are read as commands again.
             self._reader._buffer[:0] = rest  # type: ignore[attr-defined]
             if decoder.problem is not None:
@@ -250,6 +264,9 @@ class LimitedSMTP(SMTP):
             self._storing = True
             try:
                 status = await self._call_handler_hook("DATA")
+            except Exception:
+                self._set_post_data_state()  # the transaction ends, failed or not (RFC 5321)
+                raise
             finally:
                 self._storing = False
         self._set_post_data_state()

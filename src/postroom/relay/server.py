@@ -25,7 +25,7 @@ from email.message import Message
 from pathlib import Path
 from typing import IO, Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session, TLSSetupException
 from django.db import connection
 
 from postroom.applications.models import PROVIDER_HEADERS
@@ -245,8 +245,10 @@ class RelaySMTP(smtpserver.LimitedSMTP):
         if not self._looked_for_trusted and is_loopback(self.client):
             from postroom.applications.credentials import trusted_application_for
 
-            self._looked_for_trusted = True
+            # Marked as looked for only once answered: after a failed read (a 451), the client
+            # may try again on this connection and must not be asked to log in instead.
             self.application = await self._looked_up(trusted_application_for, self.client)
+            self._looked_for_trusted = True
             if self.application is not None:
                 return False
         await self.push(
@@ -322,6 +324,9 @@ class RelayHandler:
         """A failure inside a command (the database gone, a check that timed out) is the
         relay's, not the client's: a 4xx asks it to try again later, where aiosmtpd's own 500
         would make it give up and would show it the error's text."""
+        if isinstance(error, TLSSetupException):  # a client's failed handshake: nothing to send
+            logger.info("A client's TLS handshake with the relay failed: %s", error.__cause__)
+            return "421 4.7.0 TLS handshake failed"
         logger.error(
             "The relay could not finish a command: %s", type(error).__name__, exc_info=error
         )
