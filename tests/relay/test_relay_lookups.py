@@ -104,3 +104,18 @@ def test_the_same_read_asked_by_several_sessions_at_once_is_made_once() -> None:
         lookups.close()
     assert answers == [("127.0.0.1", None)] * 3 + [("127.0.0.2", None), (["unhashable"],)]
     assert made == [("127.0.0.1", None), ("127.0.0.2", None), (["unhashable"],)]
+
+
+class Unkeyable:
+    def __hash__(self) -> int:
+        raise ValueError("no hash")
+
+
+def test_a_fault_in_the_lookup_thread_reaches_the_session_and_the_thread_goes_on() -> None:
+    lookups = Lookups()
+    try:
+        with pytest.raises(ValueError, match="no hash"):
+            asyncio.run(lookups.run(repr, Unkeyable()))
+        assert asyncio.run(lookups.run(len, "abc")) == 3
+    finally:
+        lookups.close()

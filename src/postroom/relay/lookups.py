@@ -15,6 +15,7 @@ stuck on a lock must not hold every session's MAIL FROM, nor the relay's stop, f
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +26,8 @@ from django.db import DatabaseError, InterfaceError, connection
 from postroom.relay.handback import Outcome, hand_back
 
 Request = tuple[asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]
+
+logger = logging.getLogger(__name__)
 
 LOOKUP_TIMEOUT = 10.0  # seconds a session waits for a read; then its command answers 451
 
@@ -66,7 +69,13 @@ class Lookups:
                 # idle timeout would otherwise fail the next read, as requests and the catcher
                 # avoid the same way.
                 connection.health_check_done = False
-                hand_back(_answer_each(request for request in requests if request is not None))
+                asked = [request for request in requests if request is not None]
+                try:
+                    outcomes = list(_answer_each(asked))
+                except Exception as error:  # a fault of this thread: the sessions hear of it
+                    logger.exception("The relay's lookup thread failed a batch of reads")
+                    outcomes = [(answer, error, None) for answer, _, _ in asked]
+                hand_back(outcomes)
                 if requests[-1] is None:
                     return
         finally:
