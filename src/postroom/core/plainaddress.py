@@ -15,8 +15,17 @@ ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 LOCAL_PART = rf"{ATEXT}(?:\.{ATEXT})*"
 DOMAIN = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
 PLAIN_ADDRESS = re.compile(rf"{LOCAL_PART}@{DOMAIN}")
+# The same in angle brackets, as a path in MAIL FROM or RCPT TO; group 1 is the local part.
+PLAIN_PATH = re.compile(rf"<({LOCAL_PART})@{DOMAIN}>")
 
 
 def is_plain(text: str) -> bool:
     """Whether ``text`` is exactly one plain address, with nothing around it."""
     return PLAIN_ADDRESS.fullmatch(text) is not None
+
+
+def plain_address(text: str) -> str | None:
+    """The address when ``text`` is exactly one plain address, bare or in angle brackets."""
+    if PLAIN_PATH.fullmatch(text):
+        return text[1:-1]
+    return text if is_plain(text) else None

@@ -18,7 +18,6 @@ import asyncio
 import dataclasses
 import errno
 import logging
-import re
 import socket
 import sys
 import tempfile
@@ -40,9 +39,6 @@ SPOOL_MEMORY_LIMIT = 512 * 1024
 READ_CHUNK = 64 * 1024
 LOGGED_FIELD_LENGTH = 200
 START_TIMEOUT = 10.0
-# The path nearly every client sends in MAIL FROM and RCPT TO: <a plain address>. Anything
-# else (quoted local parts, address literals, comments, source routes) goes to aiosmtpd's parser.
-_PLAIN_PATH = re.compile(rf"<({plainaddress.LOCAL_PART})@{plainaddress.DOMAIN}>")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,7 +191,9 @@ class LimitedSMTP(SMTP):
         """The address and the rest of a MAIL FROM or RCPT TO argument, as aiosmtpd's own
         parser finds them; a plain path is read with one regular expression instead, since
         that parser costs more than all the rest of the command (a test checks they agree)."""
-        plain = _PLAIN_PATH.match(arg) if arg else None
+        # Nearly every client sends <a plain address>; anything else (quoted local parts,
+        # address literals, comments, source routes) goes to aiosmtpd's parser.
+        plain = plainaddress.PLAIN_PATH.match(arg) if arg else None
         if plain is None or (self.local_part_limit and len(plain[1]) > self.local_part_limit):
             return super()._getaddr(arg)
         rest = arg[plain.end() :].lstrip(" \t")  # the parser skips white space after ">"

@@ -19,7 +19,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
 from postroom.config import current_config
-from postroom.core.plainaddress import is_plain
+from postroom.core.plainaddress import plain_address
 from postroom.delivery import suppression
 from postroom.delivery.echo import echo_headers, new_tracking_id
 from postroom.delivery.messageid import new_message_id
@@ -284,17 +284,10 @@ def _unique(addresses: list[str] | tuple[str, ...]) -> list[str]:
 
 def _addresses(values: list[str]) -> list[str]:
     # A plain address, bare or in angle brackets, is what getaddresses finds, far sooner.
-    texts = [_plain_inside(str(v).strip(" \t")) for v in values]
+    texts = [plain_address(str(v).strip(" \t")) for v in values]
     if all(texts):
         return texts  # type: ignore[return-value]
     return [address for _name, address in getaddresses([str(v) for v in values]) if address]
-
-
-def _plain_inside(text: str) -> str | None:
-    """``text`` when it is a plain address, or the plain address in ``<…>``; else None."""
-    if text[:1] == "<" and text[-1:] == ">":
-        text = text[1:-1]
-    return text if is_plain(text) else None
 
 
 def _first_address(value: str) -> str:
