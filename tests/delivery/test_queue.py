@@ -152,3 +152,25 @@ def test_due_count_counts_due_mail_of_its_channel_up_to_the_cap():
     assert queue.due_count("fallback", 100) == 0
     queue.claim("worker-a", 2, LEASE)
     assert queue.due_count("site", 100) == 3
+
+
+def test_a_claimed_message_has_the_same_values_as_the_orm_reads():
+    """Claims build their objects from hand-written SQL: every field must come back as the
+    ORM reads it (aware datetimes, JSON, bytes), or the worker would send or record wrongly."""
+    (message,) = queue_some(1)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        recipient_status={"a@example.net": "451 4.7.1 Try again later"},
+        sent_at=timezone.now() - timedelta(days=1, microseconds=7),
+        last_reply="451 4.7.1 Try again later",
+    )
+    (claimed,) = queue.claim("worker-a", 10, LEASE)
+    stored = OutboxMessage.objects.get(pk=message.pk)
+    for field in OutboxMessage._meta.concrete_fields:
+        mine, theirs = getattr(claimed, field.attname), getattr(stored, field.attname)
+        if isinstance(theirs, memoryview):
+            mine, theirs = bytes(mine), bytes(theirs)
+        assert mine == theirs, field.name
+        assert type(mine) is type(theirs), field.name
+    assert claimed.sent_at.utcoffset() == timedelta(0)
+    assert claimed.recipient_status == {"a@example.net": "451 4.7.1 Try again later"}
+    assert claimed._state.adding is False and claimed._state.db == stored._state.db

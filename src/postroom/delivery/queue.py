@@ -1,9 +1,9 @@
 """The outbox as a queue: claiming due messages under a lease, holding and releasing them.
 
-Claims are safe with any number of workers: on PostgreSQL the candidate rows are locked with
-``SELECT ... FOR UPDATE SKIP LOCKED``, so workers never wait on or take each other's rows;
-on SQLite the claim runs in an IMMEDIATE transaction, which takes SQLite's single write lock
-first, so claims simply happen one after another.
+Claims are safe with any number of workers: a claim is one ``UPDATE ... RETURNING``. On
+PostgreSQL its candidate rows are locked with ``FOR UPDATE SKIP LOCKED``, so workers never
+wait on or take each other's rows; on SQLite the statement holds the single write lock from
+its first read, so claims simply happen one after another.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.db import connections, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from postroom.delivery import rows
 from postroom.delivery.models import OutboxMessage, Status
 
 # A message whose lease ran out this many times took its worker down each time (or the
@@ -38,44 +39,30 @@ def claim(
     if only is not None:
         candidates = candidates.filter(pk=only)
     candidates = candidates.order_by("next_attempt_at", "id")
-    if connections[candidates.db].vendor == "postgresql":
-        claimed = _claim_in_one_statement(candidates, worker_id, limit, now + lease)
-    else:
-        claimed = _claim_in_a_transaction(candidates, worker_id, limit, now + lease)
+    claimed = _claim_in_one_statement(candidates, worker_id, limit, now + lease)
     return sorted(claimed, key=lambda message: (message.next_attempt_at, message.pk))
 
 
 def _claim_in_one_statement(
     candidates: QuerySet[OutboxMessage], worker_id: str, limit: int, lease_expires_at: datetime
 ) -> list[OutboxMessage]:
-    """PostgreSQL: lock, mark and return the rows in one round trip; others skip them."""
-    # Django compiles select_for_update() only inside atomic(): the clause is added here.
+    """Mark and return the rows in one statement. On PostgreSQL the candidates are locked and
+    other workers skip them; on SQLite the statement holds the one write lock throughout."""
+    connection = connections[candidates.db]
     subquery, subquery_params = candidates.values("pk")[:limit].query.sql_with_params()
+    if connection.vendor == "postgresql":
+        # Django compiles select_for_update() only inside atomic(): the clause is added here.
+        subquery += " FOR UPDATE SKIP LOCKED"
     table = OutboxMessage._meta.db_table
     sql = (
         f"UPDATE {table} SET status = %s, claimed_by = %s, lease_expires_at = %s,"  # noqa: S608
         f" attempt_count = attempt_count + 1"
-        f" WHERE id IN ({subquery} FOR UPDATE SKIP LOCKED) RETURNING *"
+        f" WHERE id IN ({subquery}) RETURNING {rows.COLUMNS}"
     )
     params = (Status.SENDING, worker_id, lease_expires_at, *subquery_params)
-    return list(OutboxMessage.objects.raw(sql, params))
-
-
-def _claim_in_a_transaction(
-    candidates: QuerySet[OutboxMessage], worker_id: str, limit: int, lease_expires_at: datetime
-) -> list[OutboxMessage]:
-    """SQLite: the IMMEDIATE transaction holds the one write lock from the first read."""
-    with transaction.atomic():
-        ids = list(candidates.values_list("pk", flat=True)[:limit])
-        if not ids:
-            return []
-        OutboxMessage.objects.filter(pk__in=ids).update(
-            status=Status.SENDING,
-            claimed_by=worker_id,
-            lease_expires_at=lease_expires_at,
-            attempt_count=F("attempt_count") + 1,
-        )
-    return list(OutboxMessage.objects.filter(pk__in=ids, claimed_by=worker_id))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return rows.as_messages(cursor.fetchall(), connection)
 
 
 def recover_lost(now: datetime) -> int:
@@ -133,7 +120,7 @@ def due_count(channel: str, cap: int) -> int:
     due = OutboxMessage.objects.filter(
         status=Status.QUEUED, next_attempt_at__lte=timezone.now(), channel=channel
     )
-    return len(due.values_list("pk", flat=True)[:cap])
+    return due.values("pk")[:cap].count()  # counted in the database, rows never fetched
 
 
 def release(worker_id: str, ids: list[int]) -> None:
