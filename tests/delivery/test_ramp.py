@@ -29,10 +29,17 @@ def test_a_busy_processor_is_not_mistaken_for_the_network():
     assert ramp.active == 1
 
 
-def test_no_more_connections_than_messages_due_and_back_to_one_when_idle():
+def test_no_more_connections_than_messages_waiting_and_back_to_one_when_idle():
     ramp = Ramp(20)
+    ramp.sent(waited=0.1, cpu=0.001, due=0)
+    ramp.sent(waited=0.1, cpu=0.001, due=0)
+    assert ramp.active == 1  # far, but nothing waits for a connection
+    ramp.sent(waited=0.1, cpu=0.001, due=5)
+    assert ramp.active == 2  # doubling at most
+    ramp.claimed(due=1)
+    assert ramp.active == 3  # one more for the one message no connection has
     for _ in range(30):
-        ramp.sent(waited=0.1, cpu=0.001, due=3)
+        ramp.sent(waited=0.1, cpu=0.001, due=0)
     assert ramp.active == 3
     ramp.idle()
     assert ramp.active == 3  # mail trickling in finds its connections still open

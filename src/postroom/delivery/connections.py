@@ -285,7 +285,8 @@ class Ramp:
 
     def sent(self, waited: float, cpu: float, due: int) -> None:
         """One message went out after ``waited`` seconds on the server and ``cpu`` seconds of
-        this process's work; ``due`` messages were left when its connection last looked."""
+        this process's work; ``due`` messages were left unclaimed when its connection last
+        looked."""
         with self._lock:
             self._last_sent = time.monotonic()
             weight = SAMPLE_WEIGHT if self._samples else 1.0
@@ -298,14 +299,21 @@ class Ramp:
             self._bell.ring()
 
     def connected(self, waited: float) -> None:
-        """A new connection's greeting and EHLO waited ``waited`` seconds on the server: round
-        trips like a message's, known before its first message is sent."""
+        """A new connection's greeting and EHLO waited ``waited`` seconds on the server: two
+        replies that each waited, like a message's, known before its first message is sent."""
         with self._lock:
-            self._waits.append(waited)
+            self._waits.extend((waited / 2, waited / 2))
             self._wait = min(self._waits)
 
+    @property
+    def far(self) -> bool:
+        """Whether sending is known to wait on the network while more connections may open."""
+        with self._lock:
+            return self._networked() and self.active < self.most
+
     def claimed(self, due: int) -> None:
-        """A connection claimed its batch and ``due`` messages are left: once sending is known
+        """A connection claimed its batch and ``due`` messages are left unclaimed (the other
+        connections' batches are not among them): once sending is known
         to wait on the network, the next connections open now, not after this batch."""
         with self._lock:
             grow = self._grow(due)
@@ -313,10 +321,13 @@ class Ramp:
             self._bell.ring()
 
     def _grow(self, due: int) -> bool:
-        if not (self._networked() and self.active < self.most and due > self.active):
+        """``due`` messages wait that no connection has claimed: each of them would wait a
+        whole message's round trips, so a connection opens for each, doubling at most."""
+        if not (self._networked() and self.active < self.most and due > 0):
             return False
-        # Doubling: a far provider gets its connections within a few messages.
-        self.active = min(self.most, due, 2 * self.active)
+        # Doubling: a far provider gets its connections within a few messages, and mail that
+        # comes faster than the open connections carry it gets more before it piles up.
+        self.active = min(self.most, self.active + min(due, self.active))
         self.peak = max(self.peak, self.active)
         log.debug(
             "Sending waits %.0f ms a message on the server: %d connections",

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from postroom.config import current_config
 from postroom.core import chores
-from postroom.delivery import queue, retry, suppression
+from postroom.delivery import checkpoint, queue, retry, suppression
 from postroom.delivery.connections import (
     Bell,
     HeldBatch,
@@ -141,11 +141,13 @@ class Worker:
         for lane in self._lanes:
             lane._lane_threads, lane._peers = threads, self._lanes
         waiter = Waiter()
+        checkpointer = checkpoint.Checkpointer()
         try:
             # Before any connection looks: a burst whose connections find nothing routed to
             # send ends at once, and unroutable mail must be held by then.
             self._hold_or_release(self._route_presence())
             keeper.start()
+            checkpointer.start()
             for thread in threads:
                 thread.start()
             while not stop.is_set() and any(thread.is_alive() for thread in threads):
@@ -170,6 +172,7 @@ class Worker:
             for thread in threads:
                 thread.join(60)
             keeper.stop()
+            checkpointer.stop()
             waiter.close()
             WorkerHeartbeat.objects.filter(worker_id=self.id).delete()
             # A burst run (e.g. from cron) lets a started report or alert finish; a stopping
@@ -397,6 +400,8 @@ class Worker:
             if fresh and self._ramp is not None:  # a kept connection's open() does nothing
                 waited = time.monotonic() - started - (time.thread_time() - cpu_started)
                 self._ramp.connected(max(waited - (runnable_seconds() - runnable_started), 0.0))
+                if self._ramp.far:  # far: connections for what came due meanwhile open now
+                    self._ramp.claimed(queue.due_count(messages[0].channel, self._ramp.most))
         except DeliveryError as error:
             if self._too_many(error, messages):
                 self.close_connection()
@@ -677,16 +682,19 @@ class _TooMany(Exception):
 
 
 def _relax_commit_durability() -> None:
-    """On PostgreSQL, commit outcomes without waiting for the disk flush.
+    """On PostgreSQL, commit outcomes without waiting for the disk flush; on SQLite, leave
+    copying the log into the database to the worker's checkpoint thread.
 
     A killed worker loses nothing this way: the server has the commit. Only a crash of the
     PostgreSQL server itself can lose the last fraction of a second of outcomes; those
     messages are still marked sending, and are sent again once their lease runs out.
     """
     connection = connections[OutboxMessage.objects.db]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute("SET synchronous_commit TO OFF")
+        elif connection.vendor == "sqlite":
+            cursor.execute(f"PRAGMA wal_autocheckpoint={checkpoint.FALLBACK_PAGES}")
 
 
 def _giving_up(message: OutboxMessage, now: datetime, policy: DeliveryPolicy) -> bool:
