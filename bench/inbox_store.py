@@ -73,9 +73,11 @@ def store_directly(count: int, profile: bool) -> None:
 
 
 def catcher_alone(seconds: float) -> None:
+    from postroom.backoffice.parts import share_interpreter
     from postroom.inbox.models import CaughtMessage
     from postroom.inbox.server import InboxServer, Limits
 
+    share_interpreter()  # as `postroom serve` does
     limits = Limits(quota_messages=10_000_000, quota_bytes=1 << 40, connections_per_client=50)
     with (
         tempfile.TemporaryDirectory() as tls,

@@ -62,7 +62,7 @@ def test_insert_stores_the_row_that_save_stores() -> None:
 def test_an_inserted_message_is_found_and_counted() -> None:
     message = CaughtMessage.from_envelope("app@example.com", ["ann@example.org"], _samples()[0])
     message.insert()
-    for words in ("pictures", "holiday", "tracking 123", "from:shop", "unicode"):
+    for words in ("pictures", "holiday", "tracking 123", "from:shop", "order"):
         assert list(search(CaughtMessage.objects.all(), words)) == [message], words
     assert totals.read() == totals.Totals(1, 1, len(_samples()[0]))
     message.read_at = timezone.now()
