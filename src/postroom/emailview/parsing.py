@@ -26,6 +26,7 @@ from postroom.emailview.decoding import (
 )
 from postroom.emailview.headers import (
     TRUNCATED,
+    Field,
     clean,
     header_end,
     parse_fields,
@@ -158,9 +159,12 @@ def outline(raw: bytes, recipients: Sequence[str] = ()) -> Outline:
     raw = bytes(raw)
     structure = scan(raw)
     fields = structure.fields
+    named: dict[str, list[Field]] = {}  # by lowercased name, in order: each name read once
+    for item in fields:
+        named.setdefault(item.name.lower(), []).append(item)
 
     def value(name: str, limit: int = SHOWN_FIELD_LIMIT) -> str:
-        found = [item for item in fields if item.name.lower() == name.lower()]
+        found = named.get(name.lower(), [])
         text = ", ".join(item.value for item in found)
         if len(text) <= limit:
             return text
