@@ -89,7 +89,8 @@ class CaughtMessage(models.Model):
 
         The catcher stores every message so: the ORM's building of the statement cost more
         than the insert itself. Each value is still prepared by its field, as the ORM does;
-        the full-text index and the totals are kept by triggers either way.
+        the full-text index and the totals are kept by triggers either way. No model signals
+        are sent (none are connected to caught messages).
         """
         database = connections[self._state.db or router.db_for_write(CaughtMessage)]
         sql, fields = _insert_statement(database)
