@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import time
@@ -161,6 +162,20 @@ def test_outline_survives_storing_as_json() -> None:
     assert parsing.Outline.from_json({}) is None
     assert parsing.Outline.from_json({"version": -1}) is None
     assert found.preview == "stored"
+
+
+def test_outline_json_is_what_asdict_makes() -> None:
+    """to_json is written out for speed; it must give what dataclasses.asdict gives, fields
+    added later included."""
+    plain = parsing.outline(make_email(text="only text").as_bytes())
+    for found in [plain, *(parsing.outline(raw, ["bcc@example.com"]) for raw in _samples())]:
+        made = found.to_json()
+        assert made == {"version": parsing.OUTLINE_VERSION, **dataclasses.asdict(found)}
+        assert json.dumps(made) == json.dumps(
+            {"version": parsing.OUTLINE_VERSION, **dataclasses.asdict(found)}
+        )
+    assert plain.html is None and plain.to_json()["html"] is None
+    assert any(parsing.outline(raw).attachments for raw in _samples())
 
 
 def _samples() -> list[bytes]:

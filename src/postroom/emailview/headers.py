@@ -73,6 +73,8 @@ def clean(value: str) -> str:
 
 def decode_words(text: str) -> str:
     """RFC 2047 encoded words decoded; adjacent words in one charset are joined first."""
+    if "=?" not in text:  # most values: no encoded word, nothing to split
+        return text
     pieces = _ENCODED_WORD.split(text)
     out: list[str] = []
     pending: list[bytes] = []

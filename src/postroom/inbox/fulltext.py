@@ -122,7 +122,6 @@ def drop(connection: BaseDatabaseWrapper) -> None:
 
 
 _TAG = re.compile(r"<[^<>]*>")  # stops at the next "<": linear even on "<<<<..."
-_SPACE = re.compile(r"\s+")
 
 
 def body_text(raw: bytes, found: parsing.Outline) -> str:
@@ -135,6 +134,7 @@ def body_text(raw: bytes, found: parsing.Outline) -> str:
             span, raw[slice(*decoding.fetch_limit(span, BODY_TEXT_LIMIT))], BODY_TEXT_LIMIT
         )
         pieces.append(html.unescape(_TAG.sub(" ", text)) if is_html else text)
-    # NUL is no word, and PostgreSQL's text columns refuse it.
+    # NUL is no word, and PostgreSQL's text columns refuse it. split() cuts at what "\s"
+    # matches, as one regex substitution did, at a fraction of its cost (a test compares).
     words = " ".join(pieces).replace("\x00", " ")
-    return _SPACE.sub(" ", words).strip()[: BODY_TEXT_LIMIT * 2]
+    return " ".join(words.split())[: BODY_TEXT_LIMIT * 2]

@@ -211,7 +211,7 @@ def _store(sender: str, recipients: list[str], content: IO[bytes], limits: Limit
         message = CaughtMessage.from_envelope(sender, recipients, raw)
         with _quota_lock, transaction.atomic():
             removed = _make_room(message.size, limits)
-            message.save()
+            message.insert()
         if removed:
             logger.info(
                 "The development inbox deleted its %s oldest messages to stay within its quota",

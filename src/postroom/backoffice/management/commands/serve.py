@@ -7,7 +7,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from postroom import config, runtime
 from postroom.backoffice import supervisor
-from postroom.backoffice.parts import catcher_part, relay_part, web_part, worker_part
+from postroom.backoffice.parts import (
+    catcher_part,
+    relay_part,
+    share_interpreter,
+    web_part,
+    worker_part,
+)
 from postroom.backoffice.webserver import create_web_server
 from postroom.config import current_config
 from postroom.core.requests import INBOX_PORT_ENVIRON
@@ -52,6 +58,7 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, inbox_port: int, no_inbox: bool, **options):
         config.ensure_can_start(config.SERVE)  # a value that stops a part: say so, exit 1
         prepare_database()
+        share_interpreter()  # the web server, worker, catcher and relay share one process
         parts = None
         try:
             parts = self.start_parts(host, port, inbox_port, catcher=not no_inbox)
