@@ -105,6 +105,7 @@ class Worker:
         self._last_housekeeping = 0.0
         self._had_route: dict[str, bool] = {}
         self._last_hold_check = 0.0
+        self._claiming = threading.Lock()  # shared by a worker's connections (see run)
 
     @property
     def delivered(self) -> int:
@@ -127,6 +128,7 @@ class Worker:
         for index in range(count):
             lane = Worker(f"{self.id}/{index}", self.batch_size, self.lease, self.inbox_port)
             lane._keeper, lane._throttle, lane._ramp = keeper, throttle, ramp
+            lane._claiming = self._claiming
             keeper.add(lane._held)
             self._lanes.append(lane)
         threads = [
@@ -158,6 +160,8 @@ class Worker:
                         threads[0].join(0.2)
                         continue
                     waiter.wait(waiter.idle_seconds)
+                    if ramp.far:  # mail waiting while every connection is busy: open more
+                        ramp.claimed(queue.due_count(Channel.SITE, ramp.most))
                     bell.ring()  # woken or not: the connections look again (retries come due)
                     if not any(lane._held.holding for lane in self._lanes):
                         self._housekeeping()
@@ -197,6 +201,8 @@ class Worker:
         """One connection's loop: claim its share, send it, until stopped (or nothing is due)."""
         assert self._throttle is not None and self._ramp is not None
         try:
+            if index == 0 and not burst:
+                self._warm_up(slots)
             while not stop.is_set():
                 seen = bell.rung
                 try:
@@ -245,6 +251,34 @@ class Worker:
             connections.close_all()
             forget_runnable_seconds()
 
+    def _warm_up(self, slots: ConnectionSlots) -> None:
+        """A worker's first connection opens as it starts: the greeting and EHLO tell how far
+        the server is, so the first mail after a quiet spell already gets more connections
+        while it waits (see Ramp). Unused, it closes after IDLE_CLOSE_SECONDS. A failure is
+        left to the first batch, which records it on its messages."""
+        assert self._ramp is not None
+        route = current_route(inbox_port=self.inbox_port)
+        if route is None or slots.acquire(self.id) is None:
+            return
+        self._slots = slots
+        try:
+            self._open_measured(self._transport_for(route))
+        except DeliveryError as error:
+            log.info("The first connection to %s failed: %s", route.description, error)
+            self.close_connection()
+            return
+        self._last_sent = time.monotonic()  # kept open as if it had just sent
+
+    def _open_measured(self, transport: Transport) -> None:
+        """Open a new connection and tell the ramp how long its greeting and EHLO waited on
+        the server (not on this process, nor on a processor)."""
+        started, cpu_started = time.monotonic(), time.thread_time()
+        runnable_started = runnable_seconds()
+        transport.open()
+        if self._ramp is not None:
+            waited = time.monotonic() - started - (time.thread_time() - cpu_started)
+            self._ramp.connected(max(waited - (runnable_seconds() - runnable_started), 0.0))
+
     def _others_sending(self) -> bool:
         """Whether another connection is still at work (it may give messages back)."""
         return any(
@@ -267,20 +301,23 @@ class Worker:
             )
             if route is None:
                 continue
-            assert self._throttle is not None
-            due = queue.due_count(channel, count * self.batch_size)
-            if due == 0:
-                continue
-            if self._slots is None:
-                if slots.acquire(self.id) is None:
-                    stop.wait(0.5)  # every connection of the deployment is taken
-                    return 1
-                self._slots = slots  # held until the connection closes
-            assert self._ramp is not None
-            senders = min(self._ramp.senders(), self._throttle.allowed)
-            size = claim_size(due, senders, self.lease, self._seconds_per_message)
-            started = time.monotonic()
-            batch = queue.claim(self.id, min(size, self.batch_size), self.lease, [channel])
+            assert self._throttle is not None and self._ramp is not None
+            # One connection of this worker looks and claims at a time: woken together, they
+            # would all try to claim the one new message, and on SQLite each try takes the
+            # write lock that the sending connections need for their outcomes.
+            with self._claiming:
+                due = queue.due_count(channel, count * self.batch_size)
+                if due == 0:
+                    continue
+                if self._slots is None:
+                    if slots.acquire(self.id) is None:
+                        stop.wait(0.5)  # every connection of the deployment is taken
+                        return 1
+                    self._slots = slots  # held until the connection closes
+                senders = min(self._ramp.senders(), self._throttle.allowed)
+                size = claim_size(due, senders, self.lease, self._seconds_per_message)
+                started = time.monotonic()
+                batch = queue.claim(self.id, min(size, self.batch_size), self.lease, [channel])
             self._due_left = due - len(batch)
             self._ramp.claimed(self._due_left)
             if batch:
@@ -395,12 +432,11 @@ class Worker:
         if self._rate.rate != policy.messages_per_second:
             self._rate = SendingRate(policy.messages_per_second)
         try:
-            cpu_started, runnable_started = time.thread_time(), runnable_seconds()
-            transport.open()
-            if fresh and self._ramp is not None:  # a kept connection's open() does nothing
-                waited = time.monotonic() - started - (time.thread_time() - cpu_started)
-                self._ramp.connected(max(waited - (runnable_seconds() - runnable_started), 0.0))
-                if self._ramp.far:  # far: connections for what came due meanwhile open now
+            if not fresh:
+                transport.open()  # nothing to do unless the server dropped it meanwhile
+            else:
+                self._open_measured(transport)
+                if self._ramp is not None and self._ramp.far:  # for what came due meanwhile
                     self._ramp.claimed(queue.due_count(messages[0].channel, self._ramp.most))
         except DeliveryError as error:
             if self._too_many(error, messages):
