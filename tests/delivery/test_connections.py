@@ -6,15 +6,18 @@ test_connections_processes.py.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from postroom.config import current_config
 from postroom.delivery import queue
-from postroom.delivery.connections import HeldBatch, claim_size
+from postroom.delivery.connections import HeldBatch, Ramp, claim_size
+from postroom.delivery.limits import ConnectionSlots, Throttle
 from postroom.delivery.models import OutboxMessage
 from postroom.delivery.outcomes import LeaseLost
 from postroom.delivery.transports.smtp import SmtpTransport
@@ -86,3 +89,48 @@ def test_a_lease_about_to_run_out_stops_the_batch_before_content(isolated_site):
     held.check(margin=0.5)
     with pytest.raises(LeaseLost, match="less than the 2 s"):
         held.check(margin=2)
+
+
+def test_connections_woken_together_look_and_claim_one_at_a_time(
+    isolated_site, smtp_server, monkeypatch
+):
+    """One new message and four idle connections: one claims it, the others find nothing
+    due and claim nothing (on SQLite each claim takes the write lock the senders need)."""
+    server = smtp_server(pipelining=True)
+    use_smtp_server(isolated_site, server.port)
+    queue_mail(1)
+    claims: list[int] = []
+    due_count, claim = queue.due_count, queue.claim
+
+    def slow_due_count(*args: Any, **kwargs: Any) -> int:
+        found = due_count(*args, **kwargs)
+        time.sleep(0.2)  # every connection would have looked before the first one claimed
+        return found
+
+    def counted_claim(*args: Any, **kwargs: Any) -> list[OutboxMessage]:
+        batch = claim(*args, **kwargs)
+        claims.append(len(batch))
+        return batch
+
+    monkeypatch.setattr(queue, "due_count", slow_due_count)
+    monkeypatch.setattr(queue, "claim", counted_claim)
+    parent, ramp, throttle = Worker("w"), Ramp(4), Throttle(4)
+    ramp.active = 4
+    lanes = [Worker(f"w/{index}") for index in range(4)]
+    for lane in lanes:
+        lane._throttle, lane._ramp, lane._claiming = throttle, ramp, parent._claiming
+
+    def look(lane: Worker, index: int) -> None:
+        try:
+            lane._lane_once(index, 4, threading.Event(), ConnectionSlots(0))
+        finally:
+            lane.close_connection()
+            connections.close_all()
+
+    threads = [threading.Thread(target=look, args=(lane, n)) for n, lane in enumerate(lanes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert claims == [1]
+    assert len(server.messages) == 1

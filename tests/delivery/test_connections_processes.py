@@ -270,3 +270,19 @@ def test_too_many_connections_lowers_concurrency_instead_of_failing(tmp_path, sm
         failed = query(env, "SELECT count(*) FROM delivery_deliveryattempt WHERE NOT succeeded")
         assert failed == [(0,)]
     assert "connections instead of 4" in logs(tmp_path)
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_opens_its_first_connection_as_it_starts_and_sends_over_it(tmp_path, smtp_server):
+    """Its greeting tells the worker how far the server is before any mail is due."""
+    handler = TimedHandler(pipelining=True)
+    server = smtp_server(handler=handler)
+    with fresh_database_url() as database_url:
+        env = configure(tmp_path, server.port, database_url)
+        enqueue(env, [])
+        with workers(env, tmp_path, 1) as processes:
+            wait_until(lambda: server.connections == 1, 30, *processes)
+            assert handler.spans == []  # nothing was due: no transaction
+            enqueue(env, ["someone@example.net"])
+            wait_until(lambda: statuses(env) == {"sent": 1}, 30, *processes)
+    assert server.connections == 1  # the message went over the connection opened at start

@@ -81,3 +81,15 @@ def test_a_slow_handshake_alone_opens_no_connection_on_loopback():
         ramp.sent(waited=0.0004, cpu=0.0005, due=1000)
         ramp.claimed(due=1000)
     assert ramp.peak == 1
+
+
+def test_far_while_more_connections_may_open():
+    ramp = Ramp(2)
+    assert not ramp.far  # nothing known yet
+    ramp.connected(waited=0.1)  # greeting and EHLO: two replies that each waited 50 ms
+    assert ramp.far
+    ramp.claimed(due=5)
+    assert ramp.active == 2 and not ramp.far  # every connection is open
+    local = Ramp(2)
+    local.connected(waited=0.0004)
+    assert not local.far
