@@ -54,6 +54,7 @@ def test_no_thread_on_postgresql(monkeypatch):
 @pytest.mark.django_db
 def test_a_worker_connection_leaves_the_checkpoints_to_the_thread():
     worker._relax_commit_durability()
+    checkpoint.leave_to_thread()
     connection = connections["default"]
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":

@@ -12,11 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from postroom.config import current_config
 from postroom.delivery import queue
-from postroom.delivery.connections import HeldBatch, Ramp, claim_size
+from postroom.delivery.connections import HeldBatch, Ramp, claim_size, runnable_seconds
 from postroom.delivery.limits import ConnectionSlots, Throttle
 from postroom.delivery.models import OutboxMessage
 from postroom.delivery.outcomes import LeaseLost
@@ -134,3 +134,41 @@ def test_connections_woken_together_look_and_claim_one_at_a_time(
         thread.join(30)
     assert claims == [1]
     assert len(server.messages) == 1
+
+
+def far_ramp(most: int = 4) -> Ramp:
+    ramp = Ramp(most)
+    ramp.connected(waited=0.1)
+    ramp.sent(waited=0.1, cpu=0.001, due=0)
+    assert ramp.far
+    return ramp
+
+
+def test_a_count_of_waiting_mail_opens_connections_once():
+    lane, ramp = Worker("w/0"), far_ramp(8)
+    lane._ramp, lane._due_left = ramp, 1
+    for _ in range(6):  # six messages of the batch claimed when one more was waiting
+        lane._measure(0.1, time.thread_time(), runnable_seconds())
+    assert ramp.active == 2
+
+
+def test_the_main_loop_opens_connections_only_while_every_one_is_busy(isolated_site):
+    queue_mail(1)
+    parent, ramp = Worker("w"), far_ramp()
+    parent._lanes = [Worker("w/0"), Worker("w/1")]
+    parent._open_for_waiting_mail(ramp)
+    assert ramp.active == 1  # the idle connection takes it
+    parent._lanes[0]._busy = True
+    parent._open_for_waiting_mail(ramp)
+    assert ramp.active == 2
+
+
+def test_a_failed_start_leaves_the_connection_to_its_first_batch(isolated_site, monkeypatch):
+    class BrokenSlots(ConnectionSlots):
+        def acquire(self, holder: str) -> int | None:
+            raise DatabaseError("database is locked")
+
+    lane = Worker("w/0")
+    lane._ramp = Ramp(2)
+    lane._warm_up_safely(BrokenSlots(1))  # logged, not raised: the connection's loop goes on
+    assert lane._kept is None and lane._slots is None

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.mail import EmailMessage
+from django.db import connection
 from django.utils import timezone
 
 from postroom.delivery import queue
@@ -174,3 +175,19 @@ def test_a_claimed_message_has_the_same_values_as_the_orm_reads():
     assert claimed.sent_at.utcoffset() == timedelta(0)
     assert claimed.recipient_status == {"a@example.net": "451 4.7.1 Try again later"}
     assert claimed._state.adding is False and claimed._state.db == stored._state.db
+
+
+def test_a_claim_writes_the_lease_as_the_orm_does():
+    """Leases are compared in SQL (recover_lost): every row must hold them in one format."""
+    (message,) = queue_some(1)
+    (claimed,) = queue.claim("worker-a", 1, LEASE)
+    sql = "SELECT CAST(lease_expires_at AS TEXT) FROM delivery_outboxmessage WHERE id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [message.pk])
+        (by_claim,) = cursor.fetchone()
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            lease_expires_at=claimed.lease_expires_at
+        )
+        cursor.execute(sql, [message.pk])
+        (by_orm,) = cursor.fetchone()
+    assert by_claim == by_orm

@@ -44,13 +44,29 @@ class Checkpointer:
 
     def _run(self) -> None:
         connection = connections[OutboxMessage.objects.db]
+        failing = False
         try:
             while not self._stop.wait(self.interval):
                 try:
                     with connection.cursor() as cursor:
                         cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except Exception as error:  # the connections' own checkpoints take over
-                    log.warning("Could not checkpoint the SQLite log: %s", error)
+                    if not failing:  # once, not every second
+                        log.warning("Could not checkpoint the SQLite log: %s", error)
+                    failing = True
                     connection.close()
+                else:
+                    if failing:
+                        log.info("Checkpointing the SQLite log works again")
+                    failing = False
         finally:
             connection.close()
+
+
+def leave_to_thread() -> None:
+    """On SQLite, this thread's connection leaves checkpoints to the Checkpointer (up to
+    FALLBACK_PAGES). Per connection, and cheap: no I/O."""
+    connection = connections[OutboxMessage.objects.db]
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")

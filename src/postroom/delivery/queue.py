@@ -59,7 +59,8 @@ def _claim_in_one_statement(
         f" attempt_count = attempt_count + 1"
         f" WHERE id IN ({subquery}) RETURNING {rows.COLUMNS}"
     )
-    params = (Status.SENDING, worker_id, lease_expires_at, *subquery_params)
+    lease = connection.ops.adapt_datetimefield_value(lease_expires_at)  # as the ORM writes it
+    params = (Status.SENDING, worker_id, lease, *subquery_params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return rows.as_messages(cursor.fetchall(), connection)

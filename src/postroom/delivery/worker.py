@@ -14,7 +14,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from django.db import close_old_connections, connections
+from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from postroom.config import current_config
@@ -160,8 +160,7 @@ class Worker:
                         threads[0].join(0.2)
                         continue
                     waiter.wait(waiter.idle_seconds)
-                    if ramp.far:  # mail waiting while every connection is busy: open more
-                        ramp.claimed(queue.due_count(Channel.SITE, ramp.most))
+                    self._open_for_waiting_mail(ramp)
                     bell.ring()  # woken or not: the connections look again (retries come due)
                     if not any(lane._held.holding for lane in self._lanes):
                         self._housekeeping()
@@ -183,6 +182,13 @@ class Worker:
             # worker gives them a moment.
             chores.wait_for_threads(CHORE_GRACE_BURST if burst else CHORE_GRACE_STOP)
 
+    def _open_for_waiting_mail(self, ramp: Ramp) -> None:
+        """Woken while every wanted connection is busy with a far server: what is due waits
+        a whole message's round trips for one of them, so more open now (see Ramp)."""
+        wanted = self._lanes[: ramp.active]
+        if ramp.far and wanted and all(lane._busy for lane in wanted):
+            ramp.claimed(queue.due_count(Channel.SITE, ramp.most))
+
     def _route_presence(self) -> dict[str, bool]:
         return {
             Channel.SITE: current_route(inbox_port=self.inbox_port) is not None,
@@ -202,7 +208,7 @@ class Worker:
         assert self._throttle is not None and self._ramp is not None
         try:
             if index == 0 and not burst:
-                self._warm_up(slots)
+                self._warm_up_safely(slots)
             while not stop.is_set():
                 seen = bell.rung
                 try:
@@ -269,6 +275,15 @@ class Worker:
             return
         self._last_sent = time.monotonic()  # kept open as if it had just sent
 
+    def _warm_up_safely(self, slots: ConnectionSlots) -> None:
+        """:meth:`_warm_up`; whatever goes wrong, the connection goes on to its loop."""
+        try:
+            self._warm_up(slots)
+        except Exception:
+            log.exception("Opening the first connection failed; the first batch opens it")
+            self.close_connection()
+            close_old_connections()
+
     def _open_measured(self, transport: Transport) -> None:
         """Open a new connection and tell the ramp how long its greeting and EHLO waited on
         the server (not on this process, nor on a processor)."""
@@ -278,6 +293,15 @@ class Worker:
         if self._ramp is not None:
             waited = time.monotonic() - started - (time.thread_time() - cpu_started)
             self._ramp.connected(max(waited - (runnable_seconds() - runnable_started), 0.0))
+
+    def _open_for_mail_due_meanwhile(self, channel: str) -> None:
+        """A new connection to a far server: mail that came due while it opened gets more."""
+        if self._ramp is None or not self._ramp.far:
+            return
+        try:
+            self._ramp.claimed(queue.due_count(channel, self._ramp.most))
+        except DatabaseError as error:  # only a guess at more connections: the batch goes on
+            log.warning("Could not count the mail due: %s", error)
 
     def _others_sending(self) -> bool:
         """Whether another connection is still at work (it may give messages back)."""
@@ -292,6 +316,7 @@ class Worker:
         channels = [Channel.SITE] + ([Channel.FALLBACK] if index == 0 else [])
         policy = current_policy()
         _relax_commit_durability()
+        checkpoint.leave_to_thread()  # run() started it
         attempted = 0
         for channel in channels:
             route = (
@@ -309,15 +334,16 @@ class Worker:
                 due = queue.due_count(channel, count * self.batch_size)
                 if due == 0:
                     continue
-                if self._slots is None:
-                    if slots.acquire(self.id) is None:
-                        stop.wait(0.5)  # every connection of the deployment is taken
-                        return 1
+                if self._slots is None and slots.acquire(self.id) is not None:
                     self._slots = slots  # held until the connection closes
-                senders = min(self._ramp.senders(), self._throttle.allowed)
-                size = claim_size(due, senders, self.lease, self._seconds_per_message)
-                started = time.monotonic()
-                batch = queue.claim(self.id, min(size, self.batch_size), self.lease, [channel])
+                if self._slots is not None:
+                    senders = min(self._ramp.senders(), self._throttle.allowed)
+                    size = claim_size(due, senders, self.lease, self._seconds_per_message)
+                    started = time.monotonic()
+                    batch = queue.claim(self.id, min(size, self.batch_size), self.lease, [channel])
+            if self._slots is None:
+                stop.wait(0.5)  # every connection of the deployment is taken
+                return 1
             self._due_left = due - len(batch)
             self._ramp.claimed(self._due_left)
             if batch:
@@ -436,8 +462,7 @@ class Worker:
                 transport.open()  # nothing to do unless the server dropped it meanwhile
             else:
                 self._open_measured(transport)
-                if self._ramp is not None and self._ramp.far:  # for what came due meanwhile
-                    self._ramp.claimed(queue.due_count(messages[0].channel, self._ramp.most))
+                self._open_for_mail_due_meanwhile(messages[0].channel)
         except DeliveryError as error:
             if self._too_many(error, messages):
                 self.close_connection()
@@ -566,7 +591,8 @@ class Worker:
         if self._ramp is not None:
             cpu = time.thread_time() - cpu_started
             runnable = runnable_seconds() - runnable_started
-            self._ramp.sent(max(elapsed - cpu - runnable, 0.0), cpu, self._due_left)
+            if self._ramp.sent(max(elapsed - cpu - runnable, 0.0), cpu, self._due_left):
+                self._due_left = 0  # the connections for those messages are opening
 
     # -- outcomes ----------------------------------------------------------------------
 
@@ -718,19 +744,16 @@ class _TooMany(Exception):
 
 
 def _relax_commit_durability() -> None:
-    """On PostgreSQL, commit outcomes without waiting for the disk flush; on SQLite, leave
-    copying the log into the database to the worker's checkpoint thread.
+    """On PostgreSQL, commit outcomes without waiting for the disk flush.
 
     A killed worker loses nothing this way: the server has the commit. Only a crash of the
     PostgreSQL server itself can lose the last fraction of a second of outcomes; those
     messages are still marked sending, and are sent again once their lease runs out.
     """
     connection = connections[OutboxMessage.objects.db]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit TO OFF")
-        elif connection.vendor == "sqlite":
-            cursor.execute(f"PRAGMA wal_autocheckpoint={checkpoint.FALLBACK_PAGES}")
 
 
 def _giving_up(message: OutboxMessage, now: datetime, policy: DeliveryPolicy) -> bool:
