@@ -59,15 +59,7 @@ def test_insert_stores_the_row_that_save_stores() -> None:
         )
 
 
-@pytest.fixture
-def on_postgresql() -> None:
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("the insert that reads the totals itself is PostgreSQL's")
-
-
-def test_insert_within_stores_the_row_that_save_stores(on_postgresql) -> None:
+def test_insert_within_stores_the_row_that_save_stores() -> None:
     received = timezone.now() - timedelta(minutes=5)
     totals.read()  # the totals row, which a test's flush removed
     for raw in _samples():
@@ -83,7 +75,7 @@ def test_insert_within_stores_the_row_that_save_stores(on_postgresql) -> None:
     assert totals.read().messages == 2 * len(_samples())
 
 
-def test_insert_within_stores_nothing_beyond_the_quota_or_without_totals(on_postgresql) -> None:
+def test_insert_within_stores_nothing_beyond_the_quota_or_without_totals() -> None:
     from django.db import connection
 
     raw = _samples()[1]

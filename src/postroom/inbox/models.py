@@ -105,11 +105,11 @@ class CaughtMessage(models.Model):
         self._state.adding, self._state.db = False, database.alias
 
     def insert_within(self, messages: int, size: int) -> bool:
-        """PostgreSQL: :meth:`insert` if the inbox, with this message, stays within ``messages``
-        and ``size`` bytes; False (nothing stored) if not, or if its totals row is missing.
+        """:meth:`insert` if the inbox, with this message, stays within ``messages`` and
+        ``size`` bytes; False (nothing stored) if not, or if its totals row is missing.
 
         The totals are read by the insert itself: with autocommit, reading, inserting and
-        committing are one round trip to the server.
+        committing are one statement (on PostgreSQL, one round trip to the server).
         """
         database = connections[self._state.db or router.db_for_write(CaughtMessage)]
         sql, fields = _insert_within_statement(database)
@@ -209,29 +209,33 @@ def _insert_statement(database: BaseDatabaseWrapper) -> tuple[str, list[models.F
 
 
 def _insert_within_statement(database: BaseDatabaseWrapper) -> tuple[str, list[models.Field]]:
-    """PostgreSQL's INSERT of a message that selects its row only while the totals have room.
+    """The INSERT of a message that selects its row only while the totals have room.
 
-    Each value is cast to its column's type: a value selected, not listed in VALUES, gets no
-    type from its column (a NULL would be text). Strings are cast to text, not to varchar(n),
-    which would cut a longer one short instead of refusing it.
+    On PostgreSQL each value is cast to its column's type: a value selected, not listed in
+    VALUES, gets no type from its column (a NULL would be text). Strings are cast to text, not
+    to varchar(n), which would cut a longer one short instead of refusing it. SQLite takes
+    values as they come.
     """
-    found = _inserts.get("within")
+    found = _inserts.get(f"within-{database.vendor}")
     if found is None:
         fields = [field for field in CaughtMessage._meta.concrete_fields if not field.primary_key]
         meta, quote = CaughtMessage._meta, database.ops.quote_name
         columns = ", ".join(quote(field.column) for field in fields)
-        casts = [
-            "text" if isinstance(field, models.CharField) else field.db_type(database)
-            for field in fields
-        ]
-        values = ", ".join(f"%s::{cast}" for cast in casts)
+        if database.vendor == "postgresql":
+            casts = [
+                "::text" if isinstance(field, models.CharField) else f"::{field.db_type(database)}"
+                for field in fields
+            ]
+        else:
+            casts = [""] * len(fields)
+        values = ", ".join(f"%s{cast}" for cast in casts)
         sql = (
             f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {values} "  # noqa: S608
             f"FROM {quote(CaughtTotals._meta.db_table)} "
             "WHERE id = 1 AND messages + 1 <= %s AND bytes + %s <= %s "
             f"RETURNING {quote(meta.pk.column)}"
         )
-        found = _inserts["within"] = (sql, fields)
+        found = _inserts[f"within-{database.vendor}"] = (sql, fields)
     return found
 
 

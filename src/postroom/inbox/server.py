@@ -160,21 +160,14 @@ def _insert_within_quota(message: CaughtMessage, limits: Limits) -> int:
     """Store ``message``, first deleting the oldest ones if it would not fit; returns how many.
 
     What is kept is read from the totals the database keeps (one row), never summed. With room
-    (nearly always) no transaction is opened: the insert commits itself, in the round trip
-    that makes it, where a transaction took four (BEGIN, read, insert, COMMIT), and under load
-    each waited for the interpreter lock after it. On PostgreSQL the insert reads the totals
-    itself: one round trip in all. On SQLite (no round trips) they are read first; the room
-    read cannot be taken meanwhile: only the store threads add caught messages, one at a time
-    under ``_quota_lock``, and anything else only deletes. Without room, deleting and
-    inserting are one transaction, so nothing is deleted for a message then not stored.
+    (nearly always) no transaction is opened: the insert reads the totals and commits itself,
+    in the one round trip that makes it, where a transaction took four (BEGIN, read, insert,
+    COMMIT), and under load each waited for the interpreter lock after it. Without room,
+    deleting and inserting are one transaction, so nothing is deleted for a message then not
+    stored.
     """
-    from postroom.inbox import totals
 
-    if connection.vendor == "postgresql":
-        if message.insert_within(limits.quota_messages, limits.quota_bytes):
-            return 0
-    elif _excess(totals.read(), message.size, limits) == (0, 0):
-        message.insert()
+    if message.insert_within(limits.quota_messages, limits.quota_bytes):
         return 0
     with transaction.atomic():
         removed = _make_room(message.size, limits)
