@@ -1,7 +1,7 @@
 """The development inbox at 50,000 caught messages: page times, and the catcher meanwhile.
 
     uv run python bench/inbox.py [--messages 50000] [--database-url postgres://...]
-                                 [--seed-cache DIRECTORY]
+                                 [--seed-cache DIRECTORY] [--seed-database NAME]
 
 Fills a fresh database (a temporary SQLite file, or the PostgreSQL database given, which
 must be empty: it is migrated and filled) with caught messages of mixed sizes:
@@ -20,6 +20,10 @@ median is under 200 ms and the catcher accepted at least 100 msg/s while the pag
 
 Filling 50,000 takes minutes; ``--seed-cache`` (SQLite only) keeps the filled database file in
 that directory and starts later runs from a copy of it (migrated first, as an upgrade would be).
+``--seed-database`` does the same for PostgreSQL: the first run fills the ``--database-url``
+database and copies it, before any page is read, to a database of that name on the same server;
+later runs drop the ``--database-url`` database and create it anew from that copy
+(``CREATE DATABASE ... TEMPLATE``, seconds instead of minutes).
 """
 
 from __future__ import annotations
@@ -131,6 +135,52 @@ def keep_seed(cache: Path, count: int) -> None:
     shutil.copyfile(connection.settings_dict["NAME"], seed_file(cache, count))
 
 
+def _server_command(database_url: str, sql: str) -> None:
+    """Run ``sql`` outside any transaction, connected to the server's ``postgres`` database."""
+    import dj_database_url
+    import psycopg
+
+    settings = dj_database_url.parse(database_url)
+    with psycopg.connect(
+        dbname="postgres",
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        autocommit=True,
+    ) as server:
+        server.execute(sql)
+
+
+def _database_name(database_url: str) -> str:
+    import dj_database_url
+
+    return dj_database_url.parse(database_url)["NAME"]
+
+
+def seed_database_exists(database_url: str, seed: str) -> bool:
+    import dj_database_url
+    import psycopg
+
+    settings = dj_database_url.parse(database_url)
+    with psycopg.connect(
+        dbname="postgres",
+        user=settings["USER"] or None,
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        password=settings["PASSWORD"] or None,
+    ) as server:
+        row = server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [seed]).fetchone()
+    return row is not None
+
+
+def copy_database(database_url: str, source: str, target: str, replace: bool = False) -> None:
+    """``target`` as a copy of ``source`` (which nobody may be connected to)."""
+    if replace:
+        _server_command(database_url, f'DROP DATABASE IF EXISTS "{target}"')
+    _server_command(database_url, f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+
+
 def setup(directory: Path, database_url: str | None) -> None:
     for key in [k for k in os.environ if k.startswith(("POSTROOM_", "DJANGO_"))]:
         del os.environ[key]
@@ -179,9 +229,9 @@ def fill(count: int) -> None:
     fulltext.analyze_if_stale(connection)
 
 
-def timed(label: str, call: object, repeats: int = REPEATS) -> tuple[str, float, float]:
+def timed(label: str, call: object, repeats: int = 0) -> tuple[str, float, float]:
     samples = []
-    for _ in range(repeats):
+    for _ in range(repeats or REPEATS):
         started = time.perf_counter()
         call()  # type: ignore[operator]
         samples.append((time.perf_counter() - started) * 1000)
@@ -333,33 +383,60 @@ def measure() -> bool:
     return ok
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_database_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--seed-cache", type=Path, help="keep/reuse the filled SQLite file here")
+    parser.add_argument(
+        "--seed-database", help="PostgreSQL: keep/reuse the filled database as this database"
+    )
+
+
+def start_database(directory: Path, arguments: argparse.Namespace) -> None:
+    """Django set up on a database of ``--messages``: filled now, or copied from a seed."""
+    url, seed_database = arguments.database_url, arguments.seed_database
+    if seed_database and not url:
+        raise SystemExit("--seed-database needs --database-url (PostgreSQL)")
+    cache = None if url else arguments.seed_cache
+    seeded = cache is not None and seed_file(cache, arguments.messages).exists()
+    if seeded:
+        (directory / "data").mkdir(mode=0o700)
+        shutil.copyfile(seed_file(cache, arguments.messages), directory / "data/postroom.sqlite3")
+        print(f"started from {seed_file(cache, arguments.messages)}", flush=True)
+    copied = bool(seed_database) and seed_database_exists(url, seed_database)
+    if copied:
+        copy_database(url, seed_database, _database_name(url), replace=True)
+        print(f"started from a copy of the database {seed_database}", flush=True)
+    setup(directory, url or None)
+    if seeded:  # migrating the copy filled the WAL: start as a filled database would
+        checkpoint()
+    if not (seeded or copied):
+        fill(arguments.messages)
+        if cache is not None:
+            keep_seed(cache, arguments.messages)
+        if seed_database:
+            from django.db import connections
+
+            connections.close_all()  # a template database has nobody connected to it
+            copy_database(url, _database_name(url), seed_database)
+
+
+def main() -> None:
+    global REPEATS  # noqa: PLW0603 - read by timed(); --repeats sets it once, at the start
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_database_options(parser)
+    parser.add_argument(
+        "--repeats", type=int, default=REPEATS, help="reads of each page (a longer window)"
+    )
     parser.add_argument("--send", type=int, help=argparse.SUPPRESS)  # the load child's port
     parser.add_argument("--seconds", type=float, default=60, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.send:
         send(arguments.send, arguments.seconds)
         return
-    cache = None if arguments.database_url else arguments.seed_cache
+    REPEATS = arguments.repeats
     with tempfile.TemporaryDirectory(prefix="postroom-bench-inbox-") as directory:
-        seeded = cache is not None and seed_file(cache, arguments.messages).exists()
-        if seeded:
-            (Path(directory) / "data").mkdir(mode=0o700)
-            shutil.copyfile(
-                seed_file(cache, arguments.messages), Path(directory) / "data/postroom.sqlite3"
-            )
-            print(f"started from {seed_file(cache, arguments.messages)}", flush=True)
-        setup(Path(directory), arguments.database_url or None)
-        if seeded:  # migrating the copy filled the WAL: start as a filled database would
-            checkpoint()
-        if not seeded:
-            fill(arguments.messages)
-            if cache is not None:
-                keep_seed(cache, arguments.messages)
+        start_database(Path(directory), arguments)
         sys.exit(0 if measure() else 1)
 
 

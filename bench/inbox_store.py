@@ -1,10 +1,11 @@
 """The catcher's CPU per stored message, alone (no pages): what bench/inbox.py's rate rests on.
 
     uv run python bench/inbox_store.py [--messages 50000] [--seed-cache DIRECTORY]
+                                       [--database-url postgres://... [--seed-database NAME]]
                                        [--stores 600] [--seconds 20] [--profile]
 
-Starts from the same database as bench/inbox.py (the seed cache, or a fresh one of
-``--messages``), then:
+Starts from the same database as bench/inbox.py (the seed cache or seed database, or a fresh
+one of ``--messages``), then:
 
 - stores ``--stores`` messages of the same mix by calling the store function directly in one
   thread: CPU ms per message of that thread (``--profile``: its top functions);
@@ -21,7 +22,6 @@ import cProfile
 import io
 import pstats
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -108,24 +108,13 @@ def catcher_alone(seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=50_000)
-    parser.add_argument("--seed-cache", type=Path)
+    bench.add_database_options(parser)
     parser.add_argument("--stores", type=int, default=600)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--profile", action="store_true")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="postroom-bench-store-") as directory:
-        cache = arguments.seed_cache
-        seeded = cache is not None and bench.seed_file(cache, arguments.messages).exists()
-        if seeded:
-            (Path(directory) / "data").mkdir(mode=0o700)
-            target = Path(directory) / "data/postroom.sqlite3"
-            shutil.copyfile(bench.seed_file(cache, arguments.messages), target)
-        bench.setup(Path(directory), None)
-        if seeded:
-            bench.checkpoint()
-        else:
-            bench.fill(arguments.messages)
+        bench.start_database(Path(directory), arguments)
         store_directly(arguments.stores, arguments.profile)
         if arguments.seconds > 0:
             catcher_alone(arguments.seconds)

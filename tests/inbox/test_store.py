@@ -59,6 +59,42 @@ def test_insert_stores_the_row_that_save_stores() -> None:
         )
 
 
+def test_insert_within_stores_the_row_that_save_stores() -> None:
+    received = timezone.now() - timedelta(minutes=5)
+    totals.read()  # the totals row, which a test's flush removed
+    for raw in _samples():
+        recipients = ["ann@example.org", "hidden@example.org"]
+        saved = CaughtMessage.from_envelope("app@example.com", recipients, raw)
+        inserted = CaughtMessage.from_envelope("app@example.com", recipients, raw)
+        saved.received_at = inserted.received_at = received
+        saved.save()
+        assert inserted.insert_within(1000, 1 << 30)
+        assert inserted.pk is not None and inserted.pk > saved.pk
+        assert not inserted._state.adding
+        assert _columns(inserted) == _columns(saved)
+    assert totals.read().messages == 2 * len(_samples())
+
+
+def test_insert_within_stores_nothing_beyond_the_quota_or_without_totals() -> None:
+    from django.db import connection
+
+    raw = _samples()[1]
+    first = CaughtMessage.from_envelope("app@example.com", ["ann@example.org"], raw)
+    totals.read()
+    assert first.insert_within(2, 2 * len(raw))
+    fits = CaughtMessage.from_envelope("app@example.com", ["ann@example.org"], raw)
+    assert not fits.insert_within(1, 1 << 30), "one message more than the count"
+    assert not fits.insert_within(10, 2 * len(raw) - 1), "one byte more than the size"
+    assert fits.pk is None and fits._state.adding
+    assert CaughtMessage.objects.count() == 1
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {totals.TOTALS}")  # noqa: S608 - a constant
+    assert not fits.insert_within(10, 1 << 30), "nothing known of what is kept"
+    totals.read()  # counted again
+    assert fits.insert_within(2, 2 * len(raw))
+    assert CaughtMessage.objects.count() == 2
+
+
 def test_an_inserted_message_is_found_and_counted() -> None:
     message = CaughtMessage.from_envelope("app@example.com", ["ann@example.org"], _samples()[0])
     message.insert()

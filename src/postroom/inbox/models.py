@@ -104,6 +104,25 @@ class CaughtMessage(models.Model):
                 self.pk = database.ops.last_insert_id(cursor, table, pk)
         self._state.adding, self._state.db = False, database.alias
 
+    def insert_within(self, messages: int, size: int) -> bool:
+        """:meth:`insert` if the inbox, with this message, stays within ``messages`` and
+        ``size`` bytes; False (nothing stored) if not, or if its totals row is missing.
+
+        The totals are read by the insert itself: with autocommit, reading, inserting and
+        committing are one statement (on PostgreSQL, one round trip to the server).
+        """
+        database = connections[self._state.db or router.db_for_write(CaughtMessage)]
+        sql, fields = _insert_within_statement(database)
+        values = [field.get_db_prep_save(field.pre_save(self, True), database) for field in fields]
+        with database.cursor() as cursor:
+            cursor.execute(sql, [*values, messages, self.size, size])
+            found = cursor.fetchone()
+        if found is None:
+            return False
+        self.pk = found[0]
+        self._state.adding, self._state.db = False, database.alias
+        return True
+
     def outline(self) -> Outline:
         """The stored outline; read from the raw bytes once (and saved) when it is missing."""
         found = Outline.from_json(self.summary)
@@ -186,6 +205,37 @@ def _insert_statement(database: BaseDatabaseWrapper) -> tuple[str, list[models.F
         if database.features.can_return_columns_from_insert:
             sql += f" RETURNING {quote(meta.pk.column)}"
         found = _inserts[database.vendor] = (sql, fields)
+    return found
+
+
+def _insert_within_statement(database: BaseDatabaseWrapper) -> tuple[str, list[models.Field]]:
+    """The INSERT of a message that selects its row only while the totals have room.
+
+    On PostgreSQL each value is cast to its column's type: a value selected, not listed in
+    VALUES, gets no type from its column (a NULL would be text). Strings are cast to text, not
+    to varchar(n), which would cut a longer one short instead of refusing it. SQLite takes
+    values as they come.
+    """
+    found = _inserts.get(f"within-{database.vendor}")
+    if found is None:
+        fields = [field for field in CaughtMessage._meta.concrete_fields if not field.primary_key]
+        meta, quote = CaughtMessage._meta, database.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in fields)
+        if database.vendor == "postgresql":
+            casts = [
+                "::text" if isinstance(field, models.CharField) else f"::{field.db_type(database)}"
+                for field in fields
+            ]
+        else:
+            casts = [""] * len(fields)
+        values = ", ".join(f"%s{cast}" for cast in casts)
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {values} "  # noqa: S608
+            f"FROM {quote(CaughtTotals._meta.db_table)} "
+            "WHERE id = 1 AND messages + 1 <= %s AND bytes + %s <= %s "
+            f"RETURNING {quote(meta.pk.column)}"
+        )
+        found = _inserts[f"within-{database.vendor}"] = (sql, fields)
     return found
 
 

@@ -15,10 +15,11 @@ import logging
 import os
 import shutil
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from django.db import connection, transaction
@@ -26,6 +27,10 @@ from django.db import connection, transaction
 from postroom import runtime
 from postroom.core import selfsigned, smtpserver
 from postroom.core.smtpserver import START_TIMEOUT, clip
+
+if TYPE_CHECKING:
+    from postroom.inbox.models import CaughtMessage
+    from postroom.inbox.totals import Totals
 
 logger = logging.getLogger(__name__)
 
@@ -151,17 +156,38 @@ def low_disk_reply(path: Path, margin: int, incoming: int = 0) -> str | None:
 _quota_lock = threading.Lock()
 
 
-def _make_room(size: int, limits: Limits) -> int:
-    """Delete the oldest caught messages until one of ``size`` bytes fits; returns how many.
+def _insert_within_quota(message: CaughtMessage, limits: Limits) -> int:
+    """Store ``message``, first deleting the oldest ones if it would not fit; returns how many.
 
-    What is kept is read from the totals the database keeps (one row), never summed.
+    What is kept is read from the totals the database keeps (one row), never summed. With room
+    (nearly always) no transaction is opened: the insert reads the totals and commits itself,
+    in the one round trip that makes it, where a transaction took four (BEGIN, read, insert,
+    COMMIT), and under load each waited for the interpreter lock after it. Without room,
+    deleting and inserting are one transaction, so nothing is deleted for a message then not
+    stored.
     """
+
+    if message.insert_within(limits.quota_messages, limits.quota_bytes):
+        return 0
+    with transaction.atomic():
+        removed = _make_room(message.size, limits)
+        message.insert()
+    return removed
+
+
+def _excess(kept: Totals, size: int, limits: Limits) -> tuple[int, int]:
+    """Bytes and messages over the quota were a message of ``size`` added: (0, 0) if none."""
+    excess_bytes = kept.bytes + size - limits.quota_bytes
+    excess_count = kept.messages + 1 - limits.quota_messages
+    return max(excess_bytes, 0), max(excess_count, 0)
+
+
+def _make_room(size: int, limits: Limits) -> int:
+    """Delete the oldest caught messages until one of ``size`` bytes fits; returns how many."""
     from postroom.inbox import totals
     from postroom.inbox.models import CaughtMessage
 
-    kept = totals.read()
-    excess_bytes = kept.bytes + size - limits.quota_bytes
-    excess_count = kept.messages + 1 - limits.quota_messages
+    excess_bytes, excess_count = _excess(totals.read(), size, limits)
     if excess_bytes <= 0 and excess_count <= 0:
         return 0
     oldest = CaughtMessage.objects.order_by("received_at", "id").values_list("id", "size")
@@ -179,19 +205,28 @@ def _make_room(size: int, limits: Limits) -> int:
     return len(doomed)
 
 
+# Seconds a store thread's connection may have been idle and still be used unchecked.
+CHECK_IDLE_CONNECTION = 1.0
+_last_store = threading.local()  # when this store thread last used its connection
+
+
 def _reuse_connection() -> None:
     """Keep this store thread's database connection for the next message, if it is sound.
 
     Opening one per message cost more than storing the message: SQLite reads the schema on
     every new connection, and a closing connection may checkpoint the whole WAL. After an
-    error it is closed (the next query opens a new one); else it is checked before reuse.
+    error it is closed (the next query opens a new one). One idle for a while is checked
+    (PostgreSQL: one "SELECT 1"), here, before ``_quota_lock`` is taken; one that stored a
+    message a moment ago is not: a check per message was a round trip per message, and a
+    server gone since fails the store with 451, which the client retries, on a new connection.
     """
     if connection.connection is None:
         return
     if connection.errors_occurred or not connection.get_autocommit():
         connection.close()
-    else:
-        connection.health_check_done = False  # PostgreSQL: one "SELECT 1" before it is used
+    elif time.monotonic() - getattr(_last_store, "at", 0.0) > CHECK_IDLE_CONNECTION:
+        connection.health_check_done = False
+        connection.close_if_health_check_failed()
 
 
 def _close_connection(all_there: threading.Barrier) -> None:
@@ -209,9 +244,8 @@ def _store(sender: str, recipients: list[str], content: IO[bytes], limits: Limit
     _reuse_connection()
     try:
         message = CaughtMessage.from_envelope(sender, recipients, raw)
-        with _quota_lock, transaction.atomic():
-            removed = _make_room(message.size, limits)
-            message.insert()
+        with _quota_lock:
+            removed = _insert_within_quota(message, limits)
         if removed:
             logger.info(
                 "The development inbox deleted its %s oldest messages to stay within its quota",
@@ -219,6 +253,7 @@ def _store(sender: str, recipients: list[str], content: IO[bytes], limits: Limit
             )
         return message.pk
     finally:
+        _last_store.at = time.monotonic()
         if len(raw) > LARGE_MESSAGE_SIZE:
             # Parsing leaves reference cycles that hold the decoded message; left to the
             # collector, each large message would stay in memory long after it was stored.
