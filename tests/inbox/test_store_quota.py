@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 
 from postroom.inbox import server as inbox_server_module
 from postroom.inbox.models import CaughtMessage
@@ -110,3 +110,54 @@ def test_a_connection_found_unusable_after_a_pause_is_replaced(monkeypatch) -> N
     if connection.vendor == "postgresql":  # the in-memory SQLite test database stays open
         assert connection.connection is not before
     assert _subjects_seen_elsewhere() == ["first", "on a new connection"]
+
+
+def test_a_full_inbox_makes_room_without_trying_the_insert_first(monkeypatch) -> None:
+    limits = Limits(quota_messages=2)
+    _store_one("m0", limits)
+    _store_one("m1", limits)
+    tries: list[int] = []
+    insert_within = CaughtMessage.insert_within
+
+    def counted(self, messages: int, size: int) -> bool:  # noqa: ANN001
+        tries.append(1)
+        return insert_within(self, messages, size)
+
+    monkeypatch.setattr(CaughtMessage, "insert_within", counted)
+    for n in range(2, 6):
+        _store_one(f"m{n}", limits)
+    assert tries == [1]  # the first found no room; the next went straight to making room
+    assert _subjects_seen_elsewhere() == ["m4", "m5"]
+    CaughtMessage.objects.filter(subject="m4").delete()  # room again (retention, a user)
+    _store_one("m6", limits)
+    _store_one("m7", limits)
+    assert tries == [1, 1]  # m6 found room by making none; m7 tried the one-statement insert
+    assert _subjects_seen_elsewhere() == ["m6", "m7"]
+
+
+def test_a_connection_lost_since_the_last_store_is_replaced_and_the_store_made_again(
+    monkeypatch,
+) -> None:
+    _store_one("first")
+    insert_within = CaughtMessage.insert_within
+    failures = [OperationalError("server closed the connection unexpectedly")]
+
+    def lost_once(self, messages: int, size: int) -> bool:  # noqa: ANN001
+        if failures:
+            raise failures.pop()
+        return insert_within(self, messages, size)
+
+    monkeypatch.setattr(CaughtMessage, "insert_within", lost_once)
+    monkeypatch.setattr(type(connections["default"]), "is_usable", lambda self: False)
+    _store_one("after a restart")  # no 451 for the application under test
+    assert _subjects_seen_elsewhere() == ["first", "after a restart"]
+
+
+def test_a_failure_on_a_sound_connection_is_not_made_again(monkeypatch) -> None:
+    def refuses(self, messages: int, size: int) -> bool:  # noqa: ANN001
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr(CaughtMessage, "insert_within", refuses)
+    monkeypatch.setattr(type(connections["default"]), "is_usable", lambda self: True)
+    with pytest.raises(OperationalError):
+        _store_one("refused")

@@ -22,8 +22,9 @@ CATCHER_CHECK_SECONDS = 1.0
 # Seconds a thread keeps the interpreter lock while others wait for it (Python's default is
 # 0.005). The parts share one process: while a page renders, the catcher's event loop and
 # store threads waited up to 5 ms for each step of each message, and accepted 59 msg/s instead
-# of 105 at 50,000 caught messages. At 0.5 ms it kept 98 msg/s and pages still took under
-# 100 ms (bench/inbox.py); more handovers cost the page threads little.
+# of 105 at 50,000 caught messages. At 0.5 ms alone it kept 98 msg/s and pages still took under
+# 100 ms (bench/inbox.py); more handovers cost the page threads little. With the cheaper
+# stores since, 135-240 msg/s.
 SWITCH_INTERVAL = 0.0005
 
 

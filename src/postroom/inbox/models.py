@@ -89,27 +89,25 @@ class CaughtMessage(models.Model):
 
         The catcher stores every message so: the ORM's building of the statement cost more
         than the insert itself. Each value is still prepared by its field, as the ORM does;
-        the full-text index and the totals are kept by triggers either way. No model signals
-        are sent (none are connected to caught messages).
+        the full-text index (a trigger on SQLite, a generated column on PostgreSQL) and the
+        totals (triggers) are kept either way. No model signals are sent (none are connected
+        to caught messages).
         """
         database = connections[self._state.db or router.db_for_write(CaughtMessage)]
         sql, fields = _insert_statement(database)
         values = [field.get_db_prep_save(field.pre_save(self, True), database) for field in fields]
         with database.cursor() as cursor:
             cursor.execute(sql, values)
-            if database.features.can_return_columns_from_insert:
-                self.pk = cursor.fetchone()[0]
-            else:
-                table, pk = self._meta.db_table, self._meta.pk.column
-                self.pk = database.ops.last_insert_id(cursor, table, pk)
+            self.pk = cursor.fetchone()[0]  # RETURNING: PostgreSQL, and SQLite 3.35 on
         self._state.adding, self._state.db = False, database.alias
 
     def insert_within(self, messages: int, size: int) -> bool:
         """:meth:`insert` if the inbox, with this message, stays within ``messages`` and
         ``size`` bytes; False (nothing stored) if not, or if its totals row is missing.
 
-        The totals are read by the insert itself: with autocommit, reading, inserting and
-        committing are one statement (on PostgreSQL, one round trip to the server).
+        The totals are read by the insert itself: in autocommit (as the catcher's store
+        threads are), reading, inserting and committing are one statement (on PostgreSQL, one
+        round trip to the server); inside a transaction the caller commits.
         """
         database = connections[self._state.db or router.db_for_write(CaughtMessage)]
         sql, fields = _insert_within_statement(database)
@@ -193,17 +191,25 @@ def _short(value: str, *, prefer_name: bool) -> str:
 _inserts: dict[str, tuple[str, list[models.Field]]] = {}
 
 
+def _stored_fields() -> list[models.Field]:
+    """The columns an INSERT writes, as the ORM's: no primary key, nothing generated."""
+    return [
+        field
+        for field in CaughtMessage._meta.concrete_fields
+        if not field.primary_key and not getattr(field, "generated", False)
+    ]
+
+
 def _insert_statement(database: BaseDatabaseWrapper) -> tuple[str, list[models.Field]]:
     """The INSERT of a message on this kind of database, and the fields of its values."""
     found = _inserts.get(database.vendor)
     if found is None:
-        fields = [field for field in CaughtMessage._meta.concrete_fields if not field.primary_key]
+        fields = _stored_fields()
         meta, quote = CaughtMessage._meta, database.ops.quote_name
         columns = ", ".join(quote(field.column) for field in fields)
         places = ", ".join(["%s"] * len(fields))
         sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({places})"  # noqa: S608
-        if database.features.can_return_columns_from_insert:
-            sql += f" RETURNING {quote(meta.pk.column)}"
+        sql += f" RETURNING {quote(meta.pk.column)}"
         found = _inserts[database.vendor] = (sql, fields)
     return found
 
@@ -218,7 +224,7 @@ def _insert_within_statement(database: BaseDatabaseWrapper) -> tuple[str, list[m
     """
     found = _inserts.get(f"within-{database.vendor}")
     if found is None:
-        fields = [field for field in CaughtMessage._meta.concrete_fields if not field.primary_key]
+        fields = _stored_fields()
         meta, quote = CaughtMessage._meta, database.ops.quote_name
         columns = ", ".join(quote(field.column) for field in fields)
         if database.vendor == "postgresql":
