@@ -7,7 +7,8 @@
 default ``postroom worker --burst`` (``Postroom:Delivery:Connections`` connections), django-
 post-office's ``send_queued_mail`` with its defaults, a raw smtplib loop over one connection
 (``--raw-messages``, default 200: at four round trips a message it needs 40 s for 200), and the
-theoretical limit of 1 / (2 x RTT) per connection for two round trips a message.
+theoretical limit of 1 / (2 x RTT) per connection for two round trips a message (and of
+1 / RTT for one, which is what sending each next envelope with the content allows).
 
 Needs root (Postfix's ``smtp-sink`` drops to ``nobody``) and PostgreSQL on 127.0.0.1:5432
 (``--postgres URL`` for another admin URL; each run gets a throwaway database). Without the
@@ -18,10 +19,12 @@ smtp-sink on loopback (its counters confirm every message arrived):
 
 - raw ``smtplib``: one reused connection, pre-built messages, nothing stored (the floor of
   Python's own cost; smtplib sends MAIL, RCPT and DATA one by one, four round trips per message,
-  where Postroom pipelines the envelope because smtp-sink offers PIPELINING: two round trips);
+  where Postroom pipelines because smtp-sink offers PIPELINING: each message's content goes
+  out with the next message's envelope, one round trip per message);
 - Postroom: ``Worker.run(burst=True)`` -- what ``postroom worker --burst`` runs -- in 1 process
   on SQLite, 1 and 4 processes on PostgreSQL; processes start together at an agreed instant,
-  after Django has loaded, so start-up time is not counted;
+  after Django has loaded, so start-up time is not counted. Raw smtplib and one worker on
+  each database run in ``--rounds`` interleaved rounds, and each row is the median round;
 - django-post-office: ``call_command("send_queued_mail")`` with its defaults, on SQLite: five
   threads (five connections) per process, statuses written once per batch of 100. Postroom
   commits each message's outcome as soon as the server has answered it, which is what keeps a
@@ -234,7 +237,7 @@ def confirm(sink: Any, before: int, n: int, timeout: float = 10.0) -> None:
 def bench_postroom(
     sink: Any, n: int, workers: int, admin_url: str | None, profile: str | None = None
 ) -> Row:
-    database = "PostgreSQL" if admin_url else "SQLite"
+    database = _database(admin_url)
     label = f"Postroom, {workers} worker{'s' if workers > 1 else ''}, {database}"
     with (
         tempfile.TemporaryDirectory(prefix="postroom-bench-") as tmp,
@@ -561,7 +564,7 @@ def verdict(ok: bool) -> str:
 def print_report(
     n: int, rows: list[Row], latencies: list[Latency], count: int, gap: float, load: float
 ) -> None:
-    raw = max((r for r in rows if r.label.startswith("raw smtplib")), key=lambda r: r.rate)
+    raw = next(r for r in rows if r.label.startswith("raw smtplib"))
     print()
     print(
         f"Delivery to Postfix smtp-sink on 127.0.0.1: {n} messages of ~1 KB, "
@@ -644,27 +647,43 @@ def drain_runs(
     sink: Any, n: int, options: argparse.Namespace, raw: int, processes: int
 ) -> list[Row]:
     """The throughput table's runs, the same on loopback and through the proxy: raw smtplib
-    (``raw`` messages; on loopback again at the end, to see drift), the default worker on
-    SQLite and PostgreSQL (and ``processes`` of them on PostgreSQL), django-post-office."""
-    say(f"raw smtplib, {raw} messages ...")
-    rows = [bench_raw_smtplib(sink, raw)]
-    runs = [(1, None), (1, options.postgres)]
+    (``raw`` messages) and the default worker on SQLite and PostgreSQL, in ``--rounds``
+    interleaved rounds (each row is the median round: on a shared machine the floor itself
+    moves by half between two runs a minute apart); then ``processes`` workers on PostgreSQL
+    and django-post-office, once."""
+    rounds = 1 if options.remote else options.rounds
+    runs: dict[str, list[Row]] = {}
+    for round_ in range(1, rounds + 1):
+        say(f"round {round_} of {rounds}: raw smtplib, {raw} messages ...")
+        runs.setdefault("raw", []).append(bench_raw_smtplib(sink, raw))
+        for url in (None, options.postgres):
+            say(f"round {round_} of {rounds}: Postroom, 1 worker, {_database(url)} ...")
+            runs.setdefault(_database(url), []).append(bench_postroom(sink, n, 1, url))
+    rows = [median_run(rounds) for rounds in runs.values()]
     if processes > 1:
-        runs.append((processes, options.postgres))
-    for workers, url in runs:
-        say(f"Postroom, {workers} worker(s), {'PostgreSQL' if url else 'SQLite'} ...")
-        rows.append(bench_postroom(sink, n, workers, url))
+        say(f"Postroom, {processes} workers, PostgreSQL ...")
+        rows.append(bench_postroom(sink, n, processes, options.postgres))
     if importlib.util.find_spec("post_office") is None:
         say("django-post-office is not installed: uv run --group bench python bench/delivery.py")
     else:
         say("django-post-office ...")
         rows.append(bench_post_office(sink, n))
-    if not options.remote:  # through the proxy, 200 more messages take 40 s
-        say("raw smtplib again (to see drift) ...")
-        again = bench_raw_smtplib(sink, raw)
-        again.label = "raw smtplib, 1 connection (again)"
-        rows.insert(1, again)
     return rows
+
+
+def _database(url: str | None) -> str:
+    return "PostgreSQL" if url else "SQLite"
+
+
+def median_run(runs: list[Row]) -> Row:
+    """The run with the median rate, its note naming every round's rate."""
+    ordered = sorted(runs, key=lambda row: row.rate)
+    middle = ordered[(len(ordered) - 1) // 2]
+    if len(runs) == 1:
+        return middle
+    rates = " / ".join(f"{row.rate:.0f}" for row in runs)
+    note = f"median of {len(runs)} rounds: {rates} msg/s"
+    return Row(middle.label, middle.messages, middle.seconds, f"{middle.note}; {note}".strip("; "))
 
 
 def latency_runs(options: argparse.Namespace, delay: float = 0.0) -> list[Latency]:
@@ -696,6 +715,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--raw-messages", type=int, default=200, help="raw smtplib messages with --remote (200)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="interleaved rounds of raw smtplib, SQLite and PostgreSQL on loopback (3)",
     )
     options = parser.parse_args()
 
@@ -739,14 +764,15 @@ def main_remote(options: argparse.Namespace) -> None:
         latencies = latency_runs(options, ONE_WAY_DELAY)
     postroom = [r for r in rows if r.label.startswith("Postroom")]
     connections = int(postroom[0].note.split()[0]) if postroom else 1
-    rows.append(
-        Row(
-            f"theoretical, {connections} connections",
-            n,
-            n / (connections / (2 * rtt)),
-            f"1 / (2 x {rtt * 1000:.0f} ms) = {1 / (2 * rtt):.0f} msg/s per connection",
+    for trips in (2, 1):
+        rows.append(
+            Row(
+                f"theoretical, {connections} connections, {trips} RTT",
+                n,
+                n / (connections / (trips * rtt)),
+                f"1 / ({trips} x {rtt * 1000:.0f} ms) = {1 / (trips * rtt):.0f} msg/s a connection",
+            )
         )
-    )
     print_remote_report(n, rows, latencies, options, load)
     say(f"whole run: {time.monotonic() - started:.0f} s")
 

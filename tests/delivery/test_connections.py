@@ -41,8 +41,10 @@ def test_a_lease_lost_mid_batch_stops_it_at_once(isolated_site, smtp_server, mon
     rows = queue_mail(5)
     send = SmtpTransport.send
 
-    def send_then_lose_the_lease(self: Any, message: Any, before_content: Any = None) -> Any:
-        result = send(self, message, before_content)
+    def send_then_lose_the_lease(
+        self: Any, message: Any, before_content: Any = None, then: Any = None
+    ) -> Any:
+        result = send(self, message, before_content, then)
         # Another worker took over the batch (the lease had run out).
         OutboxMessage.objects.filter(pk__in=[r.pk for r in rows]).update(claimed_by="other")
         return result

@@ -25,13 +25,13 @@ def spy_on_content_gate(monkeypatch, check):
     """Run ``check(message)`` each time the worker lets a message's content go out."""
     send = SmtpTransport.send
 
-    def send_and_check(self, message, before_content=None):
+    def send_and_check(self, message, before_content=None, then=None):
         def gate():
             if before_content is not None:
                 before_content()
             check(message)
 
-        return send(self, message, gate)
+        return send(self, message, gate, then)
 
     monkeypatch.setattr(SmtpTransport, "send", send_and_check)
 

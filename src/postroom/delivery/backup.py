@@ -142,14 +142,17 @@ class FailoverTransport(Transport):
         self._switch_to_backup()
 
     def send(
-        self, message: OutgoingMessage, before_content: Callable[[], None] | None = None
+        self,
+        message: OutgoingMessage,
+        before_content: Callable[[], None] | None = None,
+        then: OutgoingMessage | None = None,
     ) -> SendResult:
         if self.connection == Connection.MAIN and self.state.use_backup():
             self._switch_to_backup()
         if self.connection == Connection.BACKUP:
-            return self._send_backup(message, before_content)
+            return self._send_backup(message, before_content, then)
         try:
-            result = self.main.send(message, before_content)
+            result = self.main.send(message, before_content, then)
         except DeliveryError as error:
             if error.step in OPENING_STEPS:
                 self.state.unusable()  # the next message goes to the backup
@@ -199,12 +202,16 @@ class FailoverTransport(Transport):
             ) from error
 
     def _send_backup(
-        self, message: OutgoingMessage, before_content: Callable[[], None] | None
+        self,
+        message: OutgoingMessage,
+        before_content: Callable[[], None] | None,
+        then: OutgoingMessage | None,
     ) -> SendResult:
         if self.backup_sender:
             message = replace(message, sender=self.backup_sender)
+            then = then and replace(then, sender=self.backup_sender)
         try:
-            result = self.backup.send(message, before_content)
+            result = self.backup.send(message, before_content, then)
         except DeliveryError as error:
             raise _tagged(error, Connection.BACKUP) from error
         return replace(result, connection=Connection.BACKUP.value)

@@ -41,6 +41,10 @@ class SendingRate:
         """Whether the next :meth:`take` asks the database (no permit left over)."""
         return self.rate > 0 and self._spare <= 0
 
+    def ready(self) -> bool:
+        """Whether the next :meth:`take` has a permit at hand (it will neither wait nor ask)."""
+        return self.rate <= 0 or self._spare > 0
+
     def take(self, stop: threading.Event | None = None) -> bool:
         """Wait for one permit; False only when ``stop`` was set first."""
         if self.rate <= 0:

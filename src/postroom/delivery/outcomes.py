@@ -6,8 +6,9 @@ this runs for every message, and building the ORM queries cost more than running
 
 On PostgreSQL the write is sent without waiting for its answer. The worker waits for it
 (:meth:`OutcomeWriter.flush`) only right before the next message's content goes out, so the
-database commits while the next envelope is exchanged with the SMTP server. Even a worker killed
-at the worst moment leaves only the last accepted message without its outcome.
+database commits while the worker reads the server's replies and prepares the next message.
+Even a worker killed at the worst moment leaves only the last accepted message without its
+outcome.
 """
 
 from __future__ import annotations

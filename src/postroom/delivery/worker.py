@@ -7,6 +7,7 @@ just accepted to be sent again (its lease runs out and another worker takes it).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -40,6 +41,7 @@ from postroom.delivery.outcomes import LeaseLost, OutcomeNotSaved, OutcomeWriter
 from postroom.delivery.policy import DeliveryPolicy, current_policy
 from postroom.delivery.providerid import provider_id
 from postroom.delivery.routing import Route, current_route, fallback_route
+from postroom.delivery.suppression import Envelope
 from postroom.delivery.transports.base import (
     DeliveryError,
     OutgoingMessage,
@@ -482,6 +484,8 @@ class Worker:
             return
         margin = float(getattr(transport, "timeout", 0.0) or 0.0)
         renew_at = time.monotonic() + self.lease.total_seconds() / 3
+        upcoming: tuple[OutboxMessage, OutgoingMessage | Envelope] | None = None
+        abandoned = False
         try:
             for index, message in enumerate(messages):
                 if stop is not None and stop.is_set():
@@ -500,17 +504,35 @@ class Worker:
                     self._outcomes.flush()
                 if not self._rate.take(stop):
                     continue  # stopping: the next turn gives the rest back
+                # With the next message known, its envelope can go out with this content.
+                if upcoming is not None and upcoming[0] is message:
+                    outgoing = upcoming[1]
+                else:
+                    outgoing = self._outgoing(message)
+                upcoming = None
+                if index + 1 < len(messages) and self._rate.ready() and not _set(stop):
+                    following = messages[index + 1]
+                    with contextlib.suppress(Exception):  # it fails on its own turn, if at all
+                        upcoming = (following, self._outgoing(following))
+                then = upcoming[1] if upcoming else None
+                if not isinstance(then, OutgoingMessage) or isinstance(outgoing, Envelope):
+                    then = None
                 try:
-                    self._send_one(transport, message, route, policy, margin)
+                    self._send_one(transport, message, route, policy, margin, outgoing, then)
                 except _TooMany as too_many:
                     self._outcomes.flush()
                     if self._too_many(too_many.error, messages[index:]):
                         return
                     # Lowered to one connection meanwhile: an ordinary failure, retried later.
                     self._record_failure(message, route, too_many.error, time.monotonic(), policy)
+        except BaseException:
+            # An envelope may have gone ahead for a message that will not follow now (a lost
+            # lease, a database error): the connection must not carry anything else.
+            abandoned = True
+            raise
         finally:
             kept = self._kept is not None and self._kept[1] is transport
-            if kept and (stop is None or not stop.is_set()):
+            if kept and not abandoned and (stop is None or not stop.is_set()):
                 pass  # open for the next batch
             elif kept:
                 self.close_connection(keep_slot=True)
@@ -533,6 +555,14 @@ class Worker:
         queue.release(self.id, [m.pk for m in untried])
         return True
 
+    def _outgoing(self, message: OutboxMessage) -> OutgoingMessage | Envelope:
+        """What goes on the wire for ``message``, or its envelope when every recipient is
+        suppressed (then there is no transaction with the server)."""
+        envelope = suppression.screen(message, pending_recipients(message))
+        if envelope.all_suppressed:
+            return envelope
+        return OutgoingMessage(message.sender, envelope.recipients, bytes(message.raw))
+
     def _send_one(
         self,
         transport: Transport,
@@ -540,16 +570,18 @@ class Worker:
         route: Route,
         policy: DeliveryPolicy,
         margin: float = 0.0,
+        outgoing: OutgoingMessage | Envelope | None = None,
+        then: OutgoingMessage | None = None,
     ) -> None:
+        """Send ``message`` (``outgoing``: what _outgoing() made of it); ``then`` is the next
+        message, whose envelope may go out with this content (Transport.send)."""
         started = time.monotonic()
-        envelope = suppression.screen(message, pending_recipients(message))
-        if envelope.all_suppressed:  # nobody left to send to: no transaction with the server
-            fields = suppression.outcome_when_all_skipped(message, envelope)
+        if outgoing is None:
+            outgoing = self._outgoing(message)
+        if isinstance(outgoing, Envelope):  # nobody left to send to
+            fields = suppression.outcome_when_all_skipped(message, outgoing)
             self._save(message, route, started, succeeded=False, step="suppressed", **fields)
             return
-        outgoing = OutgoingMessage(
-            sender=message.sender, recipients=envelope.recipients, raw=bytes(message.raw)
-        )
 
         flushing = 0.0
 
@@ -565,7 +597,7 @@ class Worker:
         send_started, cpu_started = time.monotonic(), time.thread_time()
         runnable_started = runnable_seconds()
         try:
-            result = transport.send(outgoing, before_content=before_content)
+            result = transport.send(outgoing, before_content=before_content, then=then)
             self._measure(time.monotonic() - send_started - flushing, cpu_started, runnable_started)
         except DeliveryError as error:
             throttle = self._throttle
@@ -754,6 +786,10 @@ def _relax_commit_durability() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit TO OFF")
+
+
+def _set(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
 
 
 def _giving_up(message: OutboxMessage, now: datetime, policy: DeliveryPolicy) -> bool:

@@ -8,7 +8,7 @@ The delivery transport and the health probe both talk to mail servers through
 from __future__ import annotations
 
 from .server import INTERNATIONAL, SEVEN_BIT, Server
-from .session import FAILED, NOTE, OK, WARN, Sent, Session, Step
+from .session import FAILED, NOTE, OK, WARN, Mail, Sent, Session, Step
 from .wording import SmtpFailure, secret_scrubber
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "OK",
     "SEVEN_BIT",
     "WARN",
+    "Mail",
     "Sent",
     "Server",
     "Session",

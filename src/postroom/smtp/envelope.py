@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from . import wording
 from .server import INTERNATIONAL
@@ -72,6 +73,37 @@ def _command(verb: str, address: str, options: Sequence[str] = ()) -> str:
     if "\r" in line or "\n" in line:
         raise wording.line_break(address)
     return line + "\r\n"
+
+
+class Mail(NamedTuple):
+    """One message as a session sends it: envelope and content (CRLF line endings)."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
+
+
+def envelope_ahead(
+    mail: Mail, delivery_format: str, offers: Callable[[str], bool], where: Endpoint
+) -> tuple[bytes, list[str]] | None:
+    """The next message's envelope, to go out right behind this message's content, or None
+    when it has to wait for its own turn (no PIPELINING, too many recipients, or an address
+    the server cannot take: that message then fails on its own, with its own words).
+
+    RFC 2920 lets a pipelined group begin with message content, so the content's final reply
+    and the next envelope's replies come back together: one round trip a message, not two.
+    """
+    if not offers("pipelining"):
+        return None
+    try:
+        options, sender, recipients = mail_options(
+            delivery_format, mail.sender, mail.recipients, mail.raw, offers, where
+        )
+        commands, pipelined = envelope_commands(sender, recipients, options, True)
+        wire = "".join(commands).encode("utf-8" if "SMTPUTF8" in options else "ascii")
+    except (wording.SmtpFailure, UnicodeError):
+        return None
+    return (wire, commands) if pipelined else None
 
 
 class Replies:

@@ -29,12 +29,12 @@ from typing import Any, NamedTuple, NoReturn, TypeVar
 from postroom.mailsettings.model import NONE, START_TLS, START_TLS_WHEN_AVAILABLE
 
 from . import certificates, names, wording
-from .envelope import Replies, envelope_commands, mail_options
+from .envelope import Mail, Replies, envelope_ahead, envelope_commands, mail_options
 from .server import Server
 from .steps import FAILED, NOTE, OK, WARN, Step
 from .wording import Endpoint, SmtpFailure, format_reply, is_timeout
 
-__all__ = ["FAILED", "NOTE", "OK", "WARN", "Sent", "Session", "Step"]
+__all__ = ["FAILED", "NOTE", "OK", "WARN", "Mail", "Sent", "Session", "Step"]
 
 T = TypeVar("T")
 
@@ -82,6 +82,9 @@ class Session:
         self._deadline: float | None = None
         self._expired = threading.Event()
         self._pending: list[Step] = []
+        # The next message's envelope, sent behind the last content; its replies not read yet.
+        self._ahead: tuple[Mail, Replies] | None = None
+        self._send_ahead = True  # until the server refuses an envelope that went ahead
 
     # -- state ----------------------------------------------------------------------------
 
@@ -333,40 +336,60 @@ class Session:
         recipients: Sequence[str],
         raw: bytes,
         before_content: Callable[[], None] | None = None,
+        then: Mail | None = None,
     ) -> Sent:
         """One transaction: MAIL, RCPT for each recipient, DATA, with RFC 2920 PIPELINING when
         offered. ``raw`` has CRLF line endings. ``before_content`` runs right before the content
-        goes out. Raises SmtpFailure (or what ``before_content`` raised)."""
+        goes out. Raises SmtpFailure (or what ``before_content`` raised).
+
+        ``then`` is the message the caller sends next: with PIPELINING its envelope goes out
+        right behind this content. The caller must send it next (or close); a session asked
+        for another message drops the connection, since that envelope may be waiting for its
+        content."""
+        mail = Mail(sender, tuple(recipients), raw)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] != mail:
+            self._discard()
+            ahead = None
         self.open()
-        return self._transaction(sender, tuple(recipients), raw, before_content, True)
+        return self._transaction(mail, before_content, then, ahead and ahead[1], True)
 
     def _transaction(
         self,
-        sender: str,
-        recipients: tuple[str, ...],
-        raw: bytes,
+        mail: Mail,
         before_content: Callable[[], None] | None,
+        then: Mail | None,
+        sent_ahead: Replies | None,
         may_reconnect: bool,
     ) -> Sent:
         client = self._client
         assert client is not None
+        sender, recipients, raw = mail
         step = "mail"
         where = self.where
         in_callback = False
         try:
-            options, sender_out, recipients_out = mail_options(
-                self.server.delivery_format, sender, recipients, raw, client.has_extn, where
-            )
-            client.command_encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
-            # RFC 2920: the whole envelope in one write, then the replies. A huge envelope
-            # goes command by command: a blocking client must not overrun the TCP window.
-            commands, pipelined = envelope_commands(
-                sender_out, recipients_out, options, client.has_extn("pipelining")
-            )
-            if pipelined:
-                client.send("".join(commands))
-            replies = Replies(client, commands, pipelined)
+            if sent_ahead is not None:
+                replies = sent_ahead
+            else:
+                options, sender_out, recipients_out = mail_options(
+                    self.server.delivery_format, sender, recipients, raw, client.has_extn, where
+                )
+                client.command_encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
+                # RFC 2920: the whole envelope in one write, then the replies. A huge envelope
+                # goes command by command: a blocking client must not overrun the TCP window.
+                commands, pipelined = envelope_commands(
+                    sender_out, recipients_out, options, client.has_extn("pipelining")
+                )
+                if pipelined:
+                    client.send("".join(commands))
+                replies = Replies(client, commands, pipelined)
             code, text = replies.next()
+            if code >= 500 and sent_ahead is not None and may_reconnect:
+                # A server may hold an envelope behind content against the client (a
+                # "synchronization error"): this message once more on a fresh connection,
+                # each envelope on its own turn from now on. A real refusal comes again.
+                return self._once_more_without_ahead(mail, before_content)
             if code != 250:
                 raise self._refused(replies, wording.reply_error("mail", code, text, where))
             step = "rcpt"
@@ -390,7 +413,12 @@ class Session:
                 in_callback = True
                 before_content()  # whatever it raises is raised as is
                 in_callback = False
-            client.send(_dot_stuffed(raw))
+            wire = _dot_stuffed(raw)
+            following = self._envelope_ahead(then)
+            if following is not None:
+                wire += following[0]
+                self._ahead = (then, Replies(client, following[1], True))
+            client.send(wire)
             code, text = client.getreply()
             if code != 250:
                 raise wording.reply_error("data", code, text, where)
@@ -399,8 +427,10 @@ class Session:
             self._discard()
             if step == "mail" and may_reconnect and not is_timeout(exc):
                 # The server dropped the idle connection before this message: start afresh once.
+                # (An envelope sent ahead found it closed, too: a server may end a session
+                # after so many messages.)
                 self.open()
-                return self._transaction(sender, recipients, raw, before_content, False)
+                return self._transaction(mail, before_content, then, None, False)
             self._raise(wording.classify(exc, step, where, self.server.timeout), exc)
         except SmtpFailure as failure:
             self._after_failure(failure)
@@ -414,6 +444,26 @@ class Session:
         except BaseException:
             self._discard()
             raise
+
+    def _envelope_ahead(self, then: Mail | None) -> tuple[bytes, list[str]] | None:
+        """``then``'s envelope to send behind this content, if it may go ahead. Nothing about
+        the next message may fail this one: whatever goes wrong, it waits for its own turn."""
+        if then is None or not self._send_ahead or self._client is None:
+            return None
+        try:
+            return envelope_ahead(
+                then, self.server.delivery_format, self._client.has_extn, self.where
+            )
+        except Exception:
+            return None
+
+    def _once_more_without_ahead(
+        self, mail: Mail, before_content: Callable[[], None] | None
+    ) -> Sent:
+        self._send_ahead = False
+        self._discard()
+        self.open()
+        return self._transaction(mail, before_content, None, None, False)
 
     def _refused(self, replies: Replies, failure: SmtpFailure) -> SmtpFailure:
         """``failure``, once the connection is back in step for the next message (or dropped)."""
@@ -435,6 +485,8 @@ class Session:
         if not answered or code == "421":
             self._discard()  # I/O errors leave the session in an unknown state; 421 ends it
             return
+        if self._ahead is not None:
+            return  # the content's reply ended that transaction; the next envelope is under way
         try:
             client.rset()
         except (smtplib.SMTPException, OSError):
@@ -446,7 +498,9 @@ class Session:
         """QUIT politely (briefly), then close; harmless when already closed."""
         client = self._client
         try:
-            if client is not None and client.sock is not None and not self._out_of_time():
+            if self._ahead is not None:
+                pass  # an envelope may be waiting for content: QUIT would be taken as content
+            elif client is not None and client.sock is not None and not self._out_of_time():
                 client.sock.settimeout(min(2.0, self.server.timeout))
                 client.quit()
         except (smtplib.SMTPException, OSError, ValueError):
@@ -455,6 +509,7 @@ class Session:
             self._discard()
 
     def _discard(self) -> None:
+        self._ahead = None
         client, self._client = self._client, None
         sock, self._sock = self._sock, None
         if client is not None:

@@ -64,6 +64,10 @@ class Transport(ABC):
 
     ``send`` calls ``before_content``, when given, right before the message's content goes
     out: from then on the server may accept it. Whatever that callback raises is raised as is.
+
+    ``then``, when given, is the message the caller sends next through this transport: an
+    SMTP transport sends its envelope behind this message's content (one round trip a
+    message). The caller must then send it next, or close the transport.
     """
 
     #: Short description for logs and screens, e.g. "smtp.example.com:587 via STARTTLS".
@@ -74,7 +78,10 @@ class Transport(ABC):
 
     @abstractmethod
     def send(
-        self, message: OutgoingMessage, before_content: Callable[[], None] | None = None
+        self,
+        message: OutgoingMessage,
+        before_content: Callable[[], None] | None = None,
+        then: OutgoingMessage | None = None,
     ) -> SendResult: ...
 
     @abstractmethod

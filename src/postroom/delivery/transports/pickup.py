@@ -40,7 +40,10 @@ class PickupDirectoryTransport(Transport):
         pass
 
     def send(
-        self, message: OutgoingMessage, before_content: Callable[[], None] | None = None
+        self,
+        message: OutgoingMessage,
+        before_content: Callable[[], None] | None = None,
+        then: OutgoingMessage | None = None,  # each message is its own file: nothing ahead
     ) -> SendResult:
         self._check_directory()
         data = self._envelope(message) + to_crlf(message.raw)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import NoReturn
 
 from postroom.mailsettings.model import AUTO, Secret, SmtpSettings
-from postroom.smtp import SEVEN_BIT, Server, Session, SmtpFailure
+from postroom.smtp import SEVEN_BIT, Mail, Server, Session, SmtpFailure
 from postroom.smtp.server import DEFAULT_TIMEOUT
 
 from .base import DeliveryError, OutgoingMessage, SendResult, Transport
 from .lines import to_crlf
+
+log = logging.getLogger("postroom.delivery")
 
 
 class SmtpTransport(Transport):
@@ -42,6 +45,7 @@ class SmtpTransport(Transport):
             delivery_format=delivery_format,
         )
         self._session: Session | None = None
+        self._next: tuple[OutgoingMessage, Mail] | None = None  # the message given as ``then``
         self.description = self.server.describe()
 
     @classmethod
@@ -72,17 +76,32 @@ class SmtpTransport(Transport):
             _raise(failure)
 
     def send(
-        self, message: OutgoingMessage, before_content: Callable[[], None] | None = None
+        self,
+        message: OutgoingMessage,
+        before_content: Callable[[], None] | None = None,
+        then: OutgoingMessage | None = None,
     ) -> SendResult:
         self.open()
         assert self._session is not None
+        mail = self._mail(message)
+        following = None
         try:
-            sent = self._session.send(
-                message.sender, message.recipients, to_crlf(message.raw), before_content
-            )
+            following = None if then is None else self._mail(then)
+        except Exception:  # the next message's trouble is its own, on its own turn
+            log.exception("Could not prepare the next message to send ahead; it waits its turn")
+        self._next = (then, following) if then is not None and following is not None else None
+        try:
+            sent = self._session.send(*mail, before_content=before_content, then=following)
         except SmtpFailure as failure:
             _raise(failure)
         return SendResult(sent.reply, sent.accepted, sent.refused)
+
+    def _mail(self, message: OutgoingMessage) -> Mail:
+        """``message`` with CRLF line endings (converted once when it was sent ahead)."""
+        ahead = self._next
+        if ahead is not None and ahead[0] is message:
+            return ahead[1]
+        return Mail(message.sender, tuple(message.recipients), to_crlf(message.raw))
 
     def close(self) -> None:
         session, self._session = self._session, None
