@@ -21,6 +21,7 @@ from django.utils import timezone
 from postroom.config import current_config
 from postroom.core import chores
 from postroom.delivery import checkpoint, queue, retry, suppression
+from postroom.delivery.backup import OPENING_STEPS
 from postroom.delivery.connections import (
     Bell,
     HeldBatch,
@@ -469,15 +470,7 @@ class Worker:
             if self._too_many(error, messages):
                 self.close_connection()
                 return
-            # A refused connection, greeting or login says nothing about these messages: even
-            # a 5xx there (a wrong password) is a setting to fix, so they wait and are retried.
-            waiting = DeliveryError(
-                error.message,
-                step=error.step,
-                transient=True,
-                reply=error.reply,
-                connection=error.connection,
-            )
+            waiting = _as_waiting(error)
             for message in messages:
                 self._record_failure(message, route, waiting, started, policy)
             self.close_connection(keep_slot=True)
@@ -603,6 +596,8 @@ class Worker:
             throttle = self._throttle
             if throttle and throttle.allowed > 1 and says_too_many(error.reply, error.message):
                 raise _TooMany(error) from error
+            if error.step in OPENING_STEPS:  # the server dropped the connection; opening anew
+                error = _as_waiting(error)
             self._record_failure(message, route, error, started, policy)
         except OutcomeNotSaved:
             raise  # the database, not this message: the batch stops, its leases run out
@@ -786,6 +781,18 @@ def _relax_commit_durability() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit TO OFF")
+
+
+def _as_waiting(error: DeliveryError) -> DeliveryError:
+    """A refused connection, greeting or login says nothing about the messages: even a 5xx
+    there (a wrong password) is a setting to fix, so they wait and are retried."""
+    return DeliveryError(
+        error.message,
+        step=error.step,
+        transient=True,
+        reply=error.reply,
+        connection=error.connection,
+    )
 
 
 def _set(stop: threading.Event | None) -> bool:

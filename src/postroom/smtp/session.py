@@ -55,6 +55,10 @@ class Sent:
     refused: dict[str, str] = field(default_factory=dict)  # recipient -> "550 5.1.1 No such user"
 
 
+class _AheadRefused(Exception):
+    """The server refused, at MAIL, an envelope that went out behind the last content."""
+
+
 class Session:
     """Talks to one SMTP server. ``open()`` runs the steps up to the login; ``send()`` carries
     one envelope over the open connection (opening it when needed); ``close()`` says QUIT."""
@@ -352,7 +356,22 @@ class Session:
             self._discard()
             ahead = None
         self.open()
-        return self._transaction(mail, before_content, then, ahead and ahead[1], True)
+        try:
+            return self._transaction(mail, before_content, then, ahead and ahead[1], True)
+        except _AheadRefused:
+            pass
+        # A server may hold an envelope behind content against the client (a "synchronization
+        # error"): this message once more on a fresh connection, its envelope on its own turn.
+        # Only if the server takes it so were the envelopes ahead to blame: none from now on.
+        self.open()
+        try:
+            sent = self._transaction(mail, before_content, None, None, False)
+        except SmtpFailure as failure:
+            if failure.step != "mail":
+                self._send_ahead = False
+            raise
+        self._send_ahead = False
+        return sent
 
     def _transaction(
         self,
@@ -386,10 +405,7 @@ class Session:
                 replies = Replies(client, commands, pipelined)
             code, text = replies.next()
             if code >= 500 and sent_ahead is not None and may_reconnect:
-                # A server may hold an envelope behind content against the client (a
-                # "synchronization error"): this message once more on a fresh connection,
-                # each envelope on its own turn from now on. A real refusal comes again.
-                return self._once_more_without_ahead(mail, before_content)
+                raise _AheadRefused  # send() tries once more without it; a real refusal repeats
             if code != 250:
                 raise self._refused(replies, wording.reply_error("mail", code, text, where))
             step = "rcpt"
@@ -423,6 +439,9 @@ class Session:
             if code != 250:
                 raise wording.reply_error("data", code, text, where)
             return Sent(format_reply(code, text, where), tuple(accepted), refused)
+        except _AheadRefused:
+            self._discard()  # its RCPT and DATA replies are still on the way
+            raise
         except smtplib.SMTPServerDisconnected as exc:
             self._discard()
             if step == "mail" and may_reconnect and not is_timeout(exc):
@@ -456,14 +475,6 @@ class Session:
             )
         except Exception:
             return None
-
-    def _once_more_without_ahead(
-        self, mail: Mail, before_content: Callable[[], None] | None
-    ) -> Sent:
-        self._send_ahead = False
-        self._discard()
-        self.open()
-        return self._transaction(mail, before_content, None, None, False)
 
     def _refused(self, replies: Replies, failure: SmtpFailure) -> SmtpFailure:
         """``failure``, once the connection is back in step for the next message (or dropped)."""

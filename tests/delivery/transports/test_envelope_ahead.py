@@ -90,12 +90,15 @@ class LineServer:
     content against the client would.
     """
 
-    def __init__(self, *, pipelining: bool = True, sync_check: bool = False) -> None:
+    def __init__(
+        self, *, pipelining: bool = True, sync_check: bool = False, refuse: bytes = b""
+    ) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.1)  # to see close() soon
         self._closed = threading.Event()
         self.port = self._listener.getsockname()[1]
         self.pipelining, self.sync_check = pipelining, sync_check
+        self.refuse = refuse  # a sender refused at MAIL, whatever way it came
         self.chunks: list[bytes] = []
         self.accepted = 0
         self.connections = 0
@@ -117,7 +120,7 @@ class LineServer:
 
     def _session(self, connection: socket.socket) -> None:
         connection.sendall(b"220 lines.test ESMTP\r\n")
-        buffer, reads, in_data, dot_read = b"", 0, False, -1
+        buffer, reads, in_data, dot_read, has_mail = b"", 0, False, -1, False
         while True:
             try:
                 chunk = connection.recv(65536)
@@ -146,16 +149,24 @@ class LineServer:
                 elif verb == b"MAIL" and self.sync_check and dot_read == reads:
                     connection.sendall(b"554 5.5.0 Error: SMTP protocol synchronization\r\n")
                     return
+                elif verb == b"MAIL" and self.refuse and self.refuse in line:
+                    connection.sendall(b"550 5.7.1 Sender rejected\r\n")
+                elif verb in (b"RCPT", b"DATA") and not has_mail:
+                    connection.sendall(b"503 5.5.1 Error: need MAIL command\r\n")
                 elif verb in (b"MAIL", b"RCPT", b"RSET"):
+                    has_mail = verb != b"RSET"
                     connection.sendall(b"250 Ok\r\n")
                 elif verb == b"DATA":
                     connection.sendall(b"354 Go ahead\r\n")
-                    in_data = True
+                    in_data, has_mail = True, False
                 elif verb == b"QUIT":
                     connection.sendall(b"221 Bye\r\n")
                     return
                 else:
                     connection.sendall(b"500 What?\r\n")
+
+    def after_last_data(self) -> bytes:
+        return b"".join(self.chunks).rpartition(b"DATA\r\n")[2]
 
     def went_ahead(self) -> bool:
         """Whether an envelope came in the same read as the end of a content."""
@@ -278,18 +289,55 @@ def test_a_server_that_refuses_an_envelope_behind_content_gets_each_on_its_turn(
     # Such a server says 554 to the MAIL that came with the content: that message is sent
     # once more on a fresh connection, and no envelope goes ahead on that session again.
     server = LineServer(sync_check=True)
+    batch = [message(n) for n in (1, 2, 3, 4)]
     try:
         with plain(server.port) as transport:
             replies = [
-                transport.send(message(1), then=message(2)).reply,
-                transport.send(message(2), then=message(3)).reply,
-                transport.send(message(3)).reply,
+                transport.send(mail, then=batch[n + 1] if n + 1 < len(batch) else None).reply
+                for n, mail in enumerate(batch)
             ]
     finally:
         server.close()
-    assert [reply[:3] for reply in replies] == ["250"] * 3
-    assert server.accepted == 3
+    assert [reply[:3] for reply in replies] == ["250"] * 4
+    assert server.accepted == 4
     assert server.connections == 2
+
+
+def test_a_sender_refused_ahead_and_again_on_its_own_turn_is_a_real_refusal():
+    server = LineServer(refuse=b"<bad@example.test>")
+    batch = [message(1), message(2, sender="bad@example.test"), message(3), message(4)]
+    try:
+        with plain(server.port) as transport:
+            transport.send(batch[0], then=batch[1])
+            with pytest.raises(DeliveryError) as refused:
+                transport.send(batch[1], then=batch[2])
+            transport.send(batch[2], then=batch[3])
+            transport.send(batch[3])
+    finally:
+        server.close()
+    assert refused.value.step == "mail" and not refused.value.transient
+    assert server.accepted == 3
+    assert server.connections == 2  # the retry's; envelopes still go ahead on it
+    assert sum(chunk.count(b".\r\nMAIL FROM") for chunk in server.chunks) == 2  # 1+2, 3+4
+
+
+def test_what_before_content_raises_on_the_second_try_is_raised_as_is():
+    # The database, not the message: the worker stops the batch (no failed attempt saved).
+    class Gone(Exception):
+        pass
+
+    def lease_lost() -> None:
+        raise Gone
+
+    server = LineServer(sync_check=True)
+    try:
+        with plain(server.port) as transport:
+            transport.send(message(1), then=message(2))
+            with pytest.raises(Gone):
+                transport.send(message(2), before_content=lease_lost)
+    finally:
+        server.close()
+    assert server.accepted == 1
 
 
 def test_a_next_message_that_cannot_be_prepared_leaves_this_one_alone(monkeypatch):
@@ -387,5 +435,32 @@ def test_a_worker_told_to_stop_leaves_the_message_whose_envelope_went_ahead_queu
     finally:
         server.close()
     assert server.accepted == 1
+    assert b"quit" not in server.after_last_data().lower()  # it would be message 2's content
+    assert b"rset" not in server.after_last_data().lower()
     statuses = [OutboxMessage.objects.get(pk=row.pk).status for row in rows]
     assert statuses == ["sent", "queued", "queued"]
+
+
+@pytest.mark.django_db
+def test_a_reconnect_refused_in_the_middle_of_a_batch_leaves_the_message_queued(
+    isolated_site, monkeypatch
+):
+    # Opening anew within a send (the server dropped the connection, or refused an envelope
+    # sent ahead) can meet a 5xx greeting: that says nothing about the message.
+    server = LineServer()
+    send = SmtpTransport.send
+
+    def refused_greeting_for_the_second(self, message, before_content=None, then=None):
+        if b"Message 1" in message.raw:
+            raise DeliveryError("554 No service", step="banner", transient=False, reply="554")
+        return send(self, message, before_content, then)
+
+    monkeypatch.setattr(SmtpTransport, "send", refused_greeting_for_the_second)
+    try:
+        use_smtp_server(isolated_site, server.port, timeout=3)
+        rows = queue_mail(3)
+        worker.run_once()
+    finally:
+        server.close()
+    statuses = [OutboxMessage.objects.get(pk=row.pk).status for row in rows]
+    assert statuses == ["sent", "queued", "sent"]
