@@ -425,14 +425,17 @@ class Session:
             code, text = replies.next()
             if code != 354:
                 raise wording.reply_error("data", code, text, where)
-            if before_content is not None:
-                in_callback = True
-                before_content()  # whatever it raises is raised as is
-                in_callback = False
+            # Made ready before ``before_content``: meanwhile the database may be committing
+            # the last outcome (PostgreSQL), which that callback waits for.
             wire = _dot_stuffed(raw)
             following = self._envelope_ahead(then)
             if following is not None:
                 wire += following[0]
+            if before_content is not None:
+                in_callback = True
+                before_content()  # whatever it raises is raised as is
+                in_callback = False
+            if following is not None:
                 self._ahead = (then, Replies(client, following[1], True))
             client.send(wire)
             code, text = client.getreply()
