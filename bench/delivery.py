@@ -727,8 +727,8 @@ def main() -> None:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
-        help="interleaved rounds of raw smtplib, SQLite and PostgreSQL on loopback (3)",
+        default=5,
+        help="interleaved rounds of raw smtplib, SQLite and PostgreSQL on loopback (5)",
     )
     options = parser.parse_args()
 
