@@ -82,18 +82,9 @@ class OutboxMessage(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        # Partial: only the messages a claim or a lease check looks for. A message that is
-        # sent leaves both (one index entry removed), instead of moving to a new place in
-        # each, so recording an outcome writes fewer pages.
         indexes = [
-            models.Index(
-                fields=["next_attempt_at"], name="outbox_due", condition=models.Q(status="queued")
-            ),
-            models.Index(
-                fields=["lease_expires_at"],
-                name="outbox_leases",
-                condition=models.Q(status="sending"),
-            ),
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["status", "lease_expires_at"], name="outbox_leases"),
         ]
 
     def __str__(self) -> str:
