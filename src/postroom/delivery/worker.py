@@ -481,7 +481,7 @@ class Worker:
         abandoned = False
         try:
             for index, message in enumerate(messages):
-                if stop is not None and stop.is_set():
+                if _set(stop):
                     self._outcomes.flush()
                     queue.release(self.id, [m.pk for m in messages[index:]])
                     self._held.clear()
@@ -525,7 +525,7 @@ class Worker:
             raise
         finally:
             kept = self._kept is not None and self._kept[1] is transport
-            if kept and not abandoned and (stop is None or not stop.is_set()):
+            if kept and not abandoned and not _set(stop):
                 pass  # open for the next batch
             elif kept:
                 self.close_connection(keep_slot=True)

@@ -83,27 +83,30 @@ class Mail(NamedTuple):
     raw: bytes
 
 
+def envelope(
+    mail: Mail, delivery_format: str, offers: Callable[[str], bool], where: Endpoint
+) -> tuple[list[str], bool, str]:
+    """``mail``'s commands up to DATA, whether they go out in one write (envelope_commands),
+    and the encoding they go out in."""
+    options, sender, recipients = mail_options(
+        delivery_format, mail.sender, mail.recipients, mail.raw, offers, where
+    )
+    commands, pipelined = envelope_commands(sender, recipients, options, offers("pipelining"))
+    return commands, pipelined, "utf-8" if "SMTPUTF8" in options else "ascii"
+
+
 def envelope_ahead(
     mail: Mail, delivery_format: str, offers: Callable[[str], bool], where: Endpoint
 ) -> tuple[bytes, list[str]] | None:
     """The next message's envelope, to go out right behind this message's content, or None
-    when it has to wait for its own turn (no PIPELINING, too many recipients, or an address
-    the server cannot take: that message then fails on its own, with its own words).
+    when it has to wait for its own turn (no PIPELINING, or too many recipients). An address
+    the server cannot take raises, as it does on the message's own turn.
 
     RFC 2920 lets a pipelined group begin with message content, so the content's final reply
     and the next envelope's replies come back together: one round trip a message, not two.
     """
-    if not offers("pipelining"):
-        return None
-    try:
-        options, sender, recipients = mail_options(
-            delivery_format, mail.sender, mail.recipients, mail.raw, offers, where
-        )
-        commands, pipelined = envelope_commands(sender, recipients, options, True)
-        wire = "".join(commands).encode("utf-8" if "SMTPUTF8" in options else "ascii")
-    except (wording.SmtpFailure, UnicodeError):
-        return None
-    return (wire, commands) if pipelined else None
+    commands, pipelined, encoding = envelope(mail, delivery_format, offers, where)
+    return ("".join(commands).encode(encoding), commands) if pipelined else None
 
 
 class Replies:

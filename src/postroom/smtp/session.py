@@ -29,7 +29,7 @@ from typing import Any, NamedTuple, NoReturn, TypeVar
 from postroom.mailsettings.model import NONE, START_TLS, START_TLS_WHEN_AVAILABLE
 
 from . import certificates, names, wording
-from .envelope import Mail, Replies, envelope_ahead, envelope_commands, mail_options
+from .envelope import Mail, Replies, envelope, envelope_ahead
 from .server import Server
 from .steps import FAILED, NOTE, OK, WARN, Step
 from .wording import Endpoint, SmtpFailure, format_reply, is_timeout
@@ -383,7 +383,7 @@ class Session:
     ) -> Sent:
         client = self._client
         assert client is not None
-        sender, recipients, raw = mail
+        recipients, raw = mail.recipients, mail.raw
         step = "mail"
         where = self.where
         in_callback = False
@@ -391,14 +391,10 @@ class Session:
             if sent_ahead is not None:
                 replies = sent_ahead
             else:
-                options, sender_out, recipients_out = mail_options(
-                    self.server.delivery_format, sender, recipients, raw, client.has_extn, where
-                )
-                client.command_encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
                 # RFC 2920: the whole envelope in one write, then the replies. A huge envelope
                 # goes command by command: a blocking client must not overrun the TCP window.
-                commands, pipelined = envelope_commands(
-                    sender_out, recipients_out, options, client.has_extn("pipelining")
+                commands, pipelined, client.command_encoding = envelope(
+                    mail, self.server.delivery_format, client.has_extn, where
                 )
                 if pipelined:
                     client.send("".join(commands))
@@ -469,7 +465,8 @@ class Session:
 
     def _envelope_ahead(self, then: Mail | None) -> tuple[bytes, list[str]] | None:
         """``then``'s envelope to send behind this content, if it may go ahead. Nothing about
-        the next message may fail this one: whatever goes wrong, it waits for its own turn."""
+        the next message may fail this one: whatever goes wrong with it (an address the server
+        cannot take, a bug), it waits for its own turn and fails there, in its own words."""
         if then is None or not self._send_ahead or self._client is None:
             return None
         try:
