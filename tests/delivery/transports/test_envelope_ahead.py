@@ -18,12 +18,13 @@ from postroom.mailsettings.model import NONE
 from sites import queue_mail, use_smtp_server
 
 from .samples import RECIPIENT, SENDER, message, raw_message
+from .scripted import ScriptedServer
 
 ENVELOPE = f"MAIL FROM:<{SENDER}>\r\nRCPT TO:<{RECIPIENT}>\r\nDATA\r\n".encode()
 ENVELOPE_REPLIES = b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 Go ahead\r\n"
 
 
-class AheadOnlyServer:
+class AheadOnlyServer(ScriptedServer):
     """Answers a message's content only once the next message's envelope (one recipient)
     has come with it.
 
@@ -33,52 +34,24 @@ class AheadOnlyServer:
     """
 
     def __init__(self, messages: int) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
         self.messages = messages
-        self.chunks: list[bytes] = []
         self.accepted = 0
-        self._buffer = b""
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        connection, _ = self._listener.accept()
-        connection.settimeout(5)
-        with connection:
-            connection.sendall(b"220 strict.test ESMTP\r\n")
-            self._read_until(connection, b"\r\n")
-            connection.sendall(b"250-strict.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
-            self._read_until(connection, b"DATA\r\n")
-            connection.sendall(ENVELOPE_REPLIES)
-            for number in range(1, self.messages + 1):
-                last = number == self.messages
-                if not self._read_until(connection, b"\r\n.\r\n"):
-                    return
-                if not last and not self._read_until(connection, b"DATA\r\n"):
-                    return
-                self.accepted += 1
-                reply = f"250 2.0.0 Ok: queued as {number}\r\n".encode()
-                connection.sendall(reply if last else reply + ENVELOPE_REPLIES)
-            self._read_until(connection, b"\r\n")
-            connection.sendall(b"221 Bye\r\n")
-
-    def _read_until(self, connection: socket.socket, end: bytes) -> bool:
-        while end not in self._buffer:
-            try:
-                chunk = connection.recv(65536)
-            except OSError:
-                return False
-            if not chunk:
-                return False
-            self.chunks.append(chunk)
-            self._buffer += chunk
-        self._buffer = self._buffer.split(end, 1)[1]
-        return True
-
-    def close(self) -> None:
-        self._listener.close()
-        self._thread.join(5)
+    def _converse(self, connection: socket.socket) -> None:
+        self._read_until(connection, b"DATA\r\n")
+        connection.sendall(ENVELOPE_REPLIES)
+        for number in range(1, self.messages + 1):
+            last = number == self.messages
+            if not self._read_until(connection, b"\r\n.\r\n"):
+                return
+            if not last and not self._read_until(connection, b"DATA\r\n"):
+                return
+            self.accepted += 1
+            reply = f"250 2.0.0 Ok: queued as {number}\r\n".encode()
+            connection.sendall(reply if last else reply + ENVELOPE_REPLIES)
+        self._read_until(connection, b"\r\n")
+        connection.sendall(b"221 Bye\r\n")
 
 
 class LineServer:

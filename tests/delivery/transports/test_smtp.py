@@ -7,7 +7,6 @@ envelope goes out in one write, and with one that does not, where it goes comman
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import pytest
@@ -25,6 +24,7 @@ from postroom.mailsettings.model import (
 )
 
 from .samples import RECIPIENT, SENDER, message, raw_message
+from .scripted import ScriptedServer
 
 
 @pytest.fixture(params=[False, True], ids=["one-by-one", "pipelined"])
@@ -193,7 +193,7 @@ def test_a_connection_dropped_mid_transaction_is_transient(smtp_server, command)
     assert server.connections == 2
 
 
-class EnvelopeFirstServer:
+class EnvelopeFirstServer(ScriptedServer):
     """A server that answers nothing until it holds the whole envelope, up to DATA.
 
     Only a client that pipelines gets through; one that waits for each reply times out.
@@ -201,43 +201,19 @@ class EnvelopeFirstServer:
     """
 
     def __init__(self, envelope_replies: bytes = b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n") -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
         self.envelope_replies = envelope_replies
-        self.chunks: list[bytes] = []
         self.hung_up_in_data = False
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        connection, _ = self._listener.accept()
-        connection.settimeout(5)
-        with connection:
-            connection.sendall(b"220 strict.test ESMTP\r\n")
-            self._read_until(connection, b"\r\n")
-            connection.sendall(b"250-strict.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
-            self._read_until(connection, b"DATA\r\n")
-            connection.sendall(self.envelope_replies + b"354 Go ahead\r\n")
-            if not self._read_until(connection, b"\r\n.\r\n"):
-                self.hung_up_in_data = True
-                return
-            connection.sendall(b"250 2.0.0 Ok: queued as STRICT\r\n")
-            self._read_until(connection, b"\r\n")
-            connection.sendall(b"221 Bye\r\n")
-
-    def _read_until(self, connection: socket.socket, end: bytes) -> bool:
-        received = b""
-        while not received.endswith(end):
-            chunk = connection.recv(65536)
-            if not chunk:
-                return False
-            self.chunks.append(chunk)
-            received += chunk
-        return True
-
-    def close(self) -> None:
-        self._listener.close()
-        self._thread.join(5)
+    def _converse(self, connection: socket.socket) -> None:
+        self._read_until(connection, b"DATA\r\n")
+        connection.sendall(self.envelope_replies + b"354 Go ahead\r\n")
+        if not self._read_until(connection, b"\r\n.\r\n"):
+            self.hung_up_in_data = True
+            return
+        connection.sendall(b"250 2.0.0 Ok: queued as STRICT\r\n")
+        self._read_until(connection, b"\r\n")
+        connection.sendall(b"221 Bye\r\n")
 
 
 def test_the_envelope_goes_out_in_one_write_when_the_server_offers_pipelining():
