@@ -6,10 +6,13 @@ same thing, never let two accepted messages go unrecorded, and lose nothing when
 refuses an outcome.
 """
 
+import threading
+import time
 import zoneinfo
 
 import pytest
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from postroom.delivery.models import DeliveryAttempt, OutboxMessage, Status
@@ -118,6 +121,41 @@ def test_a_refused_outcome_stops_the_batch_and_loses_nothing(
     assert Worker().run_once() == 3
     assert set(waiting.values_list("status", flat=True)) == {Status.SENT}
     assert len(server.messages) == 5
+
+
+def test_an_outcome_waits_for_a_write_lock_another_connection_holds(
+    isolated_site, smtp_server, monkeypatch
+):
+    """A lock held elsewhere for a moment delays an outcome; it does not lose it."""
+    server = smtp_server()
+    use_smtp_server(isolated_site, server.port)
+    rows = queue_mail(2)
+    held, released = threading.Event(), threading.Event()
+
+    def hold_the_write_lock():
+        try:
+            with transaction.atomic():  # SQLite: the database's write lock; PostgreSQL: the row's
+                OutboxMessage.objects.filter(pk=rows[0].pk).update(subject=F("subject"))
+                held.set()
+                time.sleep(0.3)
+        finally:
+            connections.close_all()
+            released.set()
+
+    def check(message):
+        if not held.is_set():
+            threading.Thread(target=hold_the_write_lock, daemon=True).start()
+            assert held.wait(5)
+
+    spy_on_content_gate(monkeypatch, check)
+    try:
+        sent = Worker().run_once()
+    finally:
+        assert released.wait(5)  # the lock is let go whatever happened
+    assert sent == 2
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {Status.SENT}
+    assert DeliveryAttempt.objects.filter(succeeded=True).count() == 2
+    assert len(server.messages) == 2
 
 
 def test_after_a_failed_connect_the_database_connection_is_ready_for_more(

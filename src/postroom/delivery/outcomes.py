@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import select
+import sqlite3
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +37,12 @@ class OutcomeNotSaved(DatabaseError):
 class LeaseLost(OutcomeNotSaved):
     """An outcome (or a renewal) found the message no longer held by this worker: its lease
     ran out and another worker may be sending the rest of the batch. The batch stops at once."""
+
+
+def _locked(error: Exception) -> bool:
+    """Whether SQLite refused because another connection holds a lock (BUSY or LOCKED)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _check_held(updated: int | None, message_pk: int, worker_id: str) -> None:
@@ -83,20 +90,44 @@ class OutcomeWriter:
             self._send(_statements(*shape, "$"), params)
             self._in_flight_pk = message_pk
             return
-        insert, update = _statements(*shape, "?")
-        driver = connection.connection
-        try:
-            driver.execute("BEGIN IMMEDIATE")
-            driver.execute(insert, attempt_values)
-            updated = driver.execute(update, params[len(attempt_values) :]).rowcount
-            driver.execute("COMMIT")  # deferred foreign keys are checked here
-        except BaseException as error:
-            if driver.in_transaction:
-                driver.execute("ROLLBACK")
-            if isinstance(error, Exception):
-                raise OutcomeNotSaved(f"SQLite did not store an outcome: {error}") from error
-            raise
+        statements = _statements(*shape, "?")
+        updated = self._write_sqlite(connection.connection, statements, attempt_values, params)
         _check_held(updated, message_pk, self.worker_id)
+
+    def _write_sqlite(
+        self,
+        driver: sqlite3.Connection,
+        statements: tuple[str, str],
+        attempt_values: list[Any],
+        params: list[Any],
+    ) -> int:
+        """Commit one outcome; while another connection holds the write lock, try again.
+
+        The busy timeout covers most waits, but a lock held in SQLite's shared cache (the
+        in-memory databases of tests) fails at once, and an outcome given up on leaves its
+        message waiting for its lease to run out. Nothing is committed until COMMIT, so
+        trying the whole transaction again is safe.
+        """
+        insert, update = statements
+        deadline = time.monotonic() + self.timeout
+        pause = 0.001
+        while True:
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                driver.execute(insert, attempt_values)
+                updated = driver.execute(update, params[len(attempt_values) :]).rowcount
+                driver.execute("COMMIT")  # deferred foreign keys are checked here
+                return updated
+            except BaseException as error:
+                if driver.in_transaction:
+                    driver.execute("ROLLBACK")
+                if not isinstance(error, Exception):
+                    raise
+                if _locked(error) and time.monotonic() + pause < deadline:
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.05)
+                    continue
+                raise OutcomeNotSaved(f"SQLite did not store an outcome: {error}") from error
 
     def flush(self) -> None:
         """Wait until the outcome sent last is committed; raises OutcomeNotSaved if it is not."""
