@@ -1,6 +1,7 @@
 """The worker takes queued mail to the configured server and records what the server said."""
 
 import json
+import threading
 import time
 from datetime import timedelta
 
@@ -290,3 +291,47 @@ def test_a_test_message_keeps_its_one_try_whatever_the_schedule(
     row.refresh_from_db()
     assert row.status == "failed"
     assert row.attempts.get().outcome == "failed"
+
+
+def _claims_failing(monkeypatch, times: int) -> list[int]:
+    """Make the first ``times`` claims fail as a lock held elsewhere makes them fail."""
+    from django.db import OperationalError
+
+    from postroom.delivery import queue
+
+    claim, calls = queue.claim, []
+
+    def failing_claim(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= times:
+            raise OperationalError("database table is locked")
+        return claim(*args, **kwargs)
+
+    monkeypatch.setattr(queue, "claim", failing_claim)
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_run_gets_past_a_database_error_with_mail_still_due(
+    isolated_site, smtp_server, monkeypatch
+):
+    server = smtp_server()
+    use_smtp_server(isolated_site, server.port)
+    queue_mail(3)
+    _claims_failing(monkeypatch, times=1)
+    worker.Worker(name="bursting").run(threading.Event(), burst=True)
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
+    assert len(server.messages) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_run_ends_when_the_database_keeps_failing(isolated_site, smtp_server, monkeypatch):
+    server = smtp_server()
+    use_smtp_server(isolated_site, server.port)
+    queue_mail(1)
+    calls = _claims_failing(monkeypatch, times=1_000)
+    started = time.monotonic()
+    worker.Worker(name="bursting").run(threading.Event(), burst=True)
+    assert time.monotonic() - started < 10  # a few tries a second apart, then it gives up
+    assert len(calls) == worker.BURST_RETRIES_AFTER_ERROR + 1
+    assert OutboxMessage.objects.get().status == "queued" and not server.messages

@@ -62,6 +62,7 @@ CHORE_GRACE_STOP = 5.0
 # A connection that had nothing to send for this long is closed (and its slot freed); until
 # then the next message goes out without a new connection, TLS and login (3-5 round trips).
 IDLE_CLOSE_SECONDS = 10.0
+BURST_RETRIES_AFTER_ERROR = 2  # a burst run tries again this many times after errors in a row
 
 
 def default_lease() -> timedelta:
@@ -212,6 +213,7 @@ class Worker:
         try:
             if index == 0 and not burst:
                 self._warm_up_safely(slots)
+            errors = 0  # unexpected errors in a row
             while not stop.is_set():
                 seen = bell.rung
                 try:
@@ -230,6 +232,7 @@ class Worker:
                     self._busy = True
                     try:
                         attempted = self._lane_once(index, count, stop, slots)
+                        errors = 0
                     finally:
                         self._busy = False
                 except LeaseLost as lost:
@@ -241,7 +244,10 @@ class Worker:
                     self._give_back()
                     close_old_connections()
                     stop.wait(1.0)
-                    attempted = 0
+                    # A burst run ends when nothing is attempted: one error (a lock, a dropped
+                    # connection) must not end it with mail still due, a lasting one must.
+                    errors += 1
+                    attempted = 1 if burst and errors <= BURST_RETRIES_AFTER_ERROR else 0
                 if attempted == 0:
                     if index == 0:
                         self._ramp.idle()
