@@ -57,7 +57,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage as StdEmailMessage
 from email.parser import BytesHeaderParser
@@ -561,30 +561,44 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def print_report(
-    n: int, rows: list[Row], latencies: list[Latency], count: int, gap: float, load: float
+def print_tables(
+    heading: str,
+    rows: list[Row],
+    share: Callable[[Row], str],
+    latency_heading: str,
+    latencies: list[Latency],
+    rate_format: str = "8.0f",
 ) -> None:
-    raw = next(r for r in rows if r.label.startswith("raw smtplib"))
+    """The rates (each with its share of raw smtplib's) and the latencies, as two tables."""
     print()
-    print(
-        f"Delivery to Postfix smtp-sink on 127.0.0.1: {n} messages of ~1 KB, "
-        f"{os.cpu_count()} CPUs, load average {load:.1f} at the start"
-    )
+    print(heading)
     print()
     print(f"{'':41}{'msg/s':>8}  {'seconds':>8}  {'vs smtplib':>10}  note")
     for row in rows:
-        share = f"{row.rate / raw.rate:.0%}" if raw.rate else "-"
-        print(f"{row.label:41}{row.rate:8.0f}  {row.seconds:8.2f}  {share:>10}  {row.note}")
+        rate = format(row.rate, rate_format)
+        print(f"{row.label:41}{rate}  {row.seconds:8.2f}  {share(row):>10}  {row.note}")
     print()
-    print(
-        f"Enqueue commit -> accepted by aiosmtpd: {count} messages, "
-        f"{gap * 1000:.0f} ms apart, idle worker"
-    )
+    print(latency_heading)
     print(f"{'':41}{'p50 s':>8}  {'p99 s':>8}  {'max s':>10}")
     for latency in latencies:
         worst = max(latency.samples)
         print(f"{latency.label:41}{latency.p50:8.3f}  {latency.p99:8.3f}  {worst:10.3f}")
     print()
+
+
+def print_report(
+    n: int, rows: list[Row], latencies: list[Latency], count: int, gap: float, load: float
+) -> None:
+    raw = next(r for r in rows if r.label.startswith("raw smtplib"))
+    print_tables(
+        f"Delivery to Postfix smtp-sink on 127.0.0.1: {n} messages of ~1 KB, "
+        f"{os.cpu_count()} CPUs, load average {load:.1f} at the start",
+        rows,
+        lambda row: f"{row.rate / raw.rate:.0%}" if raw.rate else "-",
+        f"Enqueue commit -> accepted by aiosmtpd: {count} messages, "
+        f"{gap * 1000:.0f} ms apart, idle worker",
+        latencies,
+    )
     print("Targets")
     singles = [r for r in rows if r.label.startswith("Postroom, 1 worker")]
     for row in singles:
@@ -790,27 +804,17 @@ def print_remote_report(
 ) -> None:
     raw = next(r for r in rows if r.label.startswith("raw smtplib"))
     peer = next((r for r in rows if r.label.startswith("django-post-office")), None)
-    print()
-    print(
+    print_tables(
         f"Delivery through a {2 * ONE_WAY_DELAY * 1000:.0f} ms RTT proxy to smtp-sink:"
         f" {n} messages of ~1 KB ({options.raw_messages} for raw smtplib),"
-        f" {os.cpu_count()} CPUs, load average {load:.1f} at the start"
-    )
-    print()
-    print(f"{'':41}{'msg/s':>8}  {'seconds':>8}  {'vs smtplib':>10}  note")
-    for row in rows:
-        share = f"{row.rate / raw.rate:.1f}x" if raw.rate else "-"
-        print(f"{row.label:41}{row.rate:8.1f}  {row.seconds:8.2f}  {share:>10}  {row.note}")
-    print()
-    print(
+        f" {os.cpu_count()} CPUs, load average {load:.1f} at the start",
+        rows,
+        lambda row: f"{row.rate / raw.rate:.1f}x" if raw.rate else "-",
         f"Enqueue commit -> accepted by aiosmtpd behind the proxy: {options.latency_messages}"
-        f" messages, {options.latency_gap * 1000:.0f} ms apart, idle worker"
+        f" messages, {options.latency_gap * 1000:.0f} ms apart, idle worker",
+        latencies,
+        rate_format="8.1f",
     )
-    print(f"{'':41}{'p50 s':>8}  {'p99 s':>8}  {'max s':>10}")
-    for latency in latencies:
-        worst = max(latency.samples)
-        print(f"{latency.label:41}{latency.p50:8.3f}  {latency.p99:8.3f}  {worst:10.3f}")
-    print()
     print("Targets")
     for row in (r for r in rows if r.label.startswith("Postroom")):
         times = row.rate / raw.rate if raw.rate else 0.0
