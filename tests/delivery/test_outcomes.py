@@ -6,6 +6,7 @@ same thing, never let two accepted messages go unrecorded, and lose nothing when
 refuses an outcome.
 """
 
+import sqlite3
 import threading
 import time
 import zoneinfo
@@ -16,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from postroom.delivery.models import DeliveryAttempt, OutboxMessage, Status
-from postroom.delivery.outcomes import _prepared
+from postroom.delivery.outcomes import OutcomeNotSaved, OutcomeWriter, _prepared, _roll_back
 from postroom.delivery.transports.smtp import SmtpTransport
 from postroom.delivery.worker import Worker
 from sites import queue_mail, use_smtp_server
@@ -126,18 +127,20 @@ def test_a_refused_outcome_stops_the_batch_and_loses_nothing(
 def test_an_outcome_waits_for_a_write_lock_another_connection_holds(
     isolated_site, smtp_server, monkeypatch
 ):
-    """A lock held elsewhere for a moment delays an outcome; it does not lose it."""
+    """A lock held elsewhere while an outcome is written delays the outcome; it does not
+    lose it (on SQLite's shared cache such a lock fails at once, without a busy timeout)."""
     server = smtp_server()
     use_smtp_server(isolated_site, server.port)
     rows = queue_mail(2)
-    held, released = threading.Event(), threading.Event()
+    held, writing, released = threading.Event(), threading.Event(), threading.Event()
 
     def hold_the_write_lock():
         try:
             with transaction.atomic():  # SQLite: the database's write lock; PostgreSQL: the row's
                 OutboxMessage.objects.filter(pk=rows[0].pk).update(subject=F("subject"))
                 held.set()
-                time.sleep(0.3)
+                writing.wait(5)
+                time.sleep(0.2)  # the outcome's first try meets the lock
         finally:
             connections.close_all()
             released.set()
@@ -147,11 +150,19 @@ def test_an_outcome_waits_for_a_write_lock_another_connection_holds(
             threading.Thread(target=hold_the_write_lock, daemon=True).start()
             assert held.wait(5)
 
+    write = OutcomeWriter.write
+
+    def write_and_tell(self, *args):
+        writing.set()
+        return write(self, *args)
+
+    monkeypatch.setattr(OutcomeWriter, "write", write_and_tell)
     spy_on_content_gate(monkeypatch, check)
     try:
         sent = Worker().run_once()
     finally:
-        assert released.wait(5)  # the lock is let go whatever happened
+        if held.is_set():
+            assert released.wait(5)  # the lock is let go whatever happened
     assert sent == 2
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {Status.SENT}
     assert DeliveryAttempt.objects.filter(succeeded=True).count() == 2
@@ -196,3 +207,24 @@ def test_outcome_datetimes_are_stored_as_the_backend_stores_them(moment):
     connection = connections[OutboxMessage.objects.db]
     expected = OutboxMessage._meta.get_field("sent_at").get_db_prep_save(moment, connection)
     assert _prepared(OutboxMessage, "sent_at", moment, connection) == expected
+
+
+def test_a_connection_that_cannot_roll_back_an_outcome_is_closed():
+    """Else it could keep SQLite's write lock, and every other connection would wait on it."""
+
+    class Driver:
+        in_transaction = True
+
+        def execute(self, sql):
+            raise sqlite3.OperationalError("disk I/O error")
+
+    class Connection:
+        connection, closed = Driver(), False
+
+        def close(self):
+            self.closed = True
+
+    connection = Connection()
+    with pytest.raises(OutcomeNotSaved, match="could not roll back an outcome: disk I/O error"):
+        _roll_back(connection)
+    assert connection.closed

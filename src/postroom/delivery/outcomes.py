@@ -39,10 +39,23 @@ class LeaseLost(OutcomeNotSaved):
     ran out and another worker may be sending the rest of the batch. The batch stops at once."""
 
 
-def _locked(error: Exception) -> bool:
-    """Whether SQLite refused because another connection holds a lock (BUSY or LOCKED)."""
+def _locked_in_shared_cache(error: Exception) -> bool:
+    """Whether SQLite refused at once because another connection to the same shared cache
+    holds a lock (SQLITE_LOCKED): busy timeouts do not apply to those."""
     code = getattr(error, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_LOCKED
+
+
+def _roll_back(connection: Any) -> None:
+    """End a failed outcome's transaction; a connection that cannot is closed, so that it
+    cannot keep the write lock every other connection waits for."""
+    driver = connection.connection
+    try:
+        if driver.in_transaction:
+            driver.execute("ROLLBACK")
+    except Exception as error:
+        connection.close()
+        raise OutcomeNotSaved(f"SQLite could not roll back an outcome: {error}") from error
 
 
 def _check_held(updated: int | None, message_pk: int, worker_id: str) -> None:
@@ -91,24 +104,24 @@ class OutcomeWriter:
             self._in_flight_pk = message_pk
             return
         statements = _statements(*shape, "?")
-        updated = self._write_sqlite(connection.connection, statements, attempt_values, params)
+        updated = self._write_sqlite(connection, statements, attempt_values, params)
         _check_held(updated, message_pk, self.worker_id)
 
     def _write_sqlite(
         self,
-        driver: sqlite3.Connection,
+        connection: Any,
         statements: tuple[str, str],
         attempt_values: list[Any],
         params: list[Any],
     ) -> int:
-        """Commit one outcome; while another connection holds the write lock, try again.
+        """Commit one outcome; while a lock in SQLite's shared cache stops it, try again.
 
-        The busy timeout covers most waits, but a lock held in SQLite's shared cache (the
-        in-memory databases of tests) fails at once, and an outcome given up on leaves its
-        message waiting for its lease to run out. Nothing is committed until COMMIT, so
-        trying the whole transaction again is safe.
+        A lock held by another connection of a file database is waited for by the busy
+        timeout. In the shared cache (the in-memory databases of tests) the same lock fails at
+        once, and an outcome given up on leaves its message waiting for its lease to run out.
+        Nothing is committed until COMMIT, so trying the whole transaction again is safe.
         """
-        insert, update = statements
+        driver, (insert, update) = connection.connection, statements
         deadline = time.monotonic() + self.timeout
         pause = 0.001
         while True:
@@ -119,11 +132,10 @@ class OutcomeWriter:
                 driver.execute("COMMIT")  # deferred foreign keys are checked here
                 return updated
             except BaseException as error:
-                if driver.in_transaction:
-                    driver.execute("ROLLBACK")
+                _roll_back(connection)
                 if not isinstance(error, Exception):
                     raise
-                if _locked(error) and time.monotonic() + pause < deadline:
+                if _locked_in_shared_cache(error) and time.monotonic() + pause < deadline:
                     time.sleep(pause)
                     pause = min(pause * 2, 0.05)
                     continue
