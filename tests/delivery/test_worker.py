@@ -335,3 +335,24 @@ def test_a_burst_run_ends_when_the_database_keeps_failing(isolated_site, smtp_se
     assert time.monotonic() - started < 10  # a few tries a second apart, then it gives up
     assert len(calls) == worker.BURST_RETRIES_AFTER_ERROR + 1
     assert OutboxMessage.objects.get().status == "queued" and not server.messages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_the_server_took_is_not_sent_again_when_recording_it_fails(
+    isolated_site, smtp_server, monkeypatch
+):
+    from postroom.delivery import results
+
+    server = smtp_server()
+    use_smtp_server(isolated_site, server.port)
+    [row] = queue_mail(1)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a defect in recording the outcome")
+
+    monkeypatch.setattr(results, "after_result", broken)
+    worker.Worker(name="bursting").run(threading.Event(), burst=True)
+    # Taken once, then left to its lease (as after a kill): not given back and sent again.
+    assert len(server.messages) == 1
+    row.refresh_from_db()
+    assert row.status == "sending"

@@ -13,14 +13,14 @@ import os
 import socket
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
 from postroom.config import current_config
 from postroom.core import chores
-from postroom.delivery import checkpoint, queue, retry, suppression
+from postroom.delivery import checkpoint, queue, results, suppression
 from postroom.delivery.backup import OPENING_STEPS
 from postroom.delivery.connections import (
     Bell,
@@ -40,7 +40,6 @@ from postroom.delivery.models import (
 )
 from postroom.delivery.outcomes import LeaseLost, OutcomeNotSaved, OutcomeWriter
 from postroom.delivery.policy import DeliveryPolicy, current_policy
-from postroom.delivery.providerid import provider_id
 from postroom.delivery.routing import Route, current_route, fallback_route
 from postroom.delivery.suppression import Envelope
 from postroom.delivery.transports.base import (
@@ -476,7 +475,7 @@ class Worker:
             if self._too_many(error, messages):
                 self.close_connection()
                 return
-            waiting = _as_waiting(error)
+            waiting = results.as_waiting(error)
             for message in messages:
                 self._record_failure(message, route, waiting, started, policy)
             self.close_connection(keep_slot=True)
@@ -557,7 +556,7 @@ class Worker:
     def _outgoing(self, message: OutboxMessage) -> OutgoingMessage | Envelope:
         """What goes on the wire for ``message``, or its envelope when every recipient is
         suppressed (then there is no transaction with the server)."""
-        envelope = suppression.screen(message, pending_recipients(message))
+        envelope = suppression.screen(message, results.pending_recipients(message))
         if envelope.all_suppressed:
             return envelope
         return OutgoingMessage(message.sender, envelope.recipients, bytes(message.raw))
@@ -603,7 +602,7 @@ class Worker:
             if throttle and throttle.allowed > 1 and says_too_many(error.reply, error.message):
                 raise _TooMany(error) from error
             if error.step in OPENING_STEPS:  # the server dropped the connection; opening anew
-                error = _as_waiting(error)
+                error = results.as_waiting(error)
             self._record_failure(message, route, error, started, policy)
         except OutcomeNotSaved:
             raise  # the database, not this message: the batch stops, its leases run out
@@ -616,6 +615,9 @@ class Worker:
             )
             self._record_failure(message, route, problem, started, policy)
         else:
+            # The server has answered its content: whatever goes wrong from here on, the
+            # message must not go back to the queue untried (its lease decides, as for a kill).
+            self._held.done(message.pk)
             self._record_result(message, route, result, started, policy)
 
     def _measure(self, elapsed: float, cpu_started: float, runnable_started: float) -> None:
@@ -637,17 +639,7 @@ class Worker:
         started: float,
         policy: DeliveryPolicy,
     ) -> None:
-        now = timezone.now()
-        states = dict(message.recipient_status)
-        states.update({rcpt: "accepted" for rcpt in result.accepted})
-        states.update(result.refused)
-        waiting = [r for r, reply in result.refused.items() if retry.is_transient(reply)]
-        if waiting and not _giving_up(message, now, policy):
-            status = Status.QUEUED
-        elif any(state == "accepted" for state in states.values()):
-            status = Status.SENT
-        else:
-            status = Status.FAILED
+        fields = results.after_result(message, result, timezone.now(), policy)
         self._save(
             message,
             route,
@@ -656,15 +648,7 @@ class Worker:
             step="",
             reply=result.reply,
             connection=result.connection,
-            status=status,
-            sent_at=now if status == Status.SENT else None,
-            failed_at=now if status == Status.FAILED else None,
-            last_reply=result.reply,
-            recipient_status=states,
-            provider_message_id=provider_id(result.reply) or message.provider_message_id,
-            next_attempt_at=retry.next_attempt_at(
-                now, message.attempt_count, schedule=policy.retry
-            ),
+            **fields,
         )
         self._delivered += 1
         log.debug("Sent %s via %s: %s", message.message_id, route.description, result.reply)
@@ -677,12 +661,7 @@ class Worker:
         started: float,
         policy: DeliveryPolicy,
     ) -> None:
-        now = timezone.now()
-        giving_up = _giving_up(message, now, policy)
-        retrying = error.transient and not giving_up
-        reply = error.message
-        if error.transient and giving_up and message.kind != "test":
-            reply = f"Gave up after {_as_words(policy.give_up_after)}: {reply}"
+        fields = results.after_failure(message, error, timezone.now(), policy)
         self._save(
             message,
             route,
@@ -691,13 +670,9 @@ class Worker:
             step=error.step,
             reply=error.message,
             connection=error.connection,
-            status=Status.QUEUED if retrying else Status.FAILED,
-            failed_at=None if retrying else now,
-            next_attempt_at=retry.next_attempt_at(
-                now, message.attempt_count, schedule=policy.retry
-            ),
-            last_reply=reply,
+            **fields,
         )
+        retrying = fields["status"] == Status.QUEUED
         self._failed += 0 if retrying else 1
         log.warning(
             "Delivery of %s via %s failed at %s (%s): %s",
@@ -760,16 +735,6 @@ class Worker:
         chores.run_all()
 
 
-def pending_recipients(message: OutboxMessage) -> tuple[str, ...]:
-    """Recipients not yet accepted and not refused for good: accepted ones are never resent."""
-    states = message.recipient_status
-    return tuple(
-        rcpt
-        for rcpt in message.envelope_recipients
-        if rcpt not in states or (states[rcpt] != "accepted" and retry.is_transient(states[rcpt]))
-    )
-
-
 class _TooMany(Exception):
     def __init__(self, error: DeliveryError) -> None:
         super().__init__(error.message)
@@ -789,29 +754,8 @@ def _relax_commit_durability() -> None:
             cursor.execute("SET synchronous_commit TO OFF")
 
 
-def _as_waiting(error: DeliveryError) -> DeliveryError:
-    """A refused connection, greeting or login says nothing about the messages: even a 5xx
-    there (a wrong password) is a setting to fix, so they wait and are retried."""
-    return DeliveryError(
-        error.message,
-        step=error.step,
-        transient=True,
-        reply=error.reply,
-        connection=error.connection,
-    )
-
-
 def _set(stop: threading.Event | None) -> bool:
     return stop is not None and stop.is_set()
-
-
-def _giving_up(message: OutboxMessage, now: datetime, policy: DeliveryPolicy) -> bool:
-    return retry.should_give_up(message.created_at, now, message.kind, policy.give_up_after)
-
-
-def _as_words(period: timedelta) -> str:
-    hours = int(period.total_seconds() // 3600)
-    return f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
 
 
 def run(
