@@ -50,7 +50,17 @@ def _columns(message: CaughtMessage) -> dict[str, object]:
     return row
 
 
-def test_insert_stores_the_row_that_save_stores() -> None:
+def _insert(message: CaughtMessage, way: str) -> None:
+    """Store ``message`` by one of the catcher's two inserts (the second within a quota)."""
+    if way == "insert":
+        message.insert()
+    else:
+        totals.read()  # the totals row, which a test's flush removed
+        assert message.insert_within(1000, 1 << 30)
+
+
+@pytest.mark.parametrize("way", ["insert", "insert_within"])
+def test_an_insert_stores_the_row_that_save_stores(way: str) -> None:
     received = timezone.now() - timedelta(minutes=5)
     for raw in _samples():
         recipients = ["ann@example.org", "hidden@example.org"]
@@ -58,28 +68,13 @@ def test_insert_stores_the_row_that_save_stores() -> None:
         inserted = CaughtMessage.from_envelope("app@example.com", recipients, raw)
         saved.received_at = inserted.received_at = received
         saved.save()
-        inserted.insert()
+        _insert(inserted, way)
         assert inserted.pk is not None and inserted.pk > saved.pk
         assert not inserted._state.adding
         assert _columns(inserted) == _columns(saved)
         assert CaughtMessage.objects.get(pk=inserted.pk).outline() == parsing.outline(
             raw, recipients
         )
-
-
-def test_insert_within_stores_the_row_that_save_stores() -> None:
-    received = timezone.now() - timedelta(minutes=5)
-    totals.read()  # the totals row, which a test's flush removed
-    for raw in _samples():
-        recipients = ["ann@example.org", "hidden@example.org"]
-        saved = CaughtMessage.from_envelope("app@example.com", recipients, raw)
-        inserted = CaughtMessage.from_envelope("app@example.com", recipients, raw)
-        saved.received_at = inserted.received_at = received
-        saved.save()
-        assert inserted.insert_within(1000, 1 << 30)
-        assert inserted.pk is not None and inserted.pk > saved.pk
-        assert not inserted._state.adding
-        assert _columns(inserted) == _columns(saved)
     assert totals.read().messages == 2 * len(_samples())
 
 
@@ -104,11 +99,7 @@ def test_insert_within_stores_nothing_beyond_the_quota_or_without_totals() -> No
 @pytest.mark.parametrize("way", ["insert", "insert_within"])
 def test_an_inserted_message_is_found_and_counted(way: str) -> None:
     message = CaughtMessage.from_envelope("app@example.com", ["ann@example.org"], _samples()[0])
-    if way == "insert":
-        message.insert()
-    else:
-        totals.read()  # the totals row, which a test's flush removed
-        assert message.insert_within(10, 1 << 30)
+    _insert(message, way)
     for words in ("pictures", "holiday", "tracking 123", "from:shop", "order"):
         assert list(search(CaughtMessage.objects.all(), words)) == [message], words
     assert totals.read() == totals.Totals(1, 1, len(_samples()[0]))
