@@ -44,6 +44,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 PAGE_LIMIT_MS = 200.0
 CATCHER_FLOOR = 100.0  # msg/s
@@ -135,20 +136,26 @@ def keep_seed(cache: Path, count: int) -> None:
     shutil.copyfile(connection.settings_dict["NAME"], seed_file(cache, count))
 
 
-def _server_command(database_url: str, sql: str) -> None:
-    """Run ``sql`` outside any transaction, connected to the server's ``postgres`` database."""
+def _server_connection(database_url: str) -> Any:
+    """A connection in autocommit to the server's ``postgres`` database (to create, drop and
+    look up databases, which no transaction may do)."""
     import dj_database_url
     import psycopg
 
     settings = dj_database_url.parse(database_url)
-    with psycopg.connect(
+    return psycopg.connect(
         dbname="postgres",
         user=settings["USER"] or None,
         password=settings["PASSWORD"] or None,
         host=settings["HOST"] or None,
         port=settings["PORT"] or None,
         autocommit=True,
-    ) as server:
+    )
+
+
+def _server_command(database_url: str, sql: str) -> None:
+    """Run ``sql`` outside any transaction, connected to the server's ``postgres`` database."""
+    with _server_connection(database_url) as server:
         server.execute(sql)
 
 
@@ -159,17 +166,7 @@ def _database_name(database_url: str) -> str:
 
 
 def seed_database_exists(database_url: str, seed: str) -> bool:
-    import dj_database_url
-    import psycopg
-
-    settings = dj_database_url.parse(database_url)
-    with psycopg.connect(
-        dbname="postgres",
-        user=settings["USER"] or None,
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-        password=settings["PASSWORD"] or None,
-    ) as server:
+    with _server_connection(database_url) as server:
         row = server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [seed]).fetchone()
     return row is not None
 
