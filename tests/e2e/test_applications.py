@@ -56,6 +56,10 @@ def test_create_use_and_rotate_an_application(postroom, page, screenshot):
     expect(page.get_by_role("heading", name="Shop: secret created")).to_be_visible()
     secret = page.get_by_label("Secret (SMTP password").input_value()
     assert secret.startswith("pr_")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=postroom.url)
+    page.get_by_role("button", name="Copy the secret").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == secret
     screenshot("secret-1280")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot("secret-390")

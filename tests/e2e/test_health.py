@@ -113,5 +113,9 @@ def test_health_screen_and_try_settings(
     assert server.messages == []
     screenshot("5-try-settings-passed")
 
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=postroom.url)
     page.get_by_role("button", name="Copy").first.click()
     expect(page.locator("#copy-status")).to_have_text("Copied to the clipboard.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.locator("#web-config-text").text_content()
+    assert f'port="{server.port}"' in copied

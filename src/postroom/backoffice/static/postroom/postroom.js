@@ -2,6 +2,8 @@
    forbids it): behaviour is declared with data attributes and wired up here.
    - form[data-confirm]: ask before submitting, with the attribute's text;
    - input[data-select-on-focus]: select the whole value when focused (links to copy);
+   - button[data-copy="ID"]: put the value (or the text) of #ID on the clipboard, and say so in
+     the button for two seconds and in the status line #ID-copied (or data-copy-status), if any;
    - button[data-menu-button]: opens and closes the navigation on a phone (Escape closes it);
    - tables in .table-wrap: each cell is labelled with its column's heading (data-label), so
      that on a phone the stylesheet can show every row as a stack of "label: value" lines,
@@ -15,6 +17,51 @@
   });
   document.querySelectorAll("input[data-select-on-focus]").forEach(function (input) {
     input.addEventListener("focus", function () { input.select(); });
+  });
+
+  // Where the page is not served over HTTPS (or the browser refuses), the text is copied the
+  // old way; where that fails too, it is left selected and the status says to press Ctrl+C.
+  function copyTheOldWay(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+    document.body.removeChild(area);
+    return copied;
+  }
+
+  function copy(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).then(
+        function () { return true; },
+        function () { return copyTheOldWay(text); });
+    }
+    return Promise.resolve(copyTheOldWay(text));
+  }
+
+  // One listener for the whole page: buttons drawn later are served too.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button) { return; }
+    var source = document.getElementById(button.dataset.copy);
+    if (!source) { return; }
+    var field = source.tagName === "INPUT" || source.tagName === "TEXTAREA";
+    var text = field ? source.value : source.textContent;
+    var status = document.getElementById(button.dataset.copyStatus || button.dataset.copy + "-copied");
+    if (!button.dataset.copyLabel) { button.dataset.copyLabel = button.textContent; }
+    copy(text).then(function (copied) {
+      if (field) { source.focus(); source.select(); }  // ready for Ctrl+C either way
+      if (status) { status.textContent = copied ? "Copied to the clipboard." : "Press Ctrl+C to copy."; }
+      if (copied) {
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = button.dataset.copyLabel; }, 2000);
+      }
+    });
   });
 
   var menuButton = document.querySelector("[data-menu-button]");

@@ -1,4 +1,4 @@
-/* Forms backoffice: live preview of a field being edited, copy to clipboard.
+/* Forms backoffice: live preview of a field being edited (postroom.js does the Copy buttons).
    Everything works without it; this only makes it quicker. */
 (function () {
   "use strict";
@@ -32,19 +32,6 @@
     editor.addEventListener("input", later);
     editor.addEventListener("change", later);
   }
-  // form[data-confirm] is handled by postroom.js, which every backoffice page loads.
-  document.querySelectorAll("button[data-copy]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var source = document.getElementById(button.dataset.copy);
-      var done = document.getElementById(button.dataset.copy + "-copied");
-      source.select();
-      var ok = false;
-      if (navigator.clipboard) {
-        navigator.clipboard.writeText(source.value).then(function () { if (done) { done.textContent = "Copied."; } });
-        return;
-      }
-      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
-      if (done) { done.textContent = ok ? "Copied." : "Press Ctrl+C to copy."; }
-    });
-  });
+  // form[data-confirm] and button[data-copy] are handled by postroom.js, which every
+  // backoffice page loads.
 })();

@@ -1,4 +1,4 @@
-/* Try settings: a provider preset fills in the form; Copy puts a snippet on the clipboard. */
+/* Try settings: a provider preset fills in the form (postroom.js does the Copy buttons). */
 (function () {
   var presets = JSON.parse(document.getElementById("presets-data").textContent);
   var select = document.getElementById("preset");
@@ -14,22 +14,4 @@
     document.getElementById("id_password").value = "";
     note.textContent = p.note;
   });
-  var status = document.getElementById("copy-status");
-  document.querySelectorAll("button.copy").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var text = document.getElementById(button.dataset.copy).textContent;
-      var done = function () { button.textContent = "Copied"; if (status) { status.textContent = "Copied to the clipboard."; }
-        setTimeout(function () { button.textContent = "Copy"; }, 2000); };
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(text).then(done, function () { fallback(text); done(); });
-      } else { fallback(text); done(); }
-    });
-  });
-  function fallback(text) {
-    var area = document.createElement("textarea");
-    area.value = text; area.setAttribute("readonly", ""); area.style.position = "fixed"; area.style.opacity = "0";
-    document.body.appendChild(area); area.select();
-    try { document.execCommand("copy"); } catch (e) { /* the text stays selectable */ }
-    document.body.removeChild(area);
-  }
 })();
