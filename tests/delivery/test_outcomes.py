@@ -228,3 +228,10 @@ def test_a_connection_that_cannot_roll_back_an_outcome_is_closed():
     with pytest.raises(OutcomeNotSaved, match="could not roll back an outcome: disk I/O error"):
         _roll_back(connection)
     assert connection.closed
+
+    class Unclosable(Connection):
+        def close(self):
+            raise sqlite3.OperationalError("closing failed too")
+
+    with pytest.raises(OutcomeNotSaved, match="could not roll back an outcome: disk I/O error"):
+        _roll_back(Unclosable())

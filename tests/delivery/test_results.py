@@ -6,7 +6,13 @@ from django.utils import timezone
 
 from postroom.delivery.models import OutboxMessage, Status
 from postroom.delivery.policy import DeliveryPolicy
-from postroom.delivery.results import after_failure, after_result, pending_recipients
+from postroom.delivery.results import (
+    after_failure,
+    after_result,
+    as_waiting,
+    pending_recipients,
+)
+from postroom.delivery.retry import RetrySchedule
 from postroom.delivery.transports.base import DeliveryError, SendResult
 
 NOW = timezone.now()
@@ -15,9 +21,10 @@ GONE = "550 5.1.1 No such user"
 FULL = "452 4.2.2 Mailbox full"
 
 
-def message(age=timedelta(minutes=1), kind="form", states=None, to="ann@example.net"):
+def message(age=timedelta(minutes=1), kind="form", states=None, to="ann@example.net", tries=1):
     return OutboxMessage(
         kind=kind,
+        attempt_count=tries,
         to=to,
         created_at=NOW - age,
         recipient_status=states or {},
@@ -43,7 +50,8 @@ def test_a_message_anyone_accepted_is_sent_and_keeps_every_recipients_state():
 
 def test_recipients_refused_for_now_keep_the_message_queued_until_it_gives_up():
     result = SendResult("250 Ok", ("ann@example.net",), {"bob@example.net": FULL})
-    assert after_result(message(), result, NOW, POLICY)["status"] == Status.QUEUED
+    fields = after_result(message(), result, NOW, POLICY)
+    assert (fields["status"], fields["sent_at"], fields["failed_at"]) == (Status.QUEUED, None, None)
     old = message(age=POLICY.give_up_after + timedelta(minutes=1))
     assert after_result(old, result, NOW, POLICY)["status"] == Status.SENT
 
@@ -92,3 +100,61 @@ def test_only_recipients_not_yet_accepted_nor_refused_for_good_are_sent_again():
         states={"ann@example.net": "accepted", "bob@example.net": GONE, "cy@example.net": FULL},
     )
     assert pending_recipients(row) == ("cy@example.net", "dee@example.net")
+
+
+def test_everyone_refused_for_now_past_the_give_up_time_has_failed():
+    old = message(age=POLICY.give_up_after + timedelta(minutes=1))
+    fields = after_result(old, SendResult("250 Ok", (), {"ann@example.net": FULL}), NOW, POLICY)
+    assert (fields["status"], fields["failed_at"]) == (Status.FAILED, NOW)
+
+
+def test_the_next_try_follows_the_policys_schedule_and_the_count_of_tries():
+    hourly = DeliveryPolicy(retry=RetrySchedule(first_delay=timedelta(hours=1), factor=3))
+    busy = DeliveryError("421 busy", step="mail", transient=True)
+    for tries, hours in ((1, 1), (2, 1)):  # the longest delay caps the factor
+        fields = after_failure(message(tries=tries), busy, NOW, hourly)
+        assert abs(fields["next_attempt_at"] - NOW - timedelta(hours=hours)) < timedelta(
+            minutes=15
+        ), tries
+    slow = DeliveryPolicy(
+        retry=RetrySchedule(
+            first_delay=timedelta(minutes=10), factor=3, longest_delay=timedelta(hours=9)
+        )
+    )
+    result = SendResult("250 Ok", (), {"ann@example.net": FULL})
+    for tries, minutes in ((1, 10), (2, 30), (3, 90)):
+        fields = after_result(message(tries=tries), result, NOW, slow)
+        delay = fields["next_attempt_at"] - NOW
+        assert timedelta(minutes=minutes * 0.7) < delay < timedelta(minutes=minutes * 1.3), tries
+
+
+def test_a_failure_that_will_be_retried_keeps_the_servers_words():
+    fields = after_failure(
+        message(), DeliveryError("421 busy", step="mail", transient=True), NOW, POLICY
+    )
+    assert fields["last_reply"] == "421 busy"
+
+
+def test_a_test_message_has_one_try_and_says_no_more():
+    fields = after_failure(
+        message(kind="test"), DeliveryError("421 busy", step="mail", transient=True), NOW, POLICY
+    )
+    assert (fields["status"], fields["last_reply"]) == (Status.FAILED, "421 busy")
+
+
+def test_a_refused_opening_waits_whatever_its_reply():
+    wrong_password = DeliveryError(
+        "535 5.7.8 Authentication failed",
+        step="auth",
+        transient=False,
+        reply="535",
+        connection="backup",
+    )
+    waiting = as_waiting(wrong_password)
+    assert waiting.transient
+    assert (waiting.message, waiting.step, waiting.reply, waiting.connection) == (
+        wrong_password.message,
+        "auth",
+        "535",
+        "backup",
+    )

@@ -13,6 +13,7 @@ outcome.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import select
@@ -54,8 +55,10 @@ def _roll_back(connection: Any) -> None:
         if driver.in_transaction:
             driver.execute("ROLLBACK")
     except Exception as error:
-        connection.close()
-        raise OutcomeNotSaved(f"SQLite could not roll back an outcome: {error}") from error
+        try:
+            connection.close()  # (Django keeps an in-memory database open: tests only)
+        finally:
+            raise OutcomeNotSaved(f"SQLite could not roll back an outcome: {error}") from error
 
 
 def _check_held(updated: int | None, message_pk: int, worker_id: str) -> None:
@@ -132,9 +135,11 @@ class OutcomeWriter:
                 driver.execute("COMMIT")  # deferred foreign keys are checked here
                 return updated
             except BaseException as error:
-                _roll_back(connection)
-                if not isinstance(error, Exception):
+                if not isinstance(error, Exception):  # stopping: the process ends anyway
+                    with contextlib.suppress(Exception):
+                        _roll_back(connection)
                     raise
+                _roll_back(connection)
                 if _locked_in_shared_cache(error) and time.monotonic() + pause < deadline:
                     time.sleep(pause)
                     pause = min(pause * 2, 0.05)
