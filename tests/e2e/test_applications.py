@@ -59,6 +59,7 @@ def test_create_use_and_rotate_an_application(postroom, page, screenshot):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=postroom.url)
     page.get_by_role("button", name="Copy the secret").click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    expect(page.locator("#app-secret-copied")).to_have_text("Copied to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()") == secret
     screenshot("secret-1280")
     page.set_viewport_size({"width": 390, "height": 844})

@@ -70,3 +70,25 @@ def test_where_nothing_can_copy_the_text_is_left_selected_for_ctrl_c(dashboard):
         " document.activeElement.selectionEnd]"
     )
     assert selected == ["t-link", 0, len("https://example.org/invite/abc")]
+
+    page.get_by_role("button", name="Copy", exact=True).click()  # a snippet, not a field
+    expect(page.locator("#t-status")).to_have_text("Press Ctrl+C to copy.")
+    assert page.evaluate("String(window.getSelection())") == '<smtp from="site@example.org" />'
+
+
+def test_focus_stays_on_the_button_and_a_second_copy_is_announced_again(dashboard):
+    page = dashboard
+    page.evaluate("() => { navigator.clipboard.writeText = () => Promise.reject(new Error()); }")
+    button = page.get_by_role("button", name="Copy", exact=True)
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#t-status")).to_have_text("Copied to the clipboard.")
+    assert page.evaluate("document.activeElement.dataset.copy") == "t-snippet"
+    page.evaluate(
+        "() => { window.announced = [];"
+        " new MutationObserver(() => window.announced.push(document.getElementById('t-status')"
+        ".textContent)).observe(document.getElementById('t-status'), {childList: true}); }"
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => window.announced.includes('Copied to the clipboard.')")
+    assert page.evaluate("window.announced[0]") == ""  # emptied first: read out again

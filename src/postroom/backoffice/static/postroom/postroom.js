@@ -20,8 +20,9 @@
   });
 
   // Where the page is not served over HTTPS (or the browser refuses), the text is copied the
-  // old way; where that fails too, it is left selected and the status says to press Ctrl+C.
+  // old way, through a hidden field; focus goes back where it was.
   function copyTheOldWay(text) {
+    var focused = document.activeElement;
     var area = document.createElement("textarea");
     area.value = text;
     area.setAttribute("readonly", "");
@@ -32,6 +33,7 @@
     var copied = false;
     try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
     document.body.removeChild(area);
+    if (focused && focused.focus) { focused.focus(); }
     return copied;
   }
 
@@ -44,7 +46,27 @@
     return Promise.resolve(copyTheOldWay(text));
   }
 
-  // One listener for the whole page: buttons drawn later are served too.
+  // Where nothing could copy, the text is selected for the user's own Ctrl+C.
+  function select(source) {
+    if (source.tagName === "INPUT" || source.tagName === "TEXTAREA") {
+      source.focus();
+      source.select();
+      return;
+    }
+    var range = document.createRange();
+    range.selectNodeContents(source);
+    window.getSelection().removeAllRanges();
+    window.getSelection().addRange(range);
+  }
+
+  function say(status, words) {
+    if (!status) { return; }
+    status.textContent = "";  // emptied first, so that a second copy is announced again
+    setTimeout(function () { status.textContent = words; }, 50);
+  }
+
+  // One listener for the whole page: buttons drawn later are served too. Focus stays on the
+  // button; the status line (role=status) says what happened.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("button[data-copy]");
     if (!button) { return; }
@@ -55,12 +77,15 @@
     var status = document.getElementById(button.dataset.copyStatus || button.dataset.copy + "-copied");
     if (!button.dataset.copyLabel) { button.dataset.copyLabel = button.textContent; }
     copy(text).then(function (copied) {
-      if (field) { source.focus(); source.select(); }  // ready for Ctrl+C either way
-      if (status) { status.textContent = copied ? "Copied to the clipboard." : "Press Ctrl+C to copy."; }
-      if (copied) {
-        button.textContent = "Copied";
-        setTimeout(function () { button.textContent = button.dataset.copyLabel; }, 2000);
+      if (!copied) {
+        select(source);
+        say(status, "Press Ctrl+C to copy.");
+        return;
       }
+      say(status, "Copied to the clipboard.");
+      button.textContent = "Copied";
+      clearTimeout(button.copyTimer);
+      button.copyTimer = setTimeout(function () { button.textContent = button.dataset.copyLabel; }, 2000);
     });
   });
 
