@@ -10,16 +10,9 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from e2e.steps import set_up_administrator
+
 pytestmark = pytest.mark.browser
-
-
-def _sign_up(page, url: str) -> None:
-    page.goto(url)
-    page.get_by_label("Your name").fill("Ada Lovelace")
-    page.get_by_label("Email address").fill("ada@example.com")
-    page.get_by_label("Password", exact=True).fill("analytical-engine")
-    page.get_by_label("Password, again").fill("analytical-engine")
-    page.get_by_role("button", name="Create administrator").click()
 
 
 def _api_get(url: str, secret: str) -> dict:
@@ -45,7 +38,7 @@ def _api_send(url: str, secret: str) -> int:
 
 
 def test_create_use_and_rotate_an_application(postroom, page, screenshot):
-    _sign_up(page, postroom.url)
+    set_up_administrator(page, postroom.url)
     page.get_by_role("navigation").get_by_role("link", name="Applications").click()
     screenshot("list-empty")
     page.get_by_role("link", name="Add an application").first.click()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from e2e.steps import set_up_administrator
+
 pytestmark = pytest.mark.browser
 
 # Elements as the templates write them: a field, a snippet, each with its Copy button.
@@ -23,13 +25,7 @@ main.insertAdjacentHTML("beforeend", `
 
 @pytest.fixture
 def dashboard(page, postroom):
-    page.goto(postroom.url)
-    page.get_by_label("Your name").fill("Ada Lovelace")
-    page.get_by_label("Email address").fill("ada@example.com")
-    page.get_by_label("Password", exact=True).fill("analytical-engine")
-    page.get_by_label("Password, again").fill("analytical-engine")
-    page.get_by_role("button", name="Create administrator").click()
-    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+    set_up_administrator(page, postroom.url)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=postroom.url)
     page.evaluate(f"() => {{ {ELEMENTS} }}")
     return page

@@ -7,9 +7,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from e2e.steps import set_up_administrator
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ADMIN = ("Ada Lovelace", "ada@example.com", "analytical-engine")
 PAGES = [
     "/",
     "/settings/",
@@ -50,14 +51,7 @@ def watch_violations(page) -> list[str]:
 
 def test_the_main_pages_break_no_policy(page, postroom, screenshot):
     seen = watch_violations(page)
-    name, email, password = ADMIN
-    page.goto(postroom.url)
-    page.get_by_label("Your name").fill(name)
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_label("Password, again").fill(password)
-    page.get_by_role("button", name="Create administrator").click()
-    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+    set_up_administrator(page, postroom.url)
 
     # A test email: its page polls (a script) until delivered, then the inbox shows it.
     page.goto(postroom.url + "/settings/")

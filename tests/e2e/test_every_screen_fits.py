@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import Postroom
+from e2e.steps import set_up_administrator
 from processes import (
     free_port,
     fresh_database_url,
@@ -32,7 +33,6 @@ from processes import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ADMIN = ("Ada Lovelace", "ada@example.com", "analytical-engine")
 EDITOR = ("Grace Hopper", "grace@example.com", "cobol-compiler-1959")
 WIDTHS = (390, 1280)
 HEIGHT = 844
@@ -146,16 +146,9 @@ def newest_in_inbox(tab, url: str, subject: str) -> None:
 def test_every_screen_fits_a_phone_and_a_laptop(browser, postroom, sweep):
     url = postroom.url
     admin = new_tab(browser)
-    name, email, password = ADMIN
-
     # First run: the set-up page, then the administrator it creates.
     sweep.visit(admin, url + "/setup/", "setup")
-    admin.get_by_label("Your name").fill(name)
-    admin.get_by_label("Email address").fill(email)
-    admin.get_by_label("Password", exact=True).fill(password)
-    admin.get_by_label("Password, again").fill(password)
-    admin.get_by_role("button", name="Create administrator").click()
-    expect(admin.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+    set_up_administrator(admin, url, visit=False)
 
     # Some mail: a test email, and a form whose entry sends two more.
     admin.goto(url + "/settings/")

@@ -8,22 +8,13 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from e2e.steps import set_up_administrator
+
 CV = b"Ada Lovelace\nAnalyst of engines.\n"
 
 
-def set_up_administrator(page, postroom) -> None:
-    page.goto(postroom.url)
-    expect(page).to_have_url(re.compile(r"/setup/$"))
-    page.get_by_label("Your name").fill("Ada Lovelace")
-    page.get_by_label("Email address").fill("ada@example.com")
-    page.get_by_label("Password", exact=True).fill("analytical-engine")
-    page.get_by_label("Password, again").fill("analytical-engine")
-    page.get_by_role("button", name="Create administrator").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
-
-
 def test_build_a_form_send_it_with_a_file_and_read_the_email(page, postroom, screenshot):
-    set_up_administrator(page, postroom)
+    set_up_administrator(page, postroom.url)
     nav = page.get_by_role("navigation", name="Main")
 
     # Build: a new form starts as a contact form that emails its creator.

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import expect
 
-ADMIN = ("Ada Lovelace", "ada@example.com", "analytical-engine")
+from e2e.steps import set_up_administrator
 
 
 class _Links(BaseHTTPRequestHandler):
@@ -33,17 +33,6 @@ def links_server():
     server.server_close()
 
 
-def _sign_up(page, url: str) -> None:
-    page.goto(url + "/setup/")
-    name, email, password = ADMIN
-    page.get_by_label("Your name").fill(name)
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_label("Password, again").fill(password)
-    page.get_by_role("button", name="Create administrator").click()
-    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
-
-
 def _send(port: int, links: str) -> None:
     message = EmailMessage()
     message["From"] = "shop@example.com"
@@ -61,7 +50,7 @@ def _send(port: int, links: str) -> None:
 
 @pytest.mark.timeout(180)
 def test_checks_release_and_a_live_email_log(page, postroom, links_server, screenshot):
-    _sign_up(page, postroom.url)
+    set_up_administrator(page, postroom.url)
     _send(postroom.inbox_port, links_server)
 
     page.goto(postroom.url + "/inbox/")

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import pytest
 from playwright.sync_api import expect
 
-from e2e.test_inbox_checks import _sign_up
+from e2e.steps import set_up_administrator
 
 ROWS = 60  # about 1,800 px of mail: far taller than the frame's CSS height of 480 px
 
@@ -33,7 +33,7 @@ def _send_tall_mail(port: int) -> None:
 
 @pytest.mark.timeout(120)
 def test_the_html_frame_fits_the_mail_and_runs_nothing(page, postroom, screenshot):
-    _sign_up(page, postroom.url)
+    set_up_administrator(page, postroom.url)
     _send_tall_mail(postroom.inbox_port)
     page.goto(postroom.url + "/inbox/")
     page.get_by_role("link", name="Tall").first.click()

@@ -6,24 +6,13 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from e2e.steps import set_up_administrator
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-ADMIN = ("Ada Lovelace", "ada@example.com", "analytical-engine")
-
-
-def set_up(page, postroom) -> None:
-    name, email, password = ADMIN
-    page.goto(postroom.url)
-    page.get_by_label("Your name").fill(name)
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_label("Password, again").fill(password)
-    page.get_by_role("button", name="Create administrator").click()
-    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
 
 
 def test_bulk_actions_preview_frame_and_new_pages(page, postroom, screenshot):
-    set_up(page, postroom)
+    set_up_administrator(page, postroom.url)
     page.goto(postroom.url + "/settings/")
     page.get_by_label("Send a test email to").fill("someone@example.net")
     page.get_by_role("button", name="Send test email").click()

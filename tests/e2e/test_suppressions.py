@@ -6,15 +6,11 @@ import re
 
 from playwright.sync_api import expect
 
+from e2e.steps import set_up_administrator
+
 
 def test_suppression_list_add_import_remove_and_export(page, postroom, screenshot, tmp_path):
-    page.goto(postroom.url)
-    expect(page).to_have_url(re.compile(r"/setup/$"))
-    page.get_by_label("Your name").fill("Ada Lovelace")
-    page.get_by_label("Email address").fill("ada@example.com")
-    page.get_by_label("Password", exact=True).fill("analytical-engine")
-    page.get_by_label("Password, again").fill("analytical-engine")
-    page.get_by_role("button", name="Create administrator").click()
+    set_up_administrator(page, postroom.url)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Suppressions").click()
     expect(page.get_by_role("heading", name="Suppression list")).to_be_visible()

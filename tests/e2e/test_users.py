@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from e2e.steps import set_up_administrator
 from processes import (
     free_port,
     fresh_database_url,
@@ -25,7 +26,6 @@ from processes import (
 
 pytestmark = pytest.mark.browser
 
-ADMIN = ("Ada Lovelace", "ada@example.com", "analytical-engine")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 
 
@@ -74,17 +74,6 @@ def postroom_with(tmp_path):
         finally:
             for process, log in processes:
                 assert interrupt(process) == 0, log.read_text()
-
-
-def set_up_administrator(page, url: str) -> None:
-    name, email, password = ADMIN
-    page.goto(url)
-    page.get_by_label("Your name").fill(name)
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_label("Password, again").fill(password)
-    page.get_by_role("button", name="Create administrator").click()
-    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
 
 
 def link_from_inbox(page, url: str, subject: str, path: str) -> str:
