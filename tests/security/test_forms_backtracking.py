@@ -8,6 +8,7 @@ still stops promptly when asked.
 
 from __future__ import annotations
 
+import http.client
 import os
 import random
 import signal
@@ -55,11 +56,12 @@ def submit(served: Served, token: str) -> tuple[int, str]:
         f"{served.url}/f/evil/", data=body, headers={"Accept": "application/json"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-    except OSError as error:
+        try:
+            with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+    except (OSError, http.client.HTTPException) as error:  # no whole answer: the server stopped
         return 0, str(error)
 
 
