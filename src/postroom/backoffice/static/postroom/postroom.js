@@ -46,9 +46,13 @@
     return Promise.resolve(copyTheOldWay(text));
   }
 
+  function isField(element) {
+    return element.tagName === "INPUT" || element.tagName === "TEXTAREA";
+  }
+
   // Where nothing could copy, the text is selected for the user's own Ctrl+C.
   function select(source) {
-    if (source.tagName === "INPUT" || source.tagName === "TEXTAREA") {
+    if (isField(source)) {
       source.focus();
       source.select();
       return;
@@ -72,8 +76,7 @@
     if (!button) { return; }
     var source = document.getElementById(button.dataset.copy);
     if (!source) { return; }
-    var field = source.tagName === "INPUT" || source.tagName === "TEXTAREA";
-    var text = field ? source.value : source.textContent;
+    var text = isField(source) ? source.value : source.textContent;
     var status = document.getElementById(button.dataset.copyStatus || button.dataset.copy + "-copied");
     if (!button.dataset.copyLabel) { button.dataset.copyLabel = button.textContent; }
     copy(text).then(function (copied) {
